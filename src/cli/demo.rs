@@ -1,0 +1,112 @@
+//! `apmdm demo`: a student's step-through of a hand-written machine, as text and optionally JSONL.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use apmdm::machine::library::{
+    parity_canvas, reverse_arm_canvas, reverse_canvas, ParityEliminator, ReverseArm, ReverseFill,
+    Schedule, END, SEPARATOR,
+};
+use apmdm::machine::{self, ModelClass, Run, RunConfig, Symbol, TraceText};
+use serde::Serialize;
+
+/// Options of `apmdm demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// parity, reverse-arm, reverse-mdm, reverse-ao-mdm or reverse-masked-arm.
+    machine: String,
+    /// The input: a bit string for parity (e.g. 0110), any text without | or $ otherwise.
+    #[arg(long)]
+    input: String,
+    /// Run under this class instead of the machine's own (to see a class violation).
+    #[arg(long)]
+    class: Option<ModelClass>,
+    /// The most decoding steps before stopping.
+    #[arg(long, default_value_t = 10_000)]
+    max_steps: usize,
+    /// Also write the trace as JSONL (a header line, then one record per step).
+    #[arg(long)]
+    jsonl: Option<PathBuf>,
+}
+
+pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    let config = |own| demo_config(&args, own);
+    if args.machine == "parity" {
+        let bits = args
+            .input
+            .chars()
+            .enumerate()
+            .map(|(i, c)| match c {
+                '0' => Ok(false),
+                '1' => Ok(true),
+                _ => bail!(
+                    "parity input: character {} is {c:?}; expected 0 or 1",
+                    i + 1
+                ),
+            })
+            .collect::<Result<Vec<bool>>>()?;
+        let config = demo_config(&args, ModelClass::ApMdm);
+        let r = machine::run(&mut ParityEliminator, parity_canvas(&bits), &config);
+        return report(&r, args.jsonl);
+    }
+    if let Some(c) = args.input.chars().find(|&c| c == SEPARATOR || c == END) {
+        bail!("reverse input may not contain {c:?} (it is the separator or end token)");
+    }
+    let schedule = match args.machine.as_str() {
+        "reverse-arm" => {
+            let config = demo_config(&args, ModelClass::Arm).end_token(END);
+            let r = machine::run(&mut ReverseArm, reverse_arm_canvas(&args.input), &config);
+            return report(&r, args.jsonl);
+        }
+        "reverse-mdm" => (Schedule::HeapLevels, ModelClass::Mdm),
+        "reverse-ao-mdm" => (Schedule::RightToLeft, ModelClass::AoMdm),
+        "reverse-masked-arm" => (Schedule::LeftToRight, ModelClass::MaskedArm),
+        other => bail!(
+            "unknown machine {other:?}; expected parity, reverse-arm, reverse-mdm, \
+             reverse-ao-mdm or reverse-masked-arm"
+        ),
+    };
+    let r = machine::run(
+        &mut ReverseFill(schedule.0),
+        reverse_canvas(&args.input),
+        &config(schedule.1),
+    );
+    report(&r, args.jsonl)
+}
+
+/// The run configuration: the machine's own class unless `--class` overrides it, full recording.
+fn demo_config<A>(args: &DemoArgs, own: ModelClass) -> RunConfig<A> {
+    let limit = args.input.chars().count() * 4 + 16;
+    RunConfig::new(args.class.unwrap_or(own))
+        .max_steps(args.max_steps)
+        .max_length(limit)
+        .full_trace()
+}
+
+fn report<A: Symbol + Serialize, P: Clone + Serialize>(
+    r: &Run<A, P>,
+    jsonl: Option<PathBuf>,
+) -> Result<ExitCode> {
+    print!("{}", TraceText(&r.trace));
+    println!(
+        "stopped: {} after {} steps; context length {}",
+        r.stop,
+        r.steps(),
+        r.context_length()
+    );
+    if let Some(path) = jsonl {
+        let tmp = path.with_extension("jsonl.tmp");
+        std::fs::write(&tmp, r.trace.to_jsonl())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        println!("trace written to {}", path.display());
+    }
+    Ok(if r.stop.error().is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

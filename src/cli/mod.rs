@@ -1,0 +1,33 @@
+//! Subcommands of the `apmdm` binary; the only place (with report writers) that touches files.
+
+mod check;
+mod demo;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Executable constructions of "On Powerful Ways to Generate" (MDM and AP-MDM).
+#[derive(Debug, Parser)]
+#[command(name = "apmdm", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the built-in library and check every exact bound; non-zero exit on any failure.
+    Check(check::CheckArgs),
+    /// Step through a hand-written machine (parity AP-MDM, reverse ARM / MDM / AO-MDM / Masked ARM).
+    Demo(demo::DemoArgs),
+}
+
+/// Runs one subcommand; the exit code says whether everything it checked passed.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}

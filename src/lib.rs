@@ -1,0 +1,6 @@
+//! apmdm: PRAM programs compiled into MDM and AP-MDM transition schedules, run and checked exactly.
+//!
+//! The crate makes the constructions of "On Powerful Ways to Generate" (arXiv 2510.06190)
+//! executable. See `ARCHITECTURE.md` for the module map and each module's invariants.
+
+pub mod machine;
