@@ -155,7 +155,8 @@ pub struct ClassViolation {
 /// Checks that one step, proposed on sequence `x` with `bits`, is legal in `class`.
 ///
 /// The proposed tokens do not matter: y is never `M`, so every mask that is not remasked or
-/// deleted is unmasked. `bits` must have one entry per position (g checks that first).
+/// deleted is unmasked. `bits` should have one entry per position (the runner has g check that
+/// first); missing entries count as no bits set.
 pub fn check_step<A>(
     class: ModelClass,
     step: usize,
@@ -232,10 +233,10 @@ fn check_arm<A>(x: &[Token<A>], bits: &[ControlBits]) -> Result<(), (usize, Rule
     if !x[last].is_mask() {
         return Err((last, Rule::ArmShape));
     }
-    if let Some(i) = bits[..last].iter().position(|b| b.any()) {
+    if let Some(i) = bits.iter().take(last).position(|b| b.any()) {
         return Err((i, Rule::ArmPrefixChanged));
     }
-    if bits[last] != ControlBits::INSERT {
+    if bits.get(last).copied().unwrap_or_default() != ControlBits::INSERT {
         return Err((last, Rule::ArmTrailingStep));
     }
     Ok(())

@@ -296,7 +296,7 @@ mod tests {
                 hold: 1,
                 insert: 1,
                 delete: 1,
-                keep: 2
+                keep: 3
             }
         );
     }
