@@ -1,0 +1,349 @@
+//! The seq IR: indexed and naive evaluators agree on random programs; a seq program reproduces a
+//! hand-written machine step for step; programs serialize, validate and report their shape.
+
+use apmdm::machine::library::{parity_canvas, ParityEliminator, ParityToken, SplitMix64};
+use apmdm::machine::{run, Canvas, ModelClass, RunConfig, Token};
+use apmdm::seq::{
+    evaluate, BinaryOp, Builder, Cmp, EvalError, Evaluator, Heads, Op, Prefer, Program,
+    ProgramError, Selector, SeqStep, UnaryOp, Value, Word,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngSeed};
+
+/// Draws from a seeded generator: numbers below a bound, and references to earlier nodes.
+struct Draw {
+    rng: SplitMix64,
+    nodes: usize,
+}
+
+impl Draw {
+    fn below(&mut self, n: usize) -> usize {
+        (self.rng.next_u64() % n as u64) as usize
+    }
+
+    fn node(&mut self) -> Value {
+        Value(self.below(self.nodes) as u32)
+    }
+
+    fn selector(&mut self) -> Selector {
+        let cmps = [Cmp::Eq, Cmp::Lt, Cmp::Le, Cmp::Gt, Cmp::Ge];
+        let (key, query) = (self.node(), self.node());
+        let position = (self.below(2) == 0).then(|| cmps[self.below(5)]);
+        Selector {
+            key,
+            query,
+            position,
+        }
+    }
+}
+
+/// A random well-formed program of `size` nodes over words of 2 fields, drawn from `seed`.
+fn random_program(seed: u64, size: usize) -> Program {
+    let mut d = Draw {
+        rng: SplitMix64(seed),
+        nodes: 6,
+    };
+    let mut b = Builder::new(2);
+    b.field(0);
+    b.field(1);
+    b.is_mask();
+    b.index();
+    b.length();
+    b.constant(1);
+    let binaries = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Div,
+        BinaryOp::Mod,
+        BinaryOp::Min,
+        BinaryOp::Max,
+        BinaryOp::Eq,
+        BinaryOp::Lt,
+        BinaryOp::And,
+        BinaryOp::BitXor,
+        BinaryOp::Shr,
+    ];
+    while d.nodes < size {
+        let op = match d.below(7) {
+            0 => Op::Unary(
+                [UnaryOp::Neg, UnaryOp::Not, UnaryOp::Log2][d.below(3)],
+                d.node(),
+            ),
+            1 | 2 => Op::Binary(binaries[d.below(binaries.len())], d.node(), d.node()),
+            3 => Op::Select(d.node(), d.node(), d.node()),
+            4 | 5 => {
+                let select = d.selector();
+                let prefer = match d.below(4) {
+                    0 => Prefer::Latest,
+                    1 => Prefer::Earliest,
+                    2 => Prefer::MaxBy(d.node()),
+                    _ => Prefer::MinBy(d.node()),
+                };
+                Op::Lookup {
+                    select,
+                    prefer,
+                    value: d.node(),
+                    default: d.node(),
+                }
+            }
+            _ => Op::Sum {
+                select: d.selector(),
+                value: d.node(),
+            },
+        };
+        b.push(op);
+        d.nodes += 1;
+    }
+    let last = Value(d.nodes as u32 - 1);
+    b.finish(Heads {
+        token: vec![last, Value(0)],
+        remask: Value(d.nodes as u32 - 2),
+        insert: Value(2),
+        delete: last,
+    })
+    .unwrap()
+}
+
+/// A random canvas of words with small fields (so sums stay far from overflow) and masks.
+fn random_canvas(seed: u64, len: usize) -> Vec<Token<Word>> {
+    let mut rng = SplitMix64(seed);
+    (0..len)
+        .map(|_| match rng.next_u64() % 4 {
+            0 => Token::Mask,
+            _ => Token::Sym(Word(vec![
+                (rng.next_u64() % 5) as i64,
+                (rng.next_u64() % 7) as i64 - 3,
+            ])),
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: 300,
+        rng_seed: RngSeed::Fixed(0x0005_E01D),
+        failure_persistence: None,
+        ..Config::default()
+    })]
+
+    #[test]
+    fn indexed_and_naive_evaluators_agree(seed in any::<u64>(), size in 7usize..40, len in 0usize..24) {
+        let p = random_program(seed, size);
+        let x = random_canvas(seed ^ 0xABCD, len);
+        let naive = evaluate(&p, &x, Evaluator::Naive);
+        let indexed = evaluate(&p, &x, Evaluator::Indexed);
+        match (&naive, &indexed) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(EvalError::Overflow { .. }), Err(EvalError::Overflow { .. })) => {}
+            _ => prop_assert!(false, "evaluators disagree: {:?} vs {:?}", naive, indexed),
+        }
+    }
+}
+
+/// The parity eliminator written as a seq program over one-field words:
+/// 0 and 1 are bits, 2 is BOS, 4 is EOS; a mask reads as kind 3 and an absent position as 5.
+fn parity_program() -> Program {
+    let mut b = Builder::new(1);
+    let field = b.field(0);
+    let mask = b.is_mask();
+    let three = b.constant(3);
+    let kind = b.select(mask, three, field);
+    let index = b.index();
+    let absent = b.constant(5);
+    let kind_at = |b: &mut Builder, k: i64| {
+        let position = b.constant(k);
+        let select = Selector {
+            key: index,
+            query: position,
+            position: None,
+        };
+        b.lookup(select, Prefer::Latest, kind, absent)
+    };
+    let a = kind_at(&mut b, 1);
+    let c = kind_at(&mut b, 2);
+    let [zero, one, two] = [0, 1, 2].map(|k| b.constant(k));
+    let is = |b: &mut Builder, v: Value, k: Value| b.binary(BinaryOp::Eq, v, k);
+    let slot = |b: &mut Builder, v: Value| {
+        let bit = b.binary(BinaryOp::Le, v, one);
+        let m = b.binary(BinaryOp::Eq, v, three);
+        b.binary(BinaryOp::Or, bit, m)
+    };
+    let a_mask = is(&mut b, a, three);
+    let c_mask = is(&mut b, c, three);
+    let c_slot = slot(&mut b, c);
+    let a_bit = b.binary(BinaryOp::Le, a, one);
+    let c_bit = b.binary(BinaryOp::Le, c, one);
+    // delete position 1 if it is a mask; position 2 if it is a mask after a mask or a bit.
+    let del1 = a_mask;
+    let a_slot = slot(&mut b, a);
+    let del2 = b.binary(BinaryOp::And, a_slot, c_mask);
+    // remask: 0 1 -> first; 1 0 -> second; equal bits -> both; a lone 0 -> first.
+    let both_bits = b.binary(BinaryOp::And, a_bit, c_bit);
+    let a0 = is(&mut b, a, zero);
+    let a1 = is(&mut b, a, one);
+    let c0 = is(&mut b, c, zero);
+    let c1 = is(&mut b, c, one);
+    let ab_equal = b.binary(BinaryOp::Eq, a, c);
+    let equal_bits = b.binary(BinaryOp::And, both_bits, ab_equal);
+    let zero_one = b.binary(BinaryOp::And, a0, c1);
+    let one_zero = b.binary(BinaryOp::And, a1, c0);
+    let c_none = b.unary(UnaryOp::Not, c_slot);
+    let lone_zero = b.binary(BinaryOp::And, a0, c_none);
+    let rem1_a = b.binary(BinaryOp::Or, zero_one, equal_bits);
+    let rem1 = b.binary(BinaryOp::Or, rem1_a, lone_zero);
+    let rem2 = b.binary(BinaryOp::Or, one_zero, equal_bits);
+    let at1 = is(&mut b, index, one);
+    let at2 = is(&mut b, index, two);
+    let both = |b: &mut Builder, p: Value, q: Value| b.binary(BinaryOp::And, p, q);
+    let r1 = both(&mut b, at1, rem1);
+    let r2 = both(&mut b, at2, rem2);
+    let remask = b.binary(BinaryOp::Or, r1, r2);
+    let d1 = both(&mut b, at1, del1);
+    let d2 = both(&mut b, at2, del2);
+    let delete = b.binary(BinaryOp::Or, d1, d2);
+    b.finish(Heads {
+        token: vec![zero],
+        remask,
+        insert: zero,
+        delete,
+    })
+    .unwrap()
+}
+
+fn encode(t: &Token<ParityToken>) -> Token<Word> {
+    match t {
+        Token::Mask => Token::Mask,
+        Token::Sym(p) => Token::Sym(Word(vec![match p {
+            ParityToken::Zero => 0,
+            ParityToken::One => 1,
+            ParityToken::Bos => 2,
+            ParityToken::Eos => 4,
+        }])),
+    }
+}
+
+#[test]
+fn a_seq_program_reproduces_the_hand_written_parity_machine_step_for_step() {
+    let program = parity_program();
+    let shape = program.shape();
+    assert_eq!((shape.attention, shape.attention_depth), (2, 1));
+    let mut rng = SplitMix64(99);
+    for len in [0, 1, 2, 3, 5, 8, 13, 40, 101] {
+        let bits = rng.bits(len);
+        let cfg = RunConfig::new(ModelClass::ApMdm).full_trace();
+        let reference = run(&mut ParityEliminator, parity_canvas(&bits), &cfg);
+        let reference_states: Vec<Vec<Token<Word>>> = reference
+            .trace
+            .states()
+            .unwrap()
+            .iter()
+            .map(|c| c.tokens().iter().map(encode).collect())
+            .collect();
+        for evaluator in [Evaluator::Indexed, Evaluator::Naive] {
+            let mut f = SeqStep {
+                program: program.clone(),
+                evaluator,
+            };
+            let x0: Canvas<Word> =
+                Canvas::new(parity_canvas(&bits).tokens().iter().map(encode).collect());
+            let cfg_words = RunConfig::new(ModelClass::ApMdm).full_trace();
+            let r = run(&mut f, x0, &cfg_words);
+            assert_eq!(r.stop, reference.stop);
+            let states: Vec<Vec<Token<Word>>> = r
+                .trace
+                .states()
+                .unwrap()
+                .iter()
+                .map(|c| c.tokens().to_vec())
+                .collect();
+            assert_eq!(states, reference_states, "length {len}, {evaluator:?}");
+        }
+    }
+}
+
+#[test]
+fn programs_round_trip_through_json_byte_for_byte() {
+    let p = parity_program();
+    let text = serde_json::to_string(&p).unwrap();
+    let back: Program = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, p);
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+}
+
+#[test]
+fn malformed_programs_are_rejected_with_the_offending_node() {
+    let mut b = Builder::new(1);
+    let zero = b.constant(0);
+    b.push(Op::Binary(BinaryOp::Add, zero, Value(5)));
+    let heads = Heads {
+        token: vec![zero],
+        remask: zero,
+        insert: zero,
+        delete: zero,
+    };
+    assert_eq!(
+        b.clone().finish(heads.clone()).unwrap_err(),
+        ProgramError::ForwardReference { node: 1, input: 5 }
+    );
+    let mut b = Builder::new(1);
+    let f = b.field(3);
+    assert!(matches!(
+        b.finish(Heads {
+            token: vec![f],
+            ..heads.clone()
+        }),
+        Err(ProgramError::OutOfRange { index: 3, .. })
+    ));
+    let b = Builder::new(2);
+    assert!(b.finish(heads).is_err());
+}
+
+#[test]
+fn evaluation_errors_name_the_node_and_position() {
+    let mut b = Builder::new(1);
+    let f = b.field(0);
+    let big = b.constant(i64::MAX);
+    let sum = b.binary(BinaryOp::Add, f, big);
+    let p = b
+        .finish(Heads {
+            token: vec![sum],
+            remask: f,
+            insert: f,
+            delete: f,
+        })
+        .unwrap();
+    let x = vec![Token::Sym(Word(vec![0])), Token::Sym(Word(vec![1]))];
+    assert_eq!(
+        evaluate(&p, &x, Evaluator::Indexed).unwrap_err(),
+        EvalError::Overflow {
+            node: 2,
+            position: 1
+        }
+    );
+    let wrong = vec![Token::Sym(Word(vec![0, 0]))];
+    assert!(matches!(
+        evaluate(&p, &wrong, Evaluator::Naive),
+        Err(EvalError::WordShape {
+            position: 0,
+            found: 2,
+            expected: 1
+        })
+    ));
+}
+
+#[test]
+fn total_arithmetic_matches_floor_semantics() {
+    use apmdm::seq::binary;
+    assert_eq!(binary(BinaryOp::Div, 7, 2), Some(3));
+    assert_eq!(binary(BinaryOp::Div, -7, 2), Some(-4));
+    assert_eq!(binary(BinaryOp::Div, 7, -2), Some(-4));
+    assert_eq!(binary(BinaryOp::Div, -7, -2), Some(3));
+    assert_eq!(binary(BinaryOp::Mod, -7, 2), Some(1));
+    assert_eq!(binary(BinaryOp::Mod, 7, -2), Some(-1));
+    assert_eq!(binary(BinaryOp::Div, 7, 0), Some(0));
+    assert_eq!(binary(BinaryOp::Mod, 7, 0), Some(0));
+    assert_eq!(binary(BinaryOp::Shl, 1, 62), Some(1 << 62));
+    assert_eq!(binary(BinaryOp::Shl, 1, 64), None);
+    assert_eq!(binary(BinaryOp::Shl, 3, 62), None);
+    assert_eq!(binary(BinaryOp::Mul, i64::MAX, 2), None);
+}
