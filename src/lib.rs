@@ -4,3 +4,4 @@
 //! executable. See `ARCHITECTURE.md` for the module map and each module's invariants.
 
 pub mod machine;
+pub mod pram;

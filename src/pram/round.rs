@@ -1,0 +1,396 @@
+//! One synchronous round: every processor reads the snapshot, computes, then all writes apply.
+//!
+//! Processors run in parallel chunks (rayon); each chunk buffers its reads and writes in processor
+//! order, so the merged buffers, and therefore every decision below, are the same for any number
+//! of threads. Conflicts are found on the merged buffers, canonically: the lowest faulting
+//! processor first; otherwise the lowest address with a violation and its two lowest processors.
+
+use rayon::prelude::*;
+
+use super::lower::{Code, Instr};
+use super::outcome::{Fault, FaultKind, Outcome, Violation, ViolationKind};
+use super::program::AccessModel;
+use super::word::Word;
+
+/// Shared memory: one flat array of cells; each array is a window `base .. base + len`.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    /// The cells.
+    pub cells: Vec<i64>,
+    /// Base address of each array (scoped arrays: while allocated).
+    pub base: Vec<u64>,
+    /// Length of each array (0 while a scoped array is not allocated).
+    pub len: Vec<u64>,
+    /// Array names, for reports.
+    pub names: Vec<String>,
+}
+
+impl Memory {
+    /// The address of `array[index]`, or the fault of an out-of-bounds access.
+    #[inline]
+    pub fn address(&self, array: u32, index: i64) -> Result<u64, FaultKind> {
+        let a = array as usize;
+        if index < 0 || index as u64 >= self.len[a] {
+            return Err(FaultKind::OutOfBounds {
+                array: self.names[a].clone(),
+                index,
+                len: self.len[a],
+            });
+        }
+        Ok(self.base[a] + index as u64)
+    }
+
+    /// The array and index of an address (the innermost allocated window holding it).
+    pub fn locate(&self, addr: u64) -> (String, i64) {
+        (0..self.base.len())
+            .rev()
+            .find(|&a| self.len[a] > 0 && self.base[a] <= addr && addr < self.base[a] + self.len[a])
+            .map_or((String::from("?"), addr as i64), |a| {
+                (self.names[a].clone(), (addr - self.base[a]) as i64)
+            })
+    }
+}
+
+/// A read made in a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadRecord {
+    /// Address read.
+    pub addr: u64,
+    /// Reading processor.
+    pub pid: u64,
+    /// Value read.
+    pub value: i64,
+    /// Source line.
+    pub line: u32,
+}
+
+/// A buffered write of a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteRecord {
+    /// Address written.
+    pub addr: u64,
+    /// Writing processor.
+    pub pid: u64,
+    /// Value.
+    pub value: i64,
+    /// Source line.
+    pub line: u32,
+    /// Write site (program order of the write in the body).
+    pub site: u32,
+}
+
+/// What a round needs besides memory.
+pub struct RoundSetup<'a> {
+    /// The lowered body.
+    pub code: &'a Code,
+    /// Uniform registers.
+    pub registers: &'a [i64],
+    /// Each index: first value and range size.
+    pub ranges: &'a [(i64, u64)],
+    /// Total processors (product of sizes).
+    pub processors: u64,
+    /// Word range.
+    pub word: Word,
+    /// Access model.
+    pub model: AccessModel,
+    /// Round number (1-based).
+    pub round: u64,
+    /// Seed for CRCW-arbitrary winners.
+    pub seed: u64,
+    /// Whether to keep every read and write for a trace.
+    pub trace: bool,
+}
+
+/// The accesses of a round, kept when tracing.
+#[derive(Debug, Clone, Default)]
+pub struct RoundAccesses {
+    /// Reads in processor order.
+    pub reads: Vec<ReadRecord>,
+    /// Writes that were applied (winners), by address.
+    pub writes: Vec<WriteRecord>,
+}
+
+#[derive(Default)]
+struct ChunkOut {
+    sites: Vec<Vec<WriteRecord>>,
+    reads: Vec<ReadRecord>,
+    fault: Option<Fault>,
+}
+
+/// Runs one round against `memory`, applying its writes when it ends without a fault or
+/// violation. Returns the stopping outcome, if any, and the accesses when tracing.
+pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, RoundAccesses) {
+    let threads = rayon::current_num_threads() as u64;
+    let chunk = (s.processors / (threads * 8)).max(512);
+    let chunks = s.processors.div_ceil(chunk);
+    let keep_reads = s.trace || !s.model.concurrent_read();
+    let mem: &Memory = memory;
+    let outs: Vec<ChunkOut> = (0..chunks)
+        .into_par_iter()
+        .map(|c| {
+            let lo = c * chunk;
+            let hi = (lo + chunk).min(s.processors);
+            run_chunk(mem, s, lo, hi, keep_reads)
+        })
+        .collect();
+    if let Some(f) = outs.iter().find_map(|o| o.fault.clone()) {
+        return (Some(Outcome::Fault(f)), RoundAccesses::default());
+    }
+    let mut reads = Vec::new();
+    let mut sites: Vec<Vec<WriteRecord>> = vec![Vec::new(); s.code.sites as usize];
+    for mut o in outs {
+        reads.append(&mut o.reads);
+        for (k, mut w) in o.sites.into_iter().enumerate() {
+            sites[k].append(&mut w);
+        }
+    }
+    let read_violation = if s.model.concurrent_read() {
+        None
+    } else {
+        concurrent_read(&reads, s.round)
+    };
+    let (write_violation, winners) = resolve_writes(sites, s);
+    let violation = match (read_violation, write_violation) {
+        (Some(r), Some(w)) => Some(if w.0 < r.0 { w } else { r }),
+        (r, w) => r.or(w),
+    };
+    if let Some((addr, mut v)) = violation {
+        let (array, index) = memory.locate(addr);
+        v.array = array;
+        v.index = index;
+        return (Some(Outcome::Violation(v)), RoundAccesses::default());
+    }
+    for w in &winners {
+        memory.cells[w.addr as usize] = w.value;
+    }
+    let accesses = if s.trace {
+        RoundAccesses {
+            reads,
+            writes: winners,
+        }
+    } else {
+        RoundAccesses::default()
+    };
+    (None, accesses)
+}
+
+fn run_chunk(mem: &Memory, s: &RoundSetup<'_>, lo: u64, hi: u64, keep_reads: bool) -> ChunkOut {
+    let code = s.code;
+    let mut out = ChunkOut {
+        sites: vec![Vec::new(); code.sites as usize],
+        ..ChunkOut::default()
+    };
+    let mut slots = vec![0i64; code.slots as usize];
+    slots[..s.registers.len()].copy_from_slice(s.registers);
+    let first_local = code.registers as usize;
+    for pid in lo..hi {
+        let mut rest = pid;
+        for (k, &(start, size)) in s.ranges.iter().enumerate().rev() {
+            slots[first_local + k] = start + (rest % size) as i64;
+            rest /= size;
+        }
+        if let Err((kind, pc)) =
+            run_processor(code, &mut slots, mem, s.word, pid, keep_reads, &mut out)
+        {
+            out.fault = Some(Fault {
+                kind,
+                round: s.round,
+                processor: pid,
+                line: code.lines[pc],
+            });
+            return out;
+        }
+    }
+    out
+}
+
+#[inline]
+fn run_processor(
+    code: &Code,
+    slots: &mut [i64],
+    mem: &Memory,
+    word: Word,
+    pid: u64,
+    keep_reads: bool,
+    out: &mut ChunkOut,
+) -> Result<(), (FaultKind, usize)> {
+    let mut pc = 0;
+    let instrs = &code.instrs;
+    while pc < instrs.len() {
+        match instrs[pc] {
+            Instr::Const { dst, value } => {
+                slots[dst as usize] = word.fit(value).map_err(|k| (k, pc))?;
+            }
+            Instr::Move { dst, src } => slots[dst as usize] = slots[src as usize],
+            Instr::Un { op, dst, a } => {
+                slots[dst as usize] = word.un(op, slots[a as usize]).map_err(|k| (k, pc))?;
+            }
+            Instr::Bin { op, dst, a, b } => {
+                slots[dst as usize] = word
+                    .bin(op, slots[a as usize], slots[b as usize])
+                    .map_err(|k| (k, pc))?;
+            }
+            Instr::Read { dst, array, index } => {
+                let addr = mem
+                    .address(array, slots[index as usize])
+                    .map_err(|k| (k, pc))?;
+                let value = mem.cells[addr as usize];
+                slots[dst as usize] = value;
+                if keep_reads {
+                    out.reads.push(ReadRecord {
+                        addr,
+                        pid,
+                        value,
+                        line: code.lines[pc],
+                    });
+                }
+            }
+            Instr::Write {
+                site,
+                array,
+                index,
+                value,
+            } => {
+                let addr = mem
+                    .address(array, slots[index as usize])
+                    .map_err(|k| (k, pc))?;
+                out.sites[site as usize].push(WriteRecord {
+                    addr,
+                    pid,
+                    value: slots[value as usize],
+                    line: code.lines[pc],
+                    site,
+                });
+            }
+            Instr::JumpIfZero { cond, target } => {
+                if slots[cond as usize] == 0 {
+                    pc = target as usize;
+                    continue;
+                }
+            }
+            Instr::Jump { target } => {
+                pc = target as usize;
+                continue;
+            }
+        }
+        pc += 1;
+    }
+    Ok(())
+}
+
+/// The lowest address read by two processors, with its two lowest readers.
+fn concurrent_read(reads: &[ReadRecord], round: u64) -> Option<(u64, Violation)> {
+    let mut keys: Vec<(u64, u64, u32)> = reads.iter().map(|r| (r.addr, r.pid, r.line)).collect();
+    keys.par_sort_unstable();
+    keys.dedup_by_key(|k| (k.0, k.1));
+    keys.windows(2).find(|w| w[0].0 == w[1].0).map(|w| {
+        (
+            w[0].0,
+            Violation {
+                kind: ViolationKind::ConcurrentRead,
+                round,
+                array: String::new(),
+                index: 0,
+                processors: [w[0].1, w[1].1],
+                line: w[0].2,
+            },
+        )
+    })
+}
+
+/// Checks the writes against the model and picks the winner of every written address.
+/// Returns the lowest-address violation (if any) and the winning writes.
+fn resolve_writes(
+    sites: Vec<Vec<WriteRecord>>,
+    s: &RoundSetup<'_>,
+) -> (Option<(u64, Violation)>, Vec<WriteRecord>) {
+    // Fast path: every site writes strictly increasing addresses and the sites' address ranges
+    // are disjoint, so no address is written twice and nothing needs sorting.
+    let mut spans: Vec<(u64, u64)> = Vec::with_capacity(sites.len());
+    let mut simple = true;
+    for w in &sites {
+        if w.windows(2).any(|p| p[0].addr >= p[1].addr) {
+            simple = false;
+            break;
+        }
+        if let (Some(a), Some(b)) = (w.first(), w.last()) {
+            spans.push((a.addr, b.addr));
+        }
+    }
+    if simple {
+        spans.sort_unstable();
+        simple = spans.windows(2).all(|p| p[0].1 < p[1].0);
+    }
+    if simple {
+        return (None, sites.into_iter().flatten().collect());
+    }
+    let mut all: Vec<WriteRecord> = sites.into_iter().flatten().collect();
+    all.par_sort_unstable_by_key(|w| (w.addr, w.pid, w.site));
+    let mut winners = Vec::new();
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j < all.len() && all[j].addr == all[i].addr {
+            j += 1;
+        }
+        // One entry per processor: its last write (highest site) to this address.
+        let mut group: Vec<WriteRecord> = Vec::with_capacity(j - i);
+        for w in &all[i..j] {
+            match group.last_mut() {
+                Some(g) if g.pid == w.pid => *g = *w,
+                _ => group.push(*w),
+            }
+        }
+        let addr = all[i].addr;
+        let violation = |kind, p0: &WriteRecord, p1: &WriteRecord| {
+            Some((
+                addr,
+                Violation {
+                    kind,
+                    round: s.round,
+                    array: String::new(),
+                    index: 0,
+                    processors: [p0.pid, p1.pid],
+                    line: p0.line,
+                },
+            ))
+        };
+        let winner = if group.len() == 1 {
+            group[0]
+        } else {
+            match s.model {
+                AccessModel::Erew | AccessModel::Crew => {
+                    return (
+                        violation(ViolationKind::ConcurrentWrite, &group[0], &group[1]),
+                        Vec::new(),
+                    );
+                }
+                AccessModel::CrcwCommon => {
+                    if let Some(other) = group.iter().find(|w| w.value != group[0].value) {
+                        return (
+                            violation(ViolationKind::DifferentValues, &group[0], other),
+                            Vec::new(),
+                        );
+                    }
+                    group[0]
+                }
+                AccessModel::CrcwPriority => group[0],
+                AccessModel::CrcwArbitrary => {
+                    let pick = mix(s.seed ^ mix(s.round) ^ mix(addr.wrapping_add(0x9E37)));
+                    group[(pick % group.len() as u64) as usize]
+                }
+            }
+        };
+        winners.push(winner);
+        i = j;
+    }
+    (None, winners)
+}
+
+/// SplitMix64's finalizer: a well-mixed 64-bit hash, so arbitrary winners look random but replay.
+pub fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
