@@ -106,6 +106,26 @@ pub fn run_traced(
     })
 }
 
+/// The input arrays a run of `program` under `config` starts from (given or generated), by name:
+/// what an independent reference implementation needs to compute the expected output.
+pub fn inputs(
+    program: &Program,
+    config: &RunConfig,
+) -> Result<BTreeMap<String, Vec<i64>>, SetupError> {
+    let m = Interpreter::new(program, config, None)?;
+    Ok(program
+        .arrays
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.input)
+        .map(|(id, a)| {
+            let base = m.mem.base[id] as usize;
+            let len = m.mem.len[id] as usize;
+            (a.name.clone(), m.mem.cells[base..base + len].to_vec())
+        })
+        .collect())
+}
+
 /// Evaluates a uniform expression (no memory) at given registers, for declarations.
 fn uniform(e: &Expr, regs: &[i64], word: Word) -> Result<i64, FaultKind> {
     match e {

@@ -5,14 +5,39 @@ use super::parse::parse;
 use super::program::Program;
 
 /// Every built-in program: its name and source.
-pub const PROGRAMS: [(&str, &str); 2] = [
+pub const PROGRAMS: [(&str, &str); 9] = [
+    (
+        "bitonic_sort",
+        include_str!("../../pram_programs/bitonic_sort.pram"),
+    ),
+    (
+        "list_ranking",
+        include_str!("../../pram_programs/list_ranking.pram"),
+    ),
+    (
+        "matrix_multiply",
+        include_str!("../../pram_programs/matrix_multiply.pram"),
+    ),
+    ("parity", include_str!("../../pram_programs/parity.pram")),
     (
         "prefix_sum",
         include_str!("../../pram_programs/prefix_sum.pram"),
     ),
     (
+        "prefix_sum_blelloch",
+        include_str!("../../pram_programs/prefix_sum_blelloch.pram"),
+    ),
+    (
+        "reduce_max",
+        include_str!("../../pram_programs/reduce_max.pram"),
+    ),
+    (
         "reduce_sum",
         include_str!("../../pram_programs/reduce_sum.pram"),
+    ),
+    (
+        "tree_depth",
+        include_str!("../../pram_programs/tree_depth.pram"),
     ),
 ];
 

@@ -19,7 +19,7 @@ pub mod round;
 pub mod word;
 
 pub use error::{ParseError, SetupError};
-pub use interp::{run, run_traced, RunConfig, TraceRound};
+pub use interp::{inputs, run, run_traced, RunConfig, TraceRound};
 pub use outcome::{Fault, FaultKind, Limit, Metric, Metrics, Outcome, RunReport, Value, Violation};
 pub use parse::parse;
 pub use program::{AccessModel, Program};

@@ -1,0 +1,151 @@
+//! Data-driven tests of the program library: every `pram_programs/*.pram` file, at the sizes and
+//! seeds its `//#` directives name, against an independent plain-Rust reference.
+
+use std::collections::BTreeMap;
+
+use apmdm::pram::{self, library, Outcome, Program, RunConfig, RunReport, Value};
+
+type Inputs = BTreeMap<String, Vec<i64>>;
+
+/// The expected output of library program `name` on these inputs at size `n`.
+fn reference(name: &str, n: usize, input: &Inputs) -> Vec<(&'static str, Value)> {
+    let a = |k: &str| input[k].clone();
+    match name {
+        "prefix_sum" => {
+            let v = a("A");
+            let sums = v.iter().scan(0, |s, x| {
+                *s += x;
+                Some(*s)
+            });
+            vec![("A", Value::Array(sums.collect()))]
+        }
+        "prefix_sum_blelloch" => {
+            let v = a("A");
+            let sums = v.iter().scan(0, |s, x| {
+                let before = *s;
+                *s += x;
+                Some(before)
+            });
+            vec![("A", Value::Array(sums.collect()))]
+        }
+        "reduce_sum" => vec![("sum", Value::Scalar(a("A").iter().sum()))],
+        "reduce_max" => vec![("best", Value::Scalar(a("A").into_iter().max().unwrap()))],
+        "parity" => vec![("parity", Value::Scalar(a("X").iter().fold(0, |p, x| p ^ x)))],
+        "list_ranking" => {
+            let next = a("next");
+            let rank = (0..n)
+                .map(|mut i| {
+                    let mut r = 0;
+                    while next[i] as usize != i {
+                        i = next[i] as usize;
+                        r += 1;
+                    }
+                    r
+                })
+                .collect();
+            vec![("rank", Value::Array(rank))]
+        }
+        "tree_depth" => {
+            let parent = a("parent");
+            let mut depth = vec![0i64; n];
+            for v in 1..n {
+                depth[v] = depth[parent[v] as usize] + 1;
+            }
+            vec![("depth", Value::Array(depth))]
+        }
+        "matrix_multiply" => {
+            let (x, y) = (a("A"), a("B"));
+            let c = (0..n * n)
+                .map(|ij| (0..n).map(|k| x[ij / n * n + k] * y[k * n + ij % n]).sum())
+                .collect();
+            vec![("C", Value::Array(c))]
+        }
+        "bitonic_sort" => {
+            let mut v = a("A");
+            v.sort_unstable();
+            vec![("A", Value::Array(v))]
+        }
+        other => panic!("no reference for library program {other}"),
+    }
+}
+
+fn run_checked(program: &Program, n: i64, seed: u64) -> (RunReport, Inputs) {
+    let mut config = RunConfig::new(n);
+    config.seed = seed;
+    let input = pram::inputs(program, &config).unwrap();
+    let report = pram::run(program, &config).unwrap();
+    (report, input)
+}
+
+/// One library file: parse, then for every size and seed compare output with the reference and
+/// require outcome ok (which includes every declared bound).
+fn check(file_name: &str, source: &str) {
+    let name = file_name.strip_suffix(".pram").unwrap();
+    assert_eq!(
+        library::source(name),
+        Some(source),
+        "{file_name} is not embedded (or differs from the embedded copy)"
+    );
+    let program = pram::parse(file_name, source).unwrap_or_else(|e| panic!("{e}"));
+    let sizes = library::directive(source, "sizes");
+    let seeds = library::directive(source, "seeds");
+    assert!(
+        !sizes.is_empty() && !seeds.is_empty(),
+        "{file_name}: no sizes or seeds directive"
+    );
+    for &n in &sizes {
+        for &seed in &seeds {
+            let (report, input) = run_checked(&program, n, seed as u64);
+            assert_eq!(report.outcome, Outcome::Ok, "{name} n={n} seed={seed}");
+            let expected = reference(name, n as usize, &input);
+            for (out, value) in expected {
+                assert_eq!(
+                    report.output(out),
+                    Some(&value),
+                    "{name}.{out} n={n} seed={seed}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_library_program_matches_its_reference_within_its_bounds() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/pram_programs");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pram"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        library::PROGRAMS.len(),
+        "every file is embedded"
+    );
+    for path in files {
+        let source = std::fs::read_to_string(&path).unwrap();
+        check(path.file_name().unwrap().to_str().unwrap(), &source);
+    }
+}
+
+#[test]
+fn prefix_sum_rounds_grow_like_log2_n() {
+    let program = library::load("prefix_sum").unwrap().unwrap();
+    for k in 0..12 {
+        let (report, _) = run_checked(&program, 1 << k, 1);
+        // k doubling rounds, each with a loop test, plus the final failing test.
+        assert_eq!(report.metrics.rounds, 2 * k + 1, "n = 2^{k}");
+        // n processors (at n = 1 the only round is the failing loop test, one processor).
+        assert_eq!(report.metrics.processors, 1 << k);
+    }
+}
+
+#[test]
+fn matrix_multiply_uses_n_cubed_processors() {
+    let program = library::load("matrix_multiply").unwrap().unwrap();
+    for n in 1..=6i64 {
+        let (report, _) = run_checked(&program, n, 1);
+        assert_eq!(report.metrics.processors, (n * n * n) as u64);
+    }
+}
