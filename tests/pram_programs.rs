@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use petgraph::unionfind::UnionFind;
+
 use apmdm::pram::{self, library, Outcome, Program, RunConfig, RunReport, Value};
 
 type Inputs = BTreeMap<String, Vec<i64>>;
@@ -65,8 +67,90 @@ fn reference(name: &str, n: usize, input: &Inputs) -> Vec<(&'static str, Value)>
             v.sort_unstable();
             vec![("A", Value::Array(v))]
         }
+        "connected_components" => {
+            let (u, v) = (a("U"), a("V"));
+            let mut sets = UnionFind::<usize>::new(n);
+            for (&x, &y) in u.iter().zip(&v) {
+                sets.union(x as usize, y as usize);
+            }
+            let mut smallest = vec![usize::MAX; n];
+            for x in 0..n {
+                let r = sets.find(x);
+                smallest[r] = smallest[r].min(x);
+            }
+            let labels = (0..n).map(|x| smallest[sets.find(x)] as i64).collect();
+            vec![("P", Value::Array(labels))]
+        }
+        "dyck" => {
+            let kinds = 2;
+            let mut stack = Vec::new();
+            let mut ok = true;
+            for &t in &a("S") {
+                if t < kinds {
+                    stack.push(t);
+                } else if stack.pop() != Some(t - kinds) {
+                    ok = false;
+                }
+            }
+            vec![("ok", Value::Scalar(i64::from(ok && stack.is_empty())))]
+        }
+        "tqbf" => {
+            let lits = a("L");
+            let value = qbf(&lits, n, &mut vec![false; n], 0);
+            vec![("value", Value::Scalar(i64::from(value)))]
+        }
+        "sudoku" => {
+            let mut grid = a("G");
+            let blanks: Vec<usize> = (0..16).filter(|&c| grid[c] == 0).collect();
+            let solved = sudoku(&mut grid, &blanks);
+            vec![
+                ("G", Value::Array(grid)),
+                ("solved", Value::Scalar(i64::from(solved))),
+            ]
+        }
         other => panic!("no reference for library program {other}"),
     }
+}
+
+/// Recursive QBF evaluation: variable d is universal when d is even, existential when odd.
+fn qbf(lits: &[i64], n: usize, x: &mut Vec<bool>, d: usize) -> bool {
+    if d == n {
+        return lits
+            .chunks(3)
+            .all(|clause| clause.iter().any(|&l| x[(l / 2) as usize] != (l % 2 == 1)));
+    }
+    let mut branch = |value| {
+        x[d] = value;
+        qbf(lits, n, x, d + 1)
+    };
+    if d % 2 == 0 {
+        branch(false) && branch(true)
+    } else {
+        branch(false) || branch(true)
+    }
+}
+
+/// Recursive backtracking over the blanks in order, values ascending; leaves blanks 0 on failure.
+fn sudoku(grid: &mut Vec<i64>, blanks: &[usize]) -> bool {
+    let Some((&c, rest)) = blanks.split_first() else {
+        return true;
+    };
+    let (r, col) = (c / 4, c % 4);
+    for v in 1..=4 {
+        let clash = (0..4).any(|t| {
+            grid[r * 4 + t] == v
+                || grid[t * 4 + col] == v
+                || grid[(r / 2 * 2 + t / 2) * 4 + col / 2 * 2 + t % 2] == v
+        });
+        if !clash {
+            grid[c] = v;
+            if sudoku(grid, rest) {
+                return true;
+            }
+        }
+    }
+    grid[c] = 0;
+    false
 }
 
 fn run_checked(program: &Program, n: i64, seed: u64) -> (RunReport, Inputs) {

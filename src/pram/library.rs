@@ -5,11 +5,16 @@ use super::parse::parse;
 use super::program::Program;
 
 /// Every built-in program: its name and source.
-pub const PROGRAMS: [(&str, &str); 9] = [
+pub const PROGRAMS: [(&str, &str); 13] = [
     (
         "bitonic_sort",
         include_str!("../../pram_programs/bitonic_sort.pram"),
     ),
+    (
+        "connected_components",
+        include_str!("../../pram_programs/connected_components.pram"),
+    ),
+    ("dyck", include_str!("../../pram_programs/dyck.pram")),
     (
         "list_ranking",
         include_str!("../../pram_programs/list_ranking.pram"),
@@ -35,6 +40,8 @@ pub const PROGRAMS: [(&str, &str); 9] = [
         "reduce_sum",
         include_str!("../../pram_programs/reduce_sum.pram"),
     ),
+    ("sudoku", include_str!("../../pram_programs/sudoku.pram")),
+    ("tqbf", include_str!("../../pram_programs/tqbf.pram")),
     (
         "tree_depth",
         include_str!("../../pram_programs/tree_depth.pram"),
