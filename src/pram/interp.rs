@@ -33,6 +33,9 @@ pub struct RunConfig {
     pub max_cells: u64,
     /// Inputs given explicitly (others are generated).
     pub inputs: BTreeMap<String, Vec<i64>>,
+    /// Execute each round's processors one by one in an order shuffled by this seed (for tests:
+    /// the result must be the same as without).
+    pub shuffle: Option<u64>,
 }
 
 impl RunConfig {
@@ -47,6 +50,7 @@ impl RunConfig {
             max_processors: 1 << 26,
             max_cells: 1 << 27,
             inputs: BTreeMap::new(),
+            shuffle: None,
         }
     }
 }
@@ -512,6 +516,7 @@ impl<'a, 't> Interpreter<'a, 't> {
             round: self.metrics.rounds,
             seed: self.config.seed,
             trace: self.trace.is_some(),
+            shuffle: self.config.shuffle,
         };
         let (stop, accesses) = run_round(&mut self.mem, &setup);
         if let Some(o) = stop {

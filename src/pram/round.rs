@@ -99,6 +99,9 @@ pub struct RoundSetup<'a> {
     pub seed: u64,
     /// Whether to keep every read and write for a trace.
     pub trace: bool,
+    /// When set, processors execute one by one in an order shuffled by this seed (to test that
+    /// nothing depends on the order: faults, conflicts and winners are decided on sorted data).
+    pub shuffle: Option<u64>,
 }
 
 /// The accesses of a round, kept when tracing.
@@ -125,15 +128,29 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
     let chunks = s.processors.div_ceil(chunk);
     let keep_reads = s.trace || !s.model.concurrent_read();
     let mem: &Memory = memory;
-    let outs: Vec<ChunkOut> = (0..chunks)
-        .into_par_iter()
-        .map(|c| {
-            let lo = c * chunk;
-            let hi = (lo + chunk).min(s.processors);
-            run_chunk(mem, s, lo, hi, keep_reads)
-        })
-        .collect();
-    if let Some(f) = outs.iter().find_map(|o| o.fault.clone()) {
+    let outs: Vec<ChunkOut> = match s.shuffle {
+        None => (0..chunks)
+            .into_par_iter()
+            .map(|c| {
+                let lo = c * chunk;
+                let hi = (lo + chunk).min(s.processors);
+                run_chunk(mem, s, lo..hi, keep_reads)
+            })
+            .collect(),
+        Some(seed) => {
+            let mut order: Vec<u64> = (0..s.processors).collect();
+            let mut stream = super::input::Stream::new(seed, s.round);
+            for i in (1..order.len()).rev() {
+                order.swap(i, stream.below(i as u64 + 1) as usize);
+            }
+            vec![run_chunk(mem, s, order.into_iter(), keep_reads)]
+        }
+    };
+    if let Some(f) = outs
+        .iter()
+        .filter_map(|o| o.fault.clone())
+        .min_by_key(|f| f.processor)
+    {
         return (Some(Outcome::Fault(f)), RoundAccesses::default());
     }
     let mut reads = Vec::new();
@@ -174,7 +191,14 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
     (None, accesses)
 }
 
-fn run_chunk(mem: &Memory, s: &RoundSetup<'_>, lo: u64, hi: u64, keep_reads: bool) -> ChunkOut {
+/// Runs the processors `pids` in that order. The chunk's fault is its lowest faulting processor
+/// (processors after a fault still run only when the order is not increasing).
+fn run_chunk(
+    mem: &Memory,
+    s: &RoundSetup<'_>,
+    pids: impl Iterator<Item = u64>,
+    keep_reads: bool,
+) -> ChunkOut {
     let code = s.code;
     let mut out = ChunkOut {
         sites: vec![Vec::new(); code.sites as usize],
@@ -183,7 +207,7 @@ fn run_chunk(mem: &Memory, s: &RoundSetup<'_>, lo: u64, hi: u64, keep_reads: boo
     let mut slots = vec![0i64; code.slots as usize];
     slots[..s.registers.len()].copy_from_slice(s.registers);
     let first_local = code.registers as usize;
-    for pid in lo..hi {
+    for pid in pids {
         let mut rest = pid;
         for (k, &(start, size)) in s.ranges.iter().enumerate().rev() {
             slots[first_local + k] = start + (rest % size) as i64;
