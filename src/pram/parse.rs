@@ -23,6 +23,7 @@ pub fn parse(file: &str, source: &str) -> Result<Program> {
         arrays: Vec::new(),
         array_scope: Vec::new(),
         round: None,
+        depth: 0,
     };
     p.program()
 }
@@ -55,7 +56,12 @@ struct Parser<'a> {
     arrays: Vec<ArrayDecl>,
     array_scope: Vec<(String, ArrayId)>,
     round: Option<RoundState>,
+    /// Nesting of expressions and blocks, bounded so that no input can exhaust the stack.
+    depth: u32,
 }
+
+/// The deepest nesting of parentheses, operators and blocks accepted.
+const MAX_DEPTH: u32 = 64;
 
 type Result<T> = std::result::Result<T, ParseError>;
 
@@ -361,6 +367,13 @@ impl Parser<'_> {
     }
 
     fn block(&mut self) -> Result<Vec<Stmt>> {
+        self.nest()?;
+        let b = self.block_inner();
+        self.depth -= 1;
+        b
+    }
+
+    fn block_inner(&mut self) -> Result<Vec<Stmt>> {
         self.punct("{")?;
         let mut out = Vec::new();
         let regs = self.reg_scope.len();
@@ -558,6 +571,13 @@ impl Parser<'_> {
     }
 
     fn round_block(&mut self) -> Result<Vec<Op>> {
+        self.nest()?;
+        let b = self.round_block_inner();
+        self.depth -= 1;
+        b
+    }
+
+    fn round_block_inner(&mut self) -> Result<Vec<Op>> {
         self.punct("{")?;
         let scope = self.round.as_ref().map_or(0, |r| r.names.len());
         let mut ops = Vec::new();
@@ -653,7 +673,21 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self, mode: Mode) -> Result<Expr> {
-        self.binary(mode, 0)
+        self.nest()?;
+        let e = self.binary(mode, 0);
+        self.depth -= 1;
+        e
+    }
+
+    fn nest(&mut self) -> Result<()> {
+        if self.depth >= MAX_DEPTH {
+            return self.error(
+                self.span(),
+                format!("nested more than {MAX_DEPTH} levels deep"),
+            );
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     fn binary(&mut self, mode: Mode, level: usize) -> Result<Expr> {
@@ -695,8 +729,10 @@ impl Parser<'_> {
     fn unary(&mut self, mode: Mode) -> Result<Expr> {
         for (p, op) in [("-", UnOp::Neg), ("!", UnOp::Not), ("~", UnOp::BitNot)] {
             if self.eat_punct(p) {
-                let e = self.unary(mode)?;
-                return Ok(Expr::Un(op, Box::new(e)));
+                self.nest()?;
+                let e = self.unary(mode);
+                self.depth -= 1;
+                return Ok(Expr::Un(op, Box::new(e?)));
             }
         }
         self.primary(mode)

@@ -216,13 +216,17 @@ fn run_chunk(
         if let Err((kind, pc)) =
             run_processor(code, &mut slots, mem, s.word, pid, keep_reads, &mut out)
         {
-            out.fault = Some(Fault {
-                kind,
-                round: s.round,
-                processor: pid,
-                line: code.lines[pc],
-            });
-            return out;
+            if out.fault.as_ref().is_none_or(|f| f.processor > pid) {
+                out.fault = Some(Fault {
+                    kind,
+                    round: s.round,
+                    processor: pid,
+                    line: code.lines[pc],
+                });
+            }
+            if s.shuffle.is_none() {
+                return out;
+            }
         }
     }
     out
