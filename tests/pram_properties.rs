@@ -24,13 +24,14 @@ fn small_config(n: i64, seed: u64, model: usize) -> RunConfig {
     c
 }
 
-/// A round-body expression over the index `i`, reads of `A` and `B`, and every operator.
-fn expr() -> impl Strategy<Value = String> {
+/// An expression over `index` (the processor index, or `n` outside rounds), reads of `A` and
+/// `B`, and every operator.
+fn expr_over(index: &'static str) -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
-        Just("i".to_string()),
+        Just(index.to_string()),
         Just("n".to_string()),
         (-3i64..40).prop_map(|c| format!("({c})")),
-        Just("A[i]".to_string()),
+        Just(format!("A[{index} % n]")),
         Just("s".to_string()),
     ];
     leaf.prop_recursive(3, 24, 2, |inner| {
@@ -49,6 +50,10 @@ fn expr() -> impl Strategy<Value = String> {
     })
 }
 
+fn expr() -> impl Strategy<Value = String> {
+    expr_over("i")
+}
+
 /// A statement of a round body: a write (in or out of range), or a branch around writes.
 fn round_stmt() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -65,7 +70,7 @@ fn round_stmt() -> impl Strategy<Value = String> {
 fn program() -> impl Strategy<Value = String> {
     (
         prop::collection::vec(round_stmt(), 1..4),
-        expr(),
+        expr_over("n"),
         8i64..40,
         0usize..5,
     )
@@ -74,7 +79,7 @@ fn program() -> impl Strategy<Value = String> {
                 "program random; model {}; word {word};\ninput A[n] = random(0, 50);\nshared B[n];\nshared s;\noutput B, s;\nfor r in 0..2 {{\n  pardo i in 0..n {{\n    {}\n  }}\n}}\ns = {};\n",
                 AccessModel::ALL[model].1.replace('-', "_"),
                 body.join("\n    "),
-                last.replace("A[i]", "A[0]").replace('i', "1").replace("m1n", "min").replace("log2", "log2"),
+                last,
             )
         })
 }

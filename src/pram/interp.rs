@@ -247,9 +247,19 @@ impl<'a, 't> Interpreter<'a, 't> {
                     }
                     given.clone()
                 }
-                _ => generate(&a.init, len as usize, &regs, config.seed, id as u64).map_err(
-                    |why| decl(&format!("the generator of `{}`", a.name), a.span.line, why),
-                )?,
+                _ => {
+                    let what = format!("the generator of `{}`", a.name);
+                    let values = generate(&a.init, len as usize, &regs, config.seed, id as u64)
+                        .map_err(|why| decl(&what, a.span.line, why))?;
+                    if let Some(v) = values.iter().find(|&&v| word.fit(v).is_err()) {
+                        return Err(decl(
+                            &what,
+                            a.span.line,
+                            format!("it produced {v}, outside the {bits}-bit word"),
+                        ));
+                    }
+                    values
+                }
             };
             mem.base.push(top);
             mem.len.push(len);
