@@ -222,3 +222,27 @@ fn parse_errors_are_located() {
             .starts_with(&format!("bad.pram:{line}:{column}: ")));
     }
 }
+
+#[test]
+fn trace_has_one_record_per_round_with_accesses() {
+    let program = pram::library::load("prefix_sum").unwrap().unwrap();
+    let config = RunConfig::new(4);
+    let mut rounds = Vec::new();
+    let mut sink = |r: pram::TraceRound| rounds.push(r);
+    let report = pram::run_traced(&program, &config, Some(&mut sink)).unwrap();
+    assert_eq!(rounds.len() as u64, report.metrics.rounds);
+    let active: Vec<u64> = rounds.iter().map(|r| r.active).collect();
+    assert_eq!(active, report.active.expand());
+    // Round 2 is the first pardo (stride 1): processors 1..3 read A[i] and A[i-1] and write A[i].
+    let first = &rounds[1];
+    assert_eq!((first.round, first.active), (2, 4));
+    assert_eq!(first.reads.len(), 6);
+    let writers: Vec<u64> = first.writes.iter().map(|w| w.pid).collect();
+    assert_eq!(writers, vec![1, 2, 3]);
+    let input = pram::inputs(&program, &config).unwrap()["A"].clone();
+    for w in &first.writes {
+        let i = w.pid as usize;
+        assert_eq!(w.value, input[i] + input[i - 1]);
+        assert_eq!(w.addr, i as u64);
+    }
+}
