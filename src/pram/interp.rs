@@ -154,8 +154,9 @@ struct Interpreter<'a, 't> {
     word: Word,
     regs: Vec<i64>,
     mem: Memory,
-    /// Lowered rounds, by the address of their `Round` in the program (lowered once).
-    codes: BTreeMap<*const Round, Code>,
+    /// Lowered rounds (hoisted and plain), by the address of their `Round` in the program
+    /// (lowered once).
+    codes: BTreeMap<*const Round, std::rc::Rc<(Code, Code)>>,
     metrics: Metrics,
     active: ActiveCounts,
     trace: Option<&'t mut dyn FnMut(TraceRound)>,
@@ -511,13 +512,19 @@ impl<'a, 't> Interpreter<'a, 't> {
         self.count_round(processors, line)?;
         let registers = self.program.registers.len() as u32;
         let key = round as *const Round;
-        let code = self
+        let codes = self
             .codes
             .entry(key)
-            .or_insert_with(|| lower(round, registers))
+            .or_insert_with(|| {
+                std::rc::Rc::new((
+                    lower(round, registers, true),
+                    lower(round, registers, false),
+                ))
+            })
             .clone();
         let setup = RoundSetup {
-            code: &code,
+            code: &codes.0,
+            plain: &codes.1,
             registers: &self.regs,
             ranges: &ranges,
             processors,

@@ -83,6 +83,11 @@ pub enum Instr {
 /// A lowered round body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Code {
+    /// Instructions that depend on uniform registers and constants only: run once per chunk of
+    /// processors instead of once per processor (empty when lowered without hoisting).
+    pub prologue: Vec<Instr>,
+    /// The source line of each prologue instruction.
+    pub prologue_lines: Vec<u32>,
     /// The instructions.
     pub instrs: Vec<Instr>,
     /// The source line of each instruction.
@@ -95,10 +100,15 @@ pub struct Code {
     pub registers: u32,
 }
 
-/// Lowers a round whose program has `registers` uniform registers.
-pub fn lower(round: &Round, registers: u32) -> Code {
+/// Lowers a round whose program has `registers` uniform registers. With `hoist`, uniform
+/// subexpressions go to the prologue; a prologue may then fault where the processor would not
+/// have evaluated the expression, so the interpreter falls back to the unhoisted code then.
+pub fn lower(round: &Round, registers: u32, hoist: bool) -> Code {
     let mut l = Lowerer {
+        hoist,
         code: Code {
+            prologue: Vec::new(),
+            prologue_lines: Vec::new(),
             instrs: Vec::new(),
             lines: Vec::new(),
             slots: registers + round.locals,
@@ -112,6 +122,7 @@ pub fn lower(round: &Round, registers: u32) -> Code {
 }
 
 struct Lowerer {
+    hoist: bool,
     code: Code,
     line: u32,
 }
@@ -205,6 +216,18 @@ impl Lowerer {
 
     /// Emits code for `e` and returns the slot holding its value.
     fn expr(&mut self, e: &Expr) -> Slot {
+        if self.hoist && uniform(e) && !matches!(e, Expr::Reg(_)) {
+            let body = std::mem::take(&mut self.code.instrs);
+            let lines = std::mem::take(&mut self.code.lines);
+            self.hoist = false;
+            let slot = self.expr(e);
+            self.hoist = true;
+            self.code.prologue.append(&mut self.code.instrs);
+            self.code.prologue_lines.append(&mut self.code.lines);
+            self.code.instrs = body;
+            self.code.lines = lines;
+            return slot;
+        }
         match e {
             Expr::Const(value) => {
                 let dst = self.temp();
@@ -233,5 +256,15 @@ impl Lowerer {
                 dst
             }
         }
+    }
+}
+
+/// Whether `e` depends on uniform registers and constants only.
+fn uniform(e: &Expr) -> bool {
+    match e {
+        Expr::Const(_) | Expr::Reg(_) => true,
+        Expr::Local(_) | Expr::Read { .. } => false,
+        Expr::Un(_, a) => uniform(a),
+        Expr::Bin(_, a, b) => uniform(a) && uniform(b),
     }
 }

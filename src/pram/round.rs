@@ -81,8 +81,10 @@ pub struct WriteRecord {
 
 /// What a round needs besides memory.
 pub struct RoundSetup<'a> {
-    /// The lowered body.
+    /// The lowered body, uniform subexpressions hoisted into its prologue.
     pub code: &'a Code,
+    /// The same body without hoisting, used where the prologue faults.
+    pub plain: &'a Code,
     /// Uniform registers.
     pub registers: &'a [i64],
     /// Each index: first value and range size.
@@ -154,19 +156,41 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
         return (Some(Outcome::Fault(f)), RoundAccesses::default());
     }
     let mut reads = Vec::new();
-    let mut sites: Vec<Vec<WriteRecord>> = vec![Vec::new(); s.code.sites as usize];
+    let mut chunks: Vec<Vec<Vec<WriteRecord>>> = Vec::with_capacity(outs.len());
     for mut o in outs {
         reads.append(&mut o.reads);
-        for (k, mut w) in o.sites.into_iter().enumerate() {
-            sites[k].append(&mut w);
-        }
+        chunks.push(o.sites);
     }
     let read_violation = if s.model.concurrent_read() {
         None
     } else {
         concurrent_read(&reads, s.round)
     };
-    let (write_violation, winners) = resolve_writes(sites, s);
+    let (write_violation, winners) = if exclusive_writes(&chunks) {
+        if read_violation.is_some() {
+            (None, Vec::new())
+        } else {
+            // No address is written twice: apply in place, without merging or sorting.
+            for w in chunks.iter().flatten().flatten() {
+                memory.cells[w.addr as usize] = w.value;
+            }
+            let kept = if s.trace {
+                chunks.into_iter().flatten().flatten().collect()
+            } else {
+                Vec::new()
+            };
+            (None, kept)
+        }
+    } else {
+        let (violation, winners) =
+            resolve_writes(chunks.into_iter().flatten().flatten().collect(), s);
+        if violation.is_none() && read_violation.is_none() {
+            for w in &winners {
+                memory.cells[w.addr as usize] = w.value;
+            }
+        }
+        (violation, winners)
+    };
     let violation = match (read_violation, write_violation) {
         (Some(r), Some(w)) => Some(if w.0 < r.0 { w } else { r }),
         (r, w) => r.or(w),
@@ -176,9 +200,6 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
         v.array = array;
         v.index = index;
         return (Some(Outcome::Violation(v)), RoundAccesses::default());
-    }
-    for w in &winners {
-        memory.cells[w.addr as usize] = w.value;
     }
     let accesses = if s.trace {
         RoundAccesses {
@@ -199,19 +220,38 @@ fn run_chunk(
     pids: impl Iterator<Item = u64>,
     keep_reads: bool,
 ) -> ChunkOut {
-    let code = s.code;
+    let mut code = s.code;
     let mut out = ChunkOut {
         sites: vec![Vec::new(); code.sites as usize],
         ..ChunkOut::default()
     };
-    let mut slots = vec![0i64; code.slots as usize];
+    let mut slots = vec![0i64; code.slots.max(s.plain.slots) as usize];
     slots[..s.registers.len()].copy_from_slice(s.registers);
+    let prologue = Code {
+        instrs: code.prologue.clone(),
+        lines: code.prologue_lines.clone(),
+        prologue: Vec::new(),
+        prologue_lines: Vec::new(),
+        slots: code.slots,
+        sites: 0,
+        registers: code.registers,
+    };
+    // The prologue has no reads or writes; if it faults, some processor might not have
+    // evaluated that expression, so this chunk runs the unhoisted code instead.
+    if run_processor(&prologue, &mut slots, mem, s.word, 0, false, &mut out).is_err() {
+        code = s.plain;
+    }
     let first_local = code.registers as usize;
     for pid in pids {
-        let mut rest = pid;
-        for (k, &(start, size)) in s.ranges.iter().enumerate().rev() {
-            slots[first_local + k] = start + (rest % size) as i64;
-            rest /= size;
+        if let [(start, _)] = s.ranges {
+            // One index (the common case): no division needed.
+            slots[first_local] = start + pid as i64;
+        } else {
+            let mut rest = pid;
+            for (k, &(start, size)) in s.ranges.iter().enumerate().rev() {
+                slots[first_local + k] = start + (rest % size) as i64;
+                rest /= size;
+            }
         }
         if let Err((kind, pc)) =
             run_processor(code, &mut slots, mem, s.word, pid, keep_reads, &mut out)
@@ -326,33 +366,40 @@ fn concurrent_read(reads: &[ReadRecord], round: u64) -> Option<(u64, Violation)>
     })
 }
 
+/// Whether no address is written twice, checked without sorting: within each write site
+/// (chunks in processor order) addresses strictly increase, and the sites' address ranges are
+/// disjoint. This is the common case (processor i writes A[i]); when it fails, the writes are
+/// sorted by `resolve_writes`.
+fn exclusive_writes(chunks: &[Vec<Vec<WriteRecord>>]) -> bool {
+    let sites = chunks.first().map_or(0, Vec::len);
+    let mut spans: Vec<(u64, u64)> = Vec::with_capacity(sites);
+    for k in 0..sites {
+        let mut span: Option<(u64, u64)> = None;
+        for c in chunks {
+            let w = &c[k];
+            if w.windows(2).any(|p| p[0].addr >= p[1].addr) {
+                return false;
+            }
+            if let (Some(a), Some(b)) = (w.first(), w.last()) {
+                match &mut span {
+                    Some((_, hi)) if *hi >= a.addr => return false,
+                    Some((_, hi)) => *hi = b.addr,
+                    None => span = Some((a.addr, b.addr)),
+                }
+            }
+        }
+        spans.extend(span);
+    }
+    spans.sort_unstable();
+    spans.windows(2).all(|p| p[0].1 < p[1].0)
+}
+
 /// Checks the writes against the model and picks the winner of every written address.
 /// Returns the lowest-address violation (if any) and the winning writes.
 fn resolve_writes(
-    sites: Vec<Vec<WriteRecord>>,
+    mut all: Vec<WriteRecord>,
     s: &RoundSetup<'_>,
 ) -> (Option<(u64, Violation)>, Vec<WriteRecord>) {
-    // Fast path: every site writes strictly increasing addresses and the sites' address ranges
-    // are disjoint, so no address is written twice and nothing needs sorting.
-    let mut spans: Vec<(u64, u64)> = Vec::with_capacity(sites.len());
-    let mut simple = true;
-    for w in &sites {
-        if w.windows(2).any(|p| p[0].addr >= p[1].addr) {
-            simple = false;
-            break;
-        }
-        if let (Some(a), Some(b)) = (w.first(), w.last()) {
-            spans.push((a.addr, b.addr));
-        }
-    }
-    if simple {
-        spans.sort_unstable();
-        simple = spans.windows(2).all(|p| p[0].1 < p[1].0);
-    }
-    if simple {
-        return (None, sites.into_iter().flatten().collect());
-    }
-    let mut all: Vec<WriteRecord> = sites.into_iter().flatten().collect();
     all.par_sort_unstable_by_key(|w| (w.addr, w.pid, w.site));
     let mut winners = Vec::new();
     let mut i = 0;
