@@ -68,3 +68,13 @@ fn a_garbage_file_gives_a_located_error() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_out_of_range_size_is_an_error_not_a_panic() {
+    let (code, _, stderr) = apmdm(&["run", "parity", "--n", "0"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("n = 0 is out of range"), "{stderr}");
+    let (code, _, stderr) = apmdm(&["run", "no_such_program", "--n", "4"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a built-in program"), "{stderr}");
+}

@@ -246,3 +246,36 @@ fn trace_has_one_record_per_round_with_accesses() {
         assert_eq!(w.addr, i as u64);
     }
 }
+
+#[test]
+fn a_uniform_expression_faults_only_where_it_is_evaluated() {
+    // 1 / (n - n) depends on registers only (the interpreter computes such expressions once per
+    // chunk); no processor takes the branch, so there is no fault.
+    let guarded = "program g; model erew; word 8; shared A[n]; output A;
+pardo i in 0..n { if i > n { A[i] = 1 / (n - n); } else { A[i] = i + 1; } }
+";
+    let r = run(guarded, 6, None, 1);
+    assert_eq!(r.outcome, Outcome::Ok);
+    assert_eq!(r.output("A"), Some(&Value::Array(vec![1, 2, 3, 4, 5, 6])));
+    let taken = guarded.replace("i > n", "i > 2");
+    let Outcome::Fault(f) = run(&taken, 6, None, 1).outcome else {
+        panic!("expected a fault")
+    };
+    assert_eq!(
+        (f.kind, f.processor, f.line),
+        (FaultKind::DivisionByZero, 3, 2)
+    );
+}
+
+#[test]
+fn tqbf_keeps_one_processor_and_linear_space() {
+    let program = pram::library::load("tqbf").unwrap().unwrap();
+    for n in 1..=8i64 {
+        let r = pram::run(&program, &RunConfig::new(n)).unwrap();
+        assert_eq!(r.outcome, Outcome::Ok);
+        assert_eq!(r.metrics.processors, 1);
+        assert_eq!(r.metrics.work, r.metrics.rounds);
+        // L (3n literals), five scalars, and the stack X, phase (n each).
+        assert_eq!(r.metrics.space, (3 * n + 5 + 2 * n) as u64);
+    }
+}

@@ -153,12 +153,21 @@ fn describe(o: &Outcome) -> String {
     match o {
         Outcome::Ok => "ok".into(),
         Outcome::Violation(v) => format!(
-            "{:?} at round {}, {}[{}], processors {} and {}, line {}",
-            v.kind, v.round, v.array, v.index, v.processors[0], v.processors[1], v.line
+            "{} at round {}, {}[{}], processors {} and {}, line {}",
+            label(&v.kind),
+            v.round,
+            v.array,
+            v.index,
+            v.processors[0],
+            v.processors[1],
+            v.line
         ),
         Outcome::Fault(f) => format!(
-            "fault {:?} at round {}, processor {}, line {}",
-            f.kind, f.round, f.processor, f.line
+            "fault {} at round {}, processor {}, line {}",
+            label(&f.kind),
+            f.round,
+            f.processor,
+            f.line
         ),
         Outcome::Limit {
             limit,
@@ -171,6 +180,15 @@ fn describe(o: &Outcome) -> String {
             measured,
             bound,
         } => format!("declared {metric:?} bound exceeded: measured {measured} > {bound}"),
+    }
+}
+
+/// The JSON name of an outcome part (`concurrent-read`, `overflow`, ...), with its data if any.
+fn label<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::from("?"),
     }
 }
 
