@@ -14,6 +14,7 @@ pub mod library;
 pub mod lower;
 pub mod outcome;
 pub mod parse;
+mod parse_expr;
 pub mod program;
 pub mod round;
 pub mod word;

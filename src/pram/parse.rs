@@ -7,8 +7,8 @@
 use super::error::ParseError;
 use super::lex::{lex, Tok};
 use super::program::{
-    AccessModel, ArrayDecl, ArrayId, BinOp, Bounds, Expr, Generator, Local, Op, Program, Register,
-    Round, Span, Stmt, UnOp,
+    AccessModel, ArrayDecl, ArrayId, Bounds, Expr, Generator, Local, Op, Program, Register, Round,
+    Span, Stmt,
 };
 
 /// Parses and checks a program; `file` names it in errors.
@@ -30,7 +30,7 @@ pub fn parse(file: &str, source: &str) -> Result<Program> {
 
 /// Where an expression stands, which decides what it may mention.
 #[derive(Clone, Copy, PartialEq)]
-enum Mode {
+pub(super) enum Mode {
     /// Sizes, parameters, bounds, round ranges: registers and constants only.
     Uniform,
     /// A sequential statement: reads by the one active processor become `Expr::Read`.
@@ -40,41 +40,41 @@ enum Mode {
 }
 
 /// The state of the round being parsed.
-struct RoundState {
-    names: Vec<(String, Local)>,
-    locals: u32,
+pub(super) struct RoundState {
+    pub(super) names: Vec<(String, Local)>,
+    pub(super) locals: u32,
     /// Reads produced by the expression being parsed, emitted before the op that uses them.
-    pending: Vec<Op>,
+    pub(super) pending: Vec<Op>,
 }
 
-struct Parser<'a> {
-    file: &'a str,
-    toks: Vec<(Tok, Span)>,
-    pos: usize,
-    registers: Vec<String>,
-    reg_scope: Vec<(String, Register)>,
-    arrays: Vec<ArrayDecl>,
-    array_scope: Vec<(String, ArrayId)>,
-    round: Option<RoundState>,
+pub(super) struct Parser<'a> {
+    pub(super) file: &'a str,
+    pub(super) toks: Vec<(Tok, Span)>,
+    pub(super) pos: usize,
+    pub(super) registers: Vec<String>,
+    pub(super) reg_scope: Vec<(String, Register)>,
+    pub(super) arrays: Vec<ArrayDecl>,
+    pub(super) array_scope: Vec<(String, ArrayId)>,
+    pub(super) round: Option<RoundState>,
     /// Nesting of expressions and blocks, bounded so that no input can exhaust the stack.
-    depth: u32,
+    pub(super) depth: u32,
 }
 
 /// The deepest nesting of parentheses, operators and blocks accepted.
-const MAX_DEPTH: u32 = 64;
+pub(super) const MAX_DEPTH: u32 = 64;
 
-type Result<T> = std::result::Result<T, ParseError>;
+pub(super) type Result<T> = std::result::Result<T, ParseError>;
 
 impl Parser<'_> {
-    fn peek(&self) -> &Tok {
+    pub(super) fn peek(&self) -> &Tok {
         &self.toks[self.pos].0
     }
 
-    fn span(&self) -> Span {
+    pub(super) fn span(&self) -> Span {
         self.toks[self.pos].1
     }
 
-    fn bump(&mut self) -> (Tok, Span) {
+    pub(super) fn bump(&mut self) -> (Tok, Span) {
         let t = self.toks[self.pos].clone();
         if self.pos + 1 < self.toks.len() {
             self.pos += 1;
@@ -82,26 +82,26 @@ impl Parser<'_> {
         t
     }
 
-    fn error<T>(&self, span: Span, message: String) -> Result<T> {
+    pub(super) fn error<T>(&self, span: Span, message: String) -> Result<T> {
         Err(ParseError::new(self.file, span, message))
     }
 
-    fn expected<T>(&self, what: &str) -> Result<T> {
+    pub(super) fn expected<T>(&self, what: &str) -> Result<T> {
         self.error(
             self.span(),
             format!("expected {what}, found {}", self.peek()),
         )
     }
 
-    fn is_punct(&self, p: &str) -> bool {
+    pub(super) fn is_punct(&self, p: &str) -> bool {
         matches!(self.peek(), Tok::Punct(q) if *q == p)
     }
 
-    fn is_word(&self, w: &str) -> bool {
+    pub(super) fn is_word(&self, w: &str) -> bool {
         matches!(self.peek(), Tok::Ident(s) if s == w)
     }
 
-    fn eat_punct(&mut self, p: &str) -> bool {
+    pub(super) fn eat_punct(&mut self, p: &str) -> bool {
         let hit = self.is_punct(p);
         if hit {
             self.bump();
@@ -109,7 +109,7 @@ impl Parser<'_> {
         hit
     }
 
-    fn punct(&mut self, p: &str) -> Result<Span> {
+    pub(super) fn punct(&mut self, p: &str) -> Result<Span> {
         if self.is_punct(p) {
             Ok(self.bump().1)
         } else {
@@ -117,14 +117,14 @@ impl Parser<'_> {
         }
     }
 
-    fn ident(&mut self, what: &str) -> Result<(String, Span)> {
+    pub(super) fn ident(&mut self, what: &str) -> Result<(String, Span)> {
         match self.peek().clone() {
             Tok::Ident(s) => Ok((s, self.bump().1)),
             _ => self.expected(what),
         }
     }
 
-    fn program(&mut self) -> Result<Program> {
+    pub(super) fn program(&mut self) -> Result<Program> {
         let mut name = None;
         let mut model = None;
         let mut word_bits = None;
@@ -253,7 +253,7 @@ impl Parser<'_> {
         })
     }
 
-    fn check_fresh(&self, name: &str, at: Span) -> Result<()> {
+    pub(super) fn check_fresh(&self, name: &str, at: Span) -> Result<()> {
         let taken = self.reg_scope.iter().any(|(s, _)| s == name)
             || self.array_scope.iter().any(|(s, _)| s == name)
             || ["min", "max", "log2", "clog2"].contains(&name);
@@ -263,14 +263,14 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn new_register(&mut self, name: String) -> Register {
+    pub(super) fn new_register(&mut self, name: String) -> Register {
         let r = self.registers.len() as Register;
         self.registers.push(name.clone());
         self.reg_scope.push((name, r));
         r
     }
 
-    fn push_array(&mut self, decl: ArrayDecl) -> ArrayId {
+    pub(super) fn push_array(&mut self, decl: ArrayDecl) -> ArrayId {
         let id = self.arrays.len() as ArrayId;
         self.array_scope.push((decl.name.clone(), id));
         self.arrays.push(decl);
@@ -278,7 +278,7 @@ impl Parser<'_> {
     }
 
     /// `NAME ([len])? (= generator)? ;` after `input` or `shared`.
-    fn array_decl(&mut self, input: bool, span: Span) -> Result<ArrayDecl> {
+    pub(super) fn array_decl(&mut self, input: bool, span: Span) -> Result<ArrayDecl> {
         let (name, at) = self.ident("an array name")?;
         self.check_fresh(&name, at)?;
         let len = if self.eat_punct("[") {
@@ -306,7 +306,7 @@ impl Parser<'_> {
         })
     }
 
-    fn generator(&mut self) -> Result<Generator> {
+    pub(super) fn generator(&mut self) -> Result<Generator> {
         let (g, at) = self.ident("a generator (random, list, tree, dyck, sudoku4, zeros)")?;
         let mut args = Vec::new();
         if self.eat_punct("(") {
@@ -366,14 +366,14 @@ impl Parser<'_> {
         })
     }
 
-    fn block(&mut self) -> Result<Vec<Stmt>> {
+    pub(super) fn block(&mut self) -> Result<Vec<Stmt>> {
         self.nest()?;
         let b = self.block_inner();
         self.depth -= 1;
         b
     }
 
-    fn block_inner(&mut self) -> Result<Vec<Stmt>> {
+    pub(super) fn block_inner(&mut self) -> Result<Vec<Stmt>> {
         self.punct("{")?;
         let mut out = Vec::new();
         let regs = self.reg_scope.len();
@@ -390,7 +390,7 @@ impl Parser<'_> {
     }
 
     /// A sequential statement.
-    fn stmt(&mut self) -> Result<Stmt> {
+    pub(super) fn stmt(&mut self) -> Result<Stmt> {
         let span = self.span();
         if self.is_word("pardo") {
             self.bump();
@@ -486,7 +486,7 @@ impl Parser<'_> {
         })
     }
 
-    fn word(&mut self, w: &str) -> Result<()> {
+    pub(super) fn word(&mut self, w: &str) -> Result<()> {
         if self.is_word(w) {
             self.bump();
             Ok(())
@@ -496,7 +496,7 @@ impl Parser<'_> {
     }
 
     /// `NAME` (a scalar) or `NAME[index]` as the target of an assignment.
-    fn target(&mut self, mode: Mode) -> Result<(ArrayId, Expr)> {
+    pub(super) fn target(&mut self, mode: Mode) -> Result<(ArrayId, Expr)> {
         let (name, at) = self.ident("a statement")?;
         let Some(array) = self.lookup_array(&name) else {
             let what = if self.reg_scope.iter().any(|(s, _)| *s == name) {
@@ -522,7 +522,7 @@ impl Parser<'_> {
         Ok((array, index))
     }
 
-    fn lookup_array(&self, name: &str) -> Option<ArrayId> {
+    pub(super) fn lookup_array(&self, name: &str) -> Option<ArrayId> {
         self.array_scope
             .iter()
             .rev()
@@ -531,7 +531,7 @@ impl Parser<'_> {
     }
 
     /// `pardo i in lo..hi (, j in lo..hi)* { ops }`.
-    fn round(&mut self, span: Span) -> Result<Round> {
+    pub(super) fn round(&mut self, span: Span) -> Result<Round> {
         if self.round.is_some() {
             return self.error(span, "a pardo cannot be nested inside another pardo".into());
         }
@@ -570,14 +570,14 @@ impl Parser<'_> {
         })
     }
 
-    fn round_block(&mut self) -> Result<Vec<Op>> {
+    pub(super) fn round_block(&mut self) -> Result<Vec<Op>> {
         self.nest()?;
         let b = self.round_block_inner();
         self.depth -= 1;
         b
     }
 
-    fn round_block_inner(&mut self) -> Result<Vec<Op>> {
+    pub(super) fn round_block_inner(&mut self) -> Result<Vec<Op>> {
         self.punct("{")?;
         let scope = self.round.as_ref().map_or(0, |r| r.names.len());
         let mut ops = Vec::new();
@@ -593,19 +593,19 @@ impl Parser<'_> {
         Ok(ops)
     }
 
-    fn drain_pending(&mut self, ops: &mut Vec<Op>) {
+    pub(super) fn drain_pending(&mut self, ops: &mut Vec<Op>) {
         if let Some(r) = self.round.as_mut() {
             ops.append(&mut r.pending);
         }
     }
 
-    fn fresh_local(&mut self) -> Local {
+    pub(super) fn fresh_local(&mut self) -> Local {
         let r = self.round.as_mut().expect("inside a round");
         r.locals += 1;
         r.locals - 1
     }
 
-    fn round_op(&mut self, ops: &mut Vec<Op>) -> Result<()> {
+    pub(super) fn round_op(&mut self, ops: &mut Vec<Op>) -> Result<()> {
         let span = self.span();
         for w in ["for", "while", "alloc"] {
             if self.is_word(w) {
@@ -670,168 +670,5 @@ impl Parser<'_> {
             span,
         });
         Ok(())
-    }
-
-    fn expr(&mut self, mode: Mode) -> Result<Expr> {
-        self.nest()?;
-        let e = self.binary(mode, 0);
-        self.depth -= 1;
-        e
-    }
-
-    fn nest(&mut self) -> Result<()> {
-        if self.depth >= MAX_DEPTH {
-            return self.error(
-                self.span(),
-                format!("nested more than {MAX_DEPTH} levels deep"),
-            );
-        }
-        self.depth += 1;
-        Ok(())
-    }
-
-    fn binary(&mut self, mode: Mode, level: usize) -> Result<Expr> {
-        // Loosest first.
-        const LEVELS: [&[(&str, BinOp)]; 10] = [
-            &[("||", BinOp::Or)],
-            &[("&&", BinOp::And)],
-            &[("|", BinOp::BitOr)],
-            &[("^", BinOp::BitXor)],
-            &[("&", BinOp::BitAnd)],
-            &[("==", BinOp::Eq), ("!=", BinOp::Ne)],
-            &[
-                ("<=", BinOp::Le),
-                (">=", BinOp::Ge),
-                ("<", BinOp::Lt),
-                (">", BinOp::Gt),
-            ],
-            &[("<<", BinOp::Shl), (">>", BinOp::Shr)],
-            &[("+", BinOp::Add), ("-", BinOp::Sub)],
-            &[("*", BinOp::Mul), ("/", BinOp::Div), ("%", BinOp::Rem)],
-        ];
-        if level == LEVELS.len() {
-            return self.unary(mode);
-        }
-        let mut left = self.binary(mode, level + 1)?;
-        'outer: loop {
-            for (p, op) in LEVELS[level] {
-                if self.is_punct(p) {
-                    self.bump();
-                    let right = self.binary(mode, level + 1)?;
-                    left = Expr::Bin(*op, Box::new(left), Box::new(right));
-                    continue 'outer;
-                }
-            }
-            return Ok(left);
-        }
-    }
-
-    fn unary(&mut self, mode: Mode) -> Result<Expr> {
-        for (p, op) in [("-", UnOp::Neg), ("!", UnOp::Not), ("~", UnOp::BitNot)] {
-            if self.eat_punct(p) {
-                self.nest()?;
-                let e = self.unary(mode);
-                self.depth -= 1;
-                return Ok(Expr::Un(op, Box::new(e?)));
-            }
-        }
-        self.primary(mode)
-    }
-
-    fn primary(&mut self, mode: Mode) -> Result<Expr> {
-        let (tok, span) = (self.peek().clone(), self.span());
-        match tok {
-            Tok::Int(v) => {
-                self.bump();
-                Ok(Expr::Const(v))
-            }
-            Tok::Punct("(") => {
-                self.bump();
-                let e = self.expr(mode)?;
-                self.punct(")")?;
-                Ok(e)
-            }
-            Tok::Ident(name) => {
-                self.bump();
-                if self.is_punct("(") {
-                    return self.call(&name, span, mode);
-                }
-                if let Some(r) = &self.round {
-                    if let Some((_, l)) = r.names.iter().rev().find(|(s, _)| *s == name) {
-                        return Ok(Expr::Local(*l));
-                    }
-                }
-                if let Some((_, r)) = self.reg_scope.iter().rev().find(|(s, _)| *s == name) {
-                    return Ok(Expr::Reg(*r));
-                }
-                let Some(array) = self.lookup_array(&name) else {
-                    return self.error(span, format!("unknown name `{name}`"));
-                };
-                if mode == Mode::Uniform {
-                    return self.error(
-                        span,
-                        format!("`{name}` is in shared memory; this expression may use only n, parameters, loop variables and constants"),
-                    );
-                }
-                let scalar = self.arrays[array as usize].len.is_none();
-                let index = if scalar {
-                    if self.is_punct("[") {
-                        return self
-                            .error(span, format!("`{name}` is a scalar; it takes no index"));
-                    }
-                    Expr::Const(0)
-                } else {
-                    self.punct("[")?;
-                    let e = self.expr(mode)?;
-                    self.punct("]")?;
-                    e
-                };
-                if mode == Mode::Round {
-                    let dst = self.fresh_local();
-                    if let Some(r) = self.round.as_mut() {
-                        r.pending.push(Op::Read {
-                            dst,
-                            array,
-                            index,
-                            span,
-                        });
-                    }
-                    Ok(Expr::Local(dst))
-                } else {
-                    Ok(Expr::Read {
-                        array,
-                        index: Box::new(index),
-                    })
-                }
-            }
-            _ => self.expected("an expression"),
-        }
-    }
-
-    fn call(&mut self, name: &str, span: Span, mode: Mode) -> Result<Expr> {
-        self.punct("(")?;
-        let a = self.expr(mode)?;
-        let result = match name {
-            "min" | "max" => {
-                self.punct(",")?;
-                let b = self.expr(mode)?;
-                let op = if name == "min" {
-                    BinOp::Min
-                } else {
-                    BinOp::Max
-                };
-                Expr::Bin(op, Box::new(a), Box::new(b))
-            }
-            "log2" => Expr::Un(UnOp::Log2, Box::new(a)),
-            "clog2" => Expr::Un(UnOp::Clog2, Box::new(a)),
-            _ => {
-                return self.error(
-                    span,
-                    format!("unknown function `{name}`; expected min, max, log2 or clog2"),
-                )
-            }
-        };
-        self.punct(")")?;
-        Ok(result)
     }
 }
