@@ -78,3 +78,34 @@ fn an_out_of_range_size_is_an_error_not_a_panic() {
     assert_eq!(code, 2);
     assert!(stderr.contains("not a built-in program"), "{stderr}");
 }
+
+#[test]
+fn inputs_from_json_replace_the_generator_and_are_checked() {
+    let dir = std::env::temp_dir().join(format!("apmdm-cli-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    std::fs::write(&good, r#"{"A": [5, 1, 4, 1, 5, 9, 2, 6]}"#).unwrap();
+    let (code, stdout, _) = apmdm(&[
+        "run",
+        "reduce_max",
+        "--n",
+        "8",
+        "--json",
+        "--input",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["output"]["best"], 9);
+    let (code, _, stderr) = apmdm(&[
+        "run",
+        "reduce_max",
+        "--n",
+        "4",
+        "--input",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`A` has 8 values"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -497,7 +497,7 @@ impl<'a, 't> Interpreter<'a, 't> {
         for (lo, hi) in &round.indices {
             let lo = self.eval(lo, line, &mut Vec::new())?;
             let hi = self.eval(hi, line, &mut Vec::new())?;
-            let size = (hi - lo).max(0) as u64;
+            let size = (i128::from(hi) - i128::from(lo)).clamp(0, i128::from(u64::MAX)) as u64;
             processors = processors.saturating_mul(size);
             ranges.push((lo, size));
         }
