@@ -221,8 +221,12 @@ fn run_chunk(
     keep_reads: bool,
 ) -> ChunkOut {
     let mut code = s.code;
+    // Most sites write once per processor: reserving the chunk's length avoids regrowing.
+    let expected = pids.size_hint().0.min(1 << 16);
     let mut out = ChunkOut {
-        sites: vec![Vec::new(); code.sites as usize],
+        sites: (0..code.sites)
+            .map(|_| Vec::with_capacity(expected))
+            .collect(),
         ..ChunkOut::default()
     };
     let mut slots = vec![0i64; code.slots.max(s.plain.slots) as usize];
