@@ -115,28 +115,38 @@ pub struct RoundAccesses {
     pub writes: Vec<WriteRecord>,
 }
 
+/// A write buffered by the fast first pass: address and value only (16 bytes), which is all the
+/// write phase needs when no address is written twice.
+#[derive(Debug, Clone, Copy)]
+struct Store {
+    addr: u64,
+    value: i64,
+}
+
 #[derive(Default)]
 struct ChunkOut {
-    sites: Vec<Vec<WriteRecord>>,
+    /// Whether writes are recorded in full (`writes`) or as `stores` per site.
+    full: bool,
+    /// Per write site, in execution order (fast pass).
+    stores: Vec<Vec<Store>>,
+    /// Every write with its processor, line and site (full pass).
+    writes: Vec<WriteRecord>,
     reads: Vec<ReadRecord>,
     fault: Option<Fault>,
 }
 
-/// Runs one round against `memory`, applying its writes when it ends without a fault or
-/// violation. Returns the stopping outcome, if any, and the accesses when tracing.
-pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, RoundAccesses) {
+/// Runs every processor of the round (in chunks, or one by one in shuffled order).
+fn run_processors(mem: &Memory, s: &RoundSetup<'_>, keep_reads: bool, full: bool) -> Vec<ChunkOut> {
     let threads = rayon::current_num_threads() as u64;
     let chunk = (s.processors / (threads * 8)).max(512);
     let chunks = s.processors.div_ceil(chunk);
-    let keep_reads = s.trace || !s.model.concurrent_read();
-    let mem: &Memory = memory;
-    let outs: Vec<ChunkOut> = match s.shuffle {
+    match s.shuffle {
         None => (0..chunks)
             .into_par_iter()
             .map(|c| {
                 let lo = c * chunk;
                 let hi = (lo + chunk).min(s.processors);
-                run_chunk(mem, s, lo..hi, keep_reads)
+                run_chunk(mem, s, lo..hi, keep_reads, full)
             })
             .collect(),
         Some(seed) => {
@@ -145,9 +155,22 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
             for i in (1..order.len()).rev() {
                 order.swap(i, stream.below(i as u64 + 1) as usize);
             }
-            vec![run_chunk(mem, s, order.into_iter(), keep_reads)]
+            vec![run_chunk(mem, s, order.into_iter(), keep_reads, full)]
         }
-    };
+    }
+}
+
+/// Runs one round against `memory`, applying its writes when it ends without a fault or
+/// violation. Returns the stopping outcome, if any, and the accesses when tracing.
+///
+/// The first pass buffers bare (address, value) stores. When they show that no address is
+/// written twice (the common case) they are applied directly; otherwise the round is run again
+/// from the same snapshot with full records (processor, line, site) to resolve the conflicts,
+/// which gives the same result because a round is a pure function of the snapshot.
+pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, RoundAccesses) {
+    let keep_reads = s.trace || !s.model.concurrent_read();
+    let full_first = s.trace || s.shuffle.is_some();
+    let outs = run_processors(memory, s, keep_reads, full_first);
     if let Some(f) = outs
         .iter()
         .filter_map(|o| o.fault.clone())
@@ -156,50 +179,43 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
         return (Some(Outcome::Fault(f)), RoundAccesses::default());
     }
     let mut reads = Vec::new();
-    let mut chunks: Vec<Vec<Vec<WriteRecord>>> = Vec::with_capacity(outs.len());
+    let mut stores: Vec<Vec<Vec<Store>>> = Vec::with_capacity(outs.len());
+    let mut writes: Vec<WriteRecord> = Vec::new();
     for mut o in outs {
         reads.append(&mut o.reads);
-        chunks.push(o.sites);
+        writes.append(&mut o.writes);
+        stores.push(o.stores);
     }
     let read_violation = if s.model.concurrent_read() {
         None
     } else {
         concurrent_read(&reads, s.round)
     };
-    let (write_violation, winners) = if exclusive_writes(&chunks) {
-        if read_violation.is_some() {
-            (None, Vec::new())
-        } else {
-            // No address is written twice: apply in place, without merging or sorting.
-            for w in chunks.iter().flatten().flatten() {
-                memory.cells[w.addr as usize] = w.value;
-            }
-            let kept = if s.trace {
-                chunks.into_iter().flatten().flatten().collect()
-            } else {
-                Vec::new()
-            };
-            (None, kept)
+    if !full_first && exclusive_writes(&stores) {
+        if let Some((addr, v)) = read_violation {
+            return (Some(located(memory, addr, v)), RoundAccesses::default());
         }
-    } else {
-        let (violation, winners) =
-            resolve_writes(chunks.into_iter().flatten().flatten().collect(), s);
-        if violation.is_none() && read_violation.is_none() {
-            for w in &winners {
-                memory.cells[w.addr as usize] = w.value;
-            }
+        for w in stores.iter().flatten().flatten() {
+            memory.cells[w.addr as usize] = w.value;
         }
-        (violation, winners)
-    };
+        return (None, RoundAccesses::default());
+    }
+    if !full_first {
+        writes = run_processors(memory, s, false, true)
+            .into_iter()
+            .flat_map(|o| o.writes)
+            .collect();
+    }
+    let (write_violation, winners) = resolve_writes(writes, s);
     let violation = match (read_violation, write_violation) {
         (Some(r), Some(w)) => Some(if w.0 < r.0 { w } else { r }),
         (r, w) => r.or(w),
     };
-    if let Some((addr, mut v)) = violation {
-        let (array, index) = memory.locate(addr);
-        v.array = array;
-        v.index = index;
-        return (Some(Outcome::Violation(v)), RoundAccesses::default());
+    if let Some((addr, v)) = violation {
+        return (Some(located(memory, addr, v)), RoundAccesses::default());
+    }
+    for w in &winners {
+        memory.cells[w.addr as usize] = w.value;
     }
     let accesses = if s.trace {
         RoundAccesses {
@@ -212,6 +228,14 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
     (None, accesses)
 }
 
+/// The violation as an outcome, its address named as array and index.
+fn located(memory: &Memory, addr: u64, mut v: Violation) -> Outcome {
+    let (array, index) = memory.locate(addr);
+    v.array = array;
+    v.index = index;
+    Outcome::Violation(v)
+}
+
 /// Runs the processors `pids` in that order. The chunk's fault is its lowest faulting processor
 /// (processors after a fault still run only when the order is not increasing).
 fn run_chunk(
@@ -219,12 +243,18 @@ fn run_chunk(
     s: &RoundSetup<'_>,
     pids: impl Iterator<Item = u64>,
     keep_reads: bool,
+    full: bool,
 ) -> ChunkOut {
     let mut code = s.code;
     // Most sites write once per processor: reserving the chunk's length avoids regrowing.
-    let expected = pids.size_hint().0.min(1 << 16);
+    let expected = if full {
+        0
+    } else {
+        pids.size_hint().0.min(1 << 16)
+    };
     let mut out = ChunkOut {
-        sites: (0..code.sites)
+        full,
+        stores: (0..code.sites.max(s.plain.sites))
             .map(|_| Vec::with_capacity(expected))
             .collect(),
         ..ChunkOut::default()
@@ -326,13 +356,18 @@ fn run_processor(
                 let addr = mem
                     .address(array, slots[index as usize])
                     .map_err(|k| (k, pc))?;
-                out.sites[site as usize].push(WriteRecord {
-                    addr,
-                    pid,
-                    value: slots[value as usize],
-                    line: code.lines[pc],
-                    site,
-                });
+                let value = slots[value as usize];
+                if out.full {
+                    out.writes.push(WriteRecord {
+                        addr,
+                        pid,
+                        value,
+                        line: code.lines[pc],
+                        site,
+                    });
+                } else {
+                    out.stores[site as usize].push(Store { addr, value });
+                }
             }
             Instr::JumpIfZero { cond, target } => {
                 if slots[cond as usize] == 0 {
@@ -374,7 +409,7 @@ fn concurrent_read(reads: &[ReadRecord], round: u64) -> Option<(u64, Violation)>
 /// (chunks in processor order) addresses strictly increase, and the sites' address ranges are
 /// disjoint. This is the common case (processor i writes A[i]); when it fails, the writes are
 /// sorted by `resolve_writes`.
-fn exclusive_writes(chunks: &[Vec<Vec<WriteRecord>>]) -> bool {
+fn exclusive_writes(chunks: &[Vec<Vec<Store>>]) -> bool {
     let sites = chunks.first().map_or(0, Vec::len);
     let mut spans: Vec<(u64, u64)> = Vec::with_capacity(sites);
     for k in 0..sites {
