@@ -29,6 +29,7 @@ fn small_config(n: i64, seed: u64, model: usize) -> RunConfig {
 fn expr_over(index: &'static str) -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
         Just(index.to_string()),
+        Just(if index == "i" { "j" } else { "n" }.to_string()),
         Just("n".to_string()),
         (-3i64..40).prop_map(|c| format!("({c})")),
         Just(format!("A[{index} % n]")),
@@ -66,7 +67,7 @@ fn round_stmt() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A well-formed program: two rounds of random bodies, then a sequential statement.
+/// A well-formed program: two rounds (two indices) of random bodies, then a sequential statement.
 fn program() -> impl Strategy<Value = String> {
     (
         prop::collection::vec(round_stmt(), 1..4),
@@ -76,7 +77,7 @@ fn program() -> impl Strategy<Value = String> {
     )
         .prop_map(|(body, last, word, model)| {
             format!(
-                "program random; model {}; word {word};\ninput A[n] = random(0, 50);\nshared B[n];\nshared s;\noutput B, s;\nfor r in 0..2 {{\n  pardo i in 0..n {{\n    {}\n  }}\n}}\ns = {};\n",
+                "program random; model {}; word {word};\ninput A[n] = random(0, 50);\nshared B[n];\nshared s;\noutput B, s;\nfor r in 0..2 {{\n  pardo i in 0..n, j in 0..2 {{\n    {}\n  }}\n}}\ns = {};\n",
                 AccessModel::ALL[model].1.replace('-', "_"),
                 body.join("\n    "),
                 last,
@@ -85,7 +86,7 @@ fn program() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(config(256))]
 
     /// Executing processors in a shuffled order changes nothing, under every model (even
     /// CRCW-arbitrary: its winner is a function of the seed, round, address and writers only).
