@@ -1,5 +1,5 @@
 //! The interpreter's rules on small programs: canonical violations per access model, faults,
-//! limits, bounds, and located parse errors.
+//! limits, bounds, scopes and traces (located parse errors: `tests/data/` and `pram_data.rs`).
 
 use apmdm::pram::outcome::ViolationKind;
 use apmdm::pram::{
@@ -197,30 +197,6 @@ alloc T[2] { x = x + T[1]; }
     assert_eq!(r.output("x"), Some(&Value::Scalar(1)));
     // x plus the larger scope; the second scope reuses the first one's cells.
     assert_eq!(r.metrics.space, 1 + 10);
-}
-
-/// Malformed programs and where their error must point.
-const ERRORS: [(&str, u32, u32, &str); 8] = [
-    ("\u{1}garbage", 1, 1, "unexpected character"),
-    ("program p; model erew; word 8; shared x; output x;\nx = ;\n", 2, 5, "expected an expression"),
-    ("program p; model erew; word 8; shared x; output x;\nx = y;\n", 2, 5, "unknown name `y`"),
-    ("program p; model foo; word 8; shared x; output x;\n", 1, 18, "unknown access model"),
-    ("program p; model erew; word 8; shared x; output x;\nlet y = 1;\n", 2, 1, "only allowed inside a pardo"),
-    ("program p; model erew; word 8; shared A[n]; output A;\npardo i in 0..n {\n  for j in 0..2 { }\n}\n", 3, 3, "loop-free"),
-    ("program p; model erew; word 8; shared x; output x;\npardo i in 0..x { }\n", 2, 15, "shared memory"),
-    ("program p; model erew; shared x; output x;\n", 2, 1, "missing `word"),
-];
-
-#[test]
-fn parse_errors_are_located() {
-    for (src, line, column, what) in ERRORS {
-        let e = pram::parse("bad.pram", src).expect_err(src);
-        assert_eq!((e.line, e.column), (line, column), "{e}");
-        assert!(e.message.contains(what), "{e}");
-        assert!(e
-            .to_string()
-            .starts_with(&format!("bad.pram:{line}:{column}: ")));
-    }
 }
 
 #[test]
