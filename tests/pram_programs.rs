@@ -271,3 +271,13 @@ fn connected_components_finish_even_when_no_coin_lets_a_root_hook() {
     );
     assert!(unlucky.metrics.rounds > lucky.metrics.rounds);
 }
+
+#[test]
+fn every_library_program_round_trips_through_json() {
+    for (name, _) in library::PROGRAMS {
+        let program = library::load(name).unwrap().unwrap();
+        let text = serde_json::to_string(&program).unwrap();
+        let back: Program = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, program, "{name}");
+    }
+}
