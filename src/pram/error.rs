@@ -42,11 +42,11 @@ pub enum SetupError {
         max: i64,
     },
     /// A declaration (word size, parameter, array length, generator argument) could not be evaluated.
-    #[error("line {line}: {what} cannot be evaluated at this n: {why}")]
+    #[error("{what}{} cannot be evaluated at this n: {why}", on_line(*.line))]
     Declaration {
         /// What was evaluated.
         what: String,
-        /// Its line.
+        /// Its line (0 where the declaration has none: word size, parameters, bounds).
         line: u32,
         /// Why not.
         why: String,
@@ -64,4 +64,13 @@ pub enum SetupError {
         /// The limit.
         limit: u64,
     },
+}
+
+/// ` (line N)`, or nothing for line 0.
+fn on_line(line: u32) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" (line {line})")
+    }
 }

@@ -85,7 +85,7 @@ pub fn run_traced(
     let stopped = m.block(&program.body).err();
     let outcome = match stopped {
         Some(o) => o,
-        None => m.check_bounds()?,
+        None => m.check_bounds(),
     };
     let output = program
         .outputs
@@ -159,6 +159,8 @@ struct Interpreter<'a, 't> {
     codes: BTreeMap<*const Round, std::rc::Rc<(Code, Code)>>,
     metrics: Metrics,
     active: ActiveCounts,
+    /// The declared bounds evaluated at n.
+    bounds: Vec<(Metric, i64)>,
     trace: Option<&'t mut dyn FnMut(TraceRound)>,
 }
 
@@ -277,6 +279,7 @@ impl<'a, 't> Interpreter<'a, 't> {
                 program.name
             )));
         }
+        let bounds = declared_bounds(program, &regs)?;
         let metrics = Metrics {
             space: top,
             ..Metrics::default()
@@ -291,6 +294,7 @@ impl<'a, 't> Interpreter<'a, 't> {
             codes: BTreeMap::new(),
             metrics,
             active: ActiveCounts::default(),
+            bounds,
             trace,
         })
     }
@@ -543,31 +547,48 @@ impl<'a, 't> Interpreter<'a, 't> {
         Ok(())
     }
 
-    fn check_bounds(&self) -> Result<Outcome, SetupError> {
-        let b = &self.program.bounds;
+    /// The first metric above its declared bound, if any.
+    fn check_bounds(&self) -> Outcome {
         let m = &self.metrics;
-        for (metric, bound, measured) in [
-            (Metric::Rounds, &b.rounds, m.rounds),
-            (Metric::Processors, &b.processors, m.processors),
-            (Metric::Work, &b.work, m.work),
-            (Metric::Space, &b.space, m.space),
-        ] {
-            let Some(e) = bound else { continue };
-            let bound = uniform(e, &self.regs, WIDE).map_err(|k| SetupError::Declaration {
-                what: format!("the {metric:?} bound"),
-                line: 0,
-                why: format!("{k:?}"),
-            })?;
+        for &(metric, bound) in &self.bounds {
+            let measured = match metric {
+                Metric::Rounds => m.rounds,
+                Metric::Processors => m.processors,
+                Metric::Work => m.work,
+                Metric::Space => m.space,
+            };
             if measured as i128 > bound as i128 {
-                return Ok(Outcome::BoundExceeded {
+                return Outcome::BoundExceeded {
                     metric,
                     measured,
                     bound,
-                });
+                };
             }
         }
-        Ok(Outcome::Ok)
+        Outcome::Ok
     }
+}
+
+/// The declared bounds at these registers, in the order they are checked; evaluated before the
+/// run, so that a bound that cannot be evaluated stops it from starting.
+fn declared_bounds(program: &Program, regs: &[i64]) -> Result<Vec<(Metric, i64)>, SetupError> {
+    let b = &program.bounds;
+    let mut out = Vec::new();
+    for (metric, bound) in [
+        (Metric::Rounds, &b.rounds),
+        (Metric::Processors, &b.processors),
+        (Metric::Work, &b.work),
+        (Metric::Space, &b.space),
+    ] {
+        let Some(e) = bound else { continue };
+        let value = uniform(e, regs, WIDE).map_err(|k| SetupError::Declaration {
+            what: format!("the {metric:?} bound").to_lowercase(),
+            line: 0,
+            why: format!("{k:?}"),
+        })?;
+        out.push((metric, value));
+    }
+    Ok(out)
 }
 
 fn generate(
