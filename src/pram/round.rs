@@ -31,13 +31,20 @@ impl Memory {
     pub fn address(&self, array: u32, index: i64) -> Result<u64, FaultKind> {
         let a = array as usize;
         if index < 0 || index as u64 >= self.len[a] {
-            return Err(FaultKind::OutOfBounds {
-                array: self.names[a].clone(),
-                index,
-                len: self.len[a],
-            });
+            return Err(self.out_of_bounds(a, index));
         }
         Ok(self.base[a] + index as u64)
+    }
+
+    // Kept out of line so that `address`, on every read and write, stays small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn out_of_bounds(&self, a: usize, index: i64) -> FaultKind {
+        FaultKind::OutOfBounds {
+            array: self.names[a].clone(),
+            index,
+            len: self.len[a],
+        }
     }
 
     /// The array and index of an address (the innermost allocated window holding it).
