@@ -6,6 +6,7 @@
 //! metrics T, P, W, S. `library` holds the built-in programs. This module knows nothing about
 //! diffusion models, sequences or files.
 
+mod columns;
 pub mod error;
 pub mod input;
 pub mod interp;

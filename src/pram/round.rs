@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use super::columns::run_columns;
 use super::lower::{Code, Instr};
 use super::outcome::{Fault, FaultKind, Outcome, Violation, ViolationKind};
 use super::program::AccessModel;
@@ -125,24 +126,24 @@ pub struct RoundAccesses {
 /// A write buffered by the fast first pass: address and value only (16 bytes), which is all the
 /// write phase needs when no address is written twice.
 #[derive(Debug, Clone, Copy)]
-struct Store {
-    addr: u64,
-    value: i64,
+pub(super) struct Store {
+    pub(super) addr: u64,
+    pub(super) value: i64,
 }
 
 #[derive(Default)]
-struct ChunkOut {
+pub(super) struct ChunkOut {
     /// Whether writes are recorded in full (`writes`) or as `stores` per site.
     full: bool,
     /// Per write site, in execution order (fast pass).
-    stores: Vec<Vec<Store>>,
+    pub(super) stores: Vec<Vec<Store>>,
     /// Whether every site's stores have strictly increasing addresses (checked in the chunk's
     /// own thread, so the merge does not need a pass over every store).
     increasing: bool,
     /// Every write with its processor, line and site (full pass).
     writes: Vec<WriteRecord>,
-    reads: Vec<ReadRecord>,
-    fault: Option<Fault>,
+    pub(super) reads: Vec<ReadRecord>,
+    pub(super) fault: Option<Fault>,
 }
 
 /// Runs every processor of the round (in chunks, or one by one in shuffled order).
@@ -156,7 +157,7 @@ fn run_processors(mem: &Memory, s: &RoundSetup<'_>, keep_reads: bool, full: bool
             .map(|c| {
                 let lo = c * chunk;
                 let hi = (lo + chunk).min(s.processors);
-                run_chunk(mem, s, lo..hi, keep_reads, full)
+                run_chunk(mem, s, lo..hi, keep_reads, full, Some((lo, hi)))
             })
             .collect(),
         Some(seed) => {
@@ -165,7 +166,7 @@ fn run_processors(mem: &Memory, s: &RoundSetup<'_>, keep_reads: bool, full: bool
             for i in (1..order.len()).rev() {
                 order.swap(i, stream.below(i as u64 + 1) as usize);
             }
-            vec![run_chunk(mem, s, order.into_iter(), keep_reads, full)]
+            vec![run_chunk(mem, s, order.into_iter(), keep_reads, full, None)]
         }
     }
 }
@@ -248,13 +249,15 @@ fn located(memory: &Memory, addr: u64, mut v: Violation) -> Outcome {
 }
 
 /// Runs the processors `pids` in that order. The chunk's fault is its lowest faulting processor
-/// (processors after a fault still run only when the order is not increasing).
+/// (processors after a fault still run only when the order is not increasing). A fast pass over
+/// a contiguous `span` of processors runs column-wise (`columns.rs`).
 fn run_chunk(
     mem: &Memory,
     s: &RoundSetup<'_>,
     pids: impl Iterator<Item = u64>,
     keep_reads: bool,
     full: bool,
+    span: Option<(u64, u64)>,
 ) -> ChunkOut {
     let mut code = s.code;
     // Most sites write once per processor: reserving the chunk's length avoids regrowing.
@@ -285,6 +288,14 @@ fn run_chunk(
     // evaluated that expression, so this chunk runs the unhoisted code instead.
     if run_processor(&prologue, &mut slots, mem, s.word, 0, false, &mut out).is_err() {
         code = s.plain;
+    }
+    if let (false, Some(span)) = (full, span) {
+        run_columns(code, &slots, mem, s, span, keep_reads, &mut out);
+        out.increasing = out
+            .stores
+            .iter()
+            .all(|w| w.windows(2).all(|p| p[0].addr < p[1].addr));
+        return out;
     }
     let first_local = code.registers as usize;
     for pid in pids {
