@@ -5,4 +5,5 @@
 
 pub mod check;
 pub mod machine;
+pub mod pram;
 pub mod seq;

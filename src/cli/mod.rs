@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod run;
 mod table;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Step through a hand-written machine (parity AP-MDM, reverse ARM / MDM / AO-MDM / Masked ARM).
     Demo(demo::DemoArgs),
+    /// Run a PRAM program (a .pram file or a built-in name) with the interpreter; report T, P, W, S.
+    Run(run::RunArgs),
 }
 
 /// Runs one subcommand; the exit code says whether everything it checked passed.
@@ -29,5 +32,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

@@ -1,0 +1,218 @@
+//! `apmdm run`: runs a PRAM program with the interpreter and prints its outcome, output and metrics.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::json;
+
+use apmdm::pram::{self, library, AccessModel, Outcome, RunConfig, TraceRound, Value};
+
+/// Options of `apmdm run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A `.pram` file, or the name of a built-in program (e.g. `prefix_sum`).
+    program: String,
+    /// The size n.
+    #[arg(long)]
+    n: i64,
+    /// Inputs as JSON: an object mapping input names to numbers or arrays (others are generated).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Seed of generated inputs and of CRCW-arbitrary winners.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Access model (overrides the program's): erew, crew, crcw-common, crcw-arbitrary, crcw-priority.
+    #[arg(long, value_parser = parse_model)]
+    model: Option<AccessModel>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write one JSON record per round (active processors, reads, writes) to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// The most rounds before stopping.
+    #[arg(long, default_value_t = 10_000_000)]
+    max_rounds: u64,
+    /// The most processors in one round.
+    #[arg(long, default_value_t = 1 << 26)]
+    max_processors: u64,
+    /// The most shared-memory cells in use.
+    #[arg(long, default_value_t = 1 << 27)]
+    max_cells: u64,
+}
+
+fn parse_model(s: &str) -> Result<AccessModel, String> {
+    AccessModel::from_name(s).ok_or_else(|| {
+        format!("unknown model {s:?}; expected erew, crew, crcw-common, crcw-arbitrary or crcw-priority")
+    })
+}
+
+/// The program's display name and source: a file if one exists at that path, else a built-in.
+fn load_source(name: &str) -> Result<(String, String)> {
+    let path = Path::new(name);
+    if path.exists() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok((name.to_string(), text));
+    }
+    let builtin = name.strip_suffix(".pram").unwrap_or(name);
+    match library::source(builtin) {
+        Some(s) => Ok((format!("{builtin}.pram"), s.to_string())),
+        None => {
+            let names: Vec<&str> = library::PROGRAMS.iter().map(|(n, _)| *n).collect();
+            bail!(
+                "{name}: no such file, and not a built-in program (built-in: {})",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let (file, source) = load_source(&args.program)?;
+    let program = pram::parse(&file, &source)?;
+    let mut config = RunConfig::new(args.n);
+    config.seed = args.seed;
+    config.model = args.model;
+    config.max_rounds = args.max_rounds;
+    config.max_processors = args.max_processors;
+    config.max_cells = args.max_cells;
+    if let Some(path) = &args.input {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+        config.inputs = pram::input::from_json(&value)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    let report = match &args.trace {
+        None => pram::run(&program, &config)?,
+        Some(path) => {
+            let mut lines = String::new();
+            let mut sink = |r: TraceRound| {
+                lines.push_str(&trace_record(&r).to_string());
+                lines.push('\n');
+            };
+            let report = pram::run_traced(&program, &config, Some(&mut sink))?;
+            write_atomically(path, lines.as_bytes())?;
+            report
+        }
+    };
+    let model = config.model.unwrap_or(program.model);
+    let m = &report.metrics;
+    if args.json {
+        let output: serde_json::Map<String, serde_json::Value> = report
+            .output
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+            .collect();
+        let outcome = match &report.outcome {
+            Outcome::Ok => json!("ok"),
+            other => serde_json::to_value(other)?,
+        };
+        println!(
+            "{}",
+            json!({
+                "program": program.name,
+                "n": args.n,
+                "model": model.name(),
+                "outcome": outcome,
+                "output": output,
+                "metrics": {"rounds": m.rounds, "processors": m.processors, "work": m.work, "space": m.space},
+            })
+        );
+    } else {
+        println!("program {} (n = {}, model {})", program.name, args.n, model);
+        for (name, v) in &report.output {
+            match v {
+                Value::Scalar(x) => println!("{name} = {x}"),
+                Value::Array(xs) => {
+                    let shown: Vec<String> = xs.iter().take(64).map(i64::to_string).collect();
+                    let more = if xs.len() > 64 { " ..." } else { "" };
+                    println!("{name} = [{}{more}]", shown.join(" "));
+                }
+            }
+        }
+        println!(
+            "rounds T = {}, processors P = {}, work W = {}, space S = {}",
+            m.rounds, m.processors, m.work, m.space
+        );
+        println!("outcome: {}", describe(&report.outcome));
+    }
+    Ok(if report.outcome.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn describe(o: &Outcome) -> String {
+    match o {
+        Outcome::Ok => "ok".into(),
+        Outcome::Violation(v) => format!(
+            "{} at round {}, {}[{}], processors {} and {}, line {}",
+            label(&v.kind),
+            v.round,
+            v.array,
+            v.index,
+            v.processors[0],
+            v.processors[1],
+            v.line
+        ),
+        Outcome::Fault(f) => format!(
+            "fault {} at round {}, processor {}, line {}",
+            label(&f.kind),
+            f.round,
+            f.processor,
+            f.line
+        ),
+        Outcome::Limit {
+            limit,
+            value,
+            round,
+            line,
+        } => format!("limit {limit:?} = {value} reached at round {round}, line {line}"),
+        Outcome::BoundExceeded {
+            metric,
+            measured,
+            bound,
+        } => format!("declared {metric:?} bound exceeded: measured {measured} > {bound}"),
+    }
+}
+
+/// The JSON name of an outcome part (`concurrent-read`, `overflow`, ...), with its data if any.
+fn label<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::from("?"),
+    }
+}
+
+fn trace_record(r: &TraceRound) -> serde_json::Value {
+    let reads: Vec<_> = r
+        .reads
+        .iter()
+        .map(|a| json!({"address": a.addr, "value": a.value, "processor": a.pid, "line": a.line}))
+        .collect();
+    let writes: Vec<_> = r
+        .writes
+        .iter()
+        .map(|a| json!({"address": a.addr, "value": a.value, "processor": a.pid, "line": a.line}))
+        .collect();
+    json!({"round": r.round, "active": r.active, "line": r.line, "reads": reads, "writes": writes})
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
