@@ -4,6 +4,7 @@
 //! executable. See `ARCHITECTURE.md` for the module map and each module's invariants.
 
 pub mod check;
+pub mod compile;
 pub mod machine;
 pub mod pram;
 pub mod seq;

@@ -1,0 +1,212 @@
+//! A PRAM program's declarations evaluated exactly at n (num-bigint): registers, array lengths, bounds.
+//!
+//! Canvases of the constructions are laid out from the declared bounds, which for search programs
+//! grow exponentially in n; their exact values may exceed any machine integer, so every uniform
+//! expression is evaluated here with arbitrary precision. The arithmetic follows the interpreter's
+//! (`pram::word`): floor division and a non-negative remainder, `log2` = floor and `clog2` = ceil
+//! of log2 for arguments >= 1; what the interpreter faults on is an error here.
+
+use num_bigint::BigInt;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use crate::pram::program::{ArrayId, BinOp, Expr, Program, UnOp};
+
+/// Shifts beyond this many bits are refused (the result would have more than a million bits).
+pub const MAX_SHIFT: u64 = 1 << 20;
+
+/// A declaration that cannot be evaluated at this n.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {problem}")]
+pub struct DeclaredError {
+    /// Which declaration (for example `bound rounds` or `array A`).
+    pub what: String,
+    /// What went wrong.
+    pub problem: String,
+}
+
+/// The program's uniform registers at n, exactly: `n` first, then its parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declared {
+    /// Register values: n, then parameters (loop variables are not known before running: 0).
+    pub registers: Vec<BigInt>,
+    /// Declared rounds bound T(n), if declared.
+    pub rounds: Option<BigInt>,
+    /// Declared processors bound P(n).
+    pub processors: Option<BigInt>,
+    /// Declared work bound W(n).
+    pub work: Option<BigInt>,
+    /// Declared space bound S(n).
+    pub space: Option<BigInt>,
+}
+
+impl Declared {
+    /// Evaluates registers and bounds of `program` at `n`.
+    pub fn at(program: &Program, n: u64) -> Result<Declared, DeclaredError> {
+        let mut registers = vec![BigInt::zero(); program.registers.len().max(1)];
+        registers[0] = BigInt::from(n);
+        for (r, e) in &program.params {
+            let name = program
+                .registers
+                .get(*r as usize)
+                .cloned()
+                .unwrap_or_default();
+            let v = eval(e, &registers).map_err(|problem| DeclaredError {
+                what: format!("parameter {name}"),
+                problem,
+            })?;
+            if let Some(slot) = registers.get_mut(*r as usize) {
+                *slot = v;
+            }
+        }
+        let bound = |name: &str, e: &Option<Expr>| -> Result<Option<BigInt>, DeclaredError> {
+            e.as_ref()
+                .map(|e| eval(e, &registers))
+                .transpose()
+                .map_err(|problem| DeclaredError {
+                    what: format!("bound {name}"),
+                    problem,
+                })
+        };
+        let b = &program.bounds;
+        Ok(Declared {
+            rounds: bound("rounds", &b.rounds)?,
+            processors: bound("processors", &b.processors)?,
+            work: bound("work", &b.work)?,
+            space: bound("space", &b.space)?,
+            registers,
+        })
+    }
+
+    /// The length of an array (1 for a scalar).
+    pub fn array_len(&self, program: &Program, array: ArrayId) -> Result<BigInt, DeclaredError> {
+        let decl = program
+            .arrays
+            .get(array as usize)
+            .ok_or_else(|| DeclaredError {
+                what: format!("array #{array}"),
+                problem: "no such array".into(),
+            })?;
+        match &decl.len {
+            None => Ok(BigInt::one()),
+            Some(e) => eval(e, &self.registers).map_err(|problem| DeclaredError {
+                what: format!("array {}", decl.name),
+                problem,
+            }),
+        }
+    }
+}
+
+/// Evaluates a uniform expression exactly; memory reads and locals are not uniform and refused.
+pub fn eval(e: &Expr, registers: &[BigInt]) -> Result<BigInt, String> {
+    match e {
+        Expr::Const(v) => Ok(BigInt::from(*v)),
+        Expr::Reg(r) => registers
+            .get(*r as usize)
+            .cloned()
+            .ok_or_else(|| format!("register {r} does not exist")),
+        Expr::Local(_) | Expr::Read { .. } => {
+            Err("reads memory or a processor's local, so it is not a function of n".into())
+        }
+        Expr::Un(op, a) => unary(*op, eval(a, registers)?),
+        Expr::Bin(op, a, b) => binary(*op, eval(a, registers)?, eval(b, registers)?),
+    }
+}
+
+fn bool_int(b: bool) -> BigInt {
+    BigInt::from(u8::from(b))
+}
+
+fn unary(op: UnOp, a: BigInt) -> Result<BigInt, String> {
+    Ok(match op {
+        UnOp::Neg => -a,
+        UnOp::Not => bool_int(a.is_zero()),
+        UnOp::BitNot => -(a + BigInt::one()),
+        UnOp::Log2 | UnOp::Clog2 if a < BigInt::one() => {
+            return Err(format!("log2 of {a}, which is below 1"))
+        }
+        UnOp::Log2 => BigInt::from(a.bits() - 1),
+        UnOp::Clog2 => {
+            let floor = a.bits() - 1;
+            let exact = a == BigInt::one() << floor;
+            BigInt::from(floor + u64::from(!exact))
+        }
+    })
+}
+
+fn binary(op: BinOp, a: BigInt, b: BigInt) -> Result<BigInt, String> {
+    Ok(match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::Div | BinOp::Rem if b.is_zero() => return Err("division by zero".into()),
+        // Euclidean division, as the interpreter: the remainder is never negative.
+        BinOp::Div => {
+            let r = ((&a % &b) + b.abs()) % b.abs();
+            (a - &r) / b
+        }
+        BinOp::Rem => ((&a % &b) + b.abs()) % b.abs(),
+        BinOp::Min => a.min(b),
+        BinOp::Max => a.max(b),
+        BinOp::Eq => bool_int(a == b),
+        BinOp::Ne => bool_int(a != b),
+        BinOp::Lt => bool_int(a < b),
+        BinOp::Le => bool_int(a <= b),
+        BinOp::Gt => bool_int(a > b),
+        BinOp::Ge => bool_int(a >= b),
+        BinOp::And => bool_int(!a.is_zero() && !b.is_zero()),
+        BinOp::Or => bool_int(!a.is_zero() || !b.is_zero()),
+        BinOp::BitAnd => a & b,
+        BinOp::BitOr => a | b,
+        BinOp::BitXor => a ^ b,
+        BinOp::Shl | BinOp::Shr => {
+            let shift = b
+                .to_u64()
+                .filter(|&s| s <= MAX_SHIFT)
+                .ok_or_else(|| format!("shift by {b} is outside 0..={MAX_SHIFT}"))?;
+            if op == BinOp::Shl {
+                a << shift
+            } else {
+                a >> shift
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(v: i64) -> Box<Expr> {
+        Box::new(Expr::Const(v))
+    }
+
+    fn ev(e: Expr) -> Result<BigInt, String> {
+        eval(&e, &[BigInt::from(8)])
+    }
+
+    #[test]
+    fn arithmetic_follows_the_interpreter() {
+        assert_eq!(ev(Expr::Bin(BinOp::Div, c(-7), c(2))), Ok(BigInt::from(-4)));
+        assert_eq!(ev(Expr::Bin(BinOp::Rem, c(-7), c(2))), Ok(BigInt::from(1)));
+        assert_eq!(ev(Expr::Bin(BinOp::Div, c(7), c(-2))), Ok(BigInt::from(-3)));
+        assert_eq!(ev(Expr::Bin(BinOp::Rem, c(7), c(-2))), Ok(BigInt::from(1)));
+        assert_eq!(ev(Expr::Un(UnOp::Clog2, c(8))), Ok(BigInt::from(3)));
+        assert_eq!(ev(Expr::Un(UnOp::Clog2, c(9))), Ok(BigInt::from(4)));
+        assert_eq!(ev(Expr::Un(UnOp::Log2, c(9))), Ok(BigInt::from(3)));
+        assert_eq!(ev(Expr::Un(UnOp::BitNot, c(5))), Ok(BigInt::from(!5i64)));
+        assert!(ev(Expr::Un(UnOp::Log2, c(0))).is_err());
+        assert!(ev(Expr::Bin(BinOp::Div, c(1), c(0))).is_err());
+        assert!(ev(Expr::Bin(BinOp::Shl, c(1), c(-1))).is_err());
+    }
+
+    #[test]
+    fn exponential_bounds_are_exact_beyond_64_bits() {
+        // 1 << (n * 25) at n = 8 is 2^200.
+        let e = Expr::Bin(
+            BinOp::Shl,
+            c(1),
+            Box::new(Expr::Bin(BinOp::Mul, Box::new(Expr::Reg(0)), c(25))),
+        );
+        assert_eq!(ev(e), Ok(BigInt::one() << 200u32));
+    }
+}
