@@ -3,4 +3,5 @@
 //! The crate makes the constructions of "On Powerful Ways to Generate" (arXiv 2510.06190)
 //! executable. See `ARCHITECTURE.md` for the module map and each module's invariants.
 
+pub mod kernels;
 pub mod machine;
