@@ -1,5 +1,6 @@
 //! Subcommands of the `apmdm` binary; the only place (with report writers) that touches files.
 
+mod bench;
 mod check;
 mod demo;
 mod table;
@@ -20,6 +21,8 @@ pub struct Cli {
 enum Command {
     /// Run the built-in library and check every exact bound; non-zero exit on any failure.
     Check(check::CheckArgs),
+    /// Wall-clock benchmarks (kernels now; training later).
+    Bench(bench::BenchArgs),
     /// Step through a hand-written machine (parity AP-MDM, reverse ARM / MDM / AO-MDM / Masked ARM).
     Demo(demo::DemoArgs),
 }
@@ -29,5 +32,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod reference;
 pub mod rng;
 pub mod tensor;
+pub mod wgpu;
 
 pub use backend::{
     AdamW, AttentionDims, Backend, EmbeddingDims, LinearDims, MatmulDims, NormDims, RopeDims,
@@ -24,3 +25,4 @@ pub use error::KernelError;
 pub use reference::Reference;
 pub use rng::Rng;
 pub use tensor::Tensor;
+pub use wgpu::Wgpu;
