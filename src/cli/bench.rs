@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use apmdm::kernels::ops::{self, AttentionGrads, AttentionSaved};
-use apmdm::kernels::{Backend, Cpu, Reference, Rng, Tensor};
+use apmdm::kernels::{Backend, Cpu, Reference, Rng, Tensor, Wgpu};
 
 use super::table::Table;
 
@@ -41,6 +41,9 @@ pub struct KernelsArgs {
     /// Minimum time spent on each measurement, in milliseconds (repeats until reached).
     #[arg(long, default_value_t = 300)]
     min_ms: u64,
+    /// Skip the wgpu backend even when an adapter is available.
+    #[arg(long)]
+    no_wgpu: bool,
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
@@ -51,6 +54,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
 
 /// The reference backend is plain loops: beyond this size one product takes minutes.
 const REFERENCE_MAX: usize = 256;
+/// On llvmpipe (a CPU rasterizer) the wgpu kernels are slow and copy in and out on every op.
+const WGPU_MAX: usize = 256;
 /// Attention shape used at every length: one sequence, 4 heads of width 64 (d_model 256).
 const HEADS: usize = 4;
 const HEAD_DIM: usize = 64;
@@ -62,6 +67,7 @@ struct MatmulRow {
     cpu_gflops: f64,
     cpu_vs_bare: f64,
     reference_gflops: Option<f64>,
+    wgpu_gflops: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +85,7 @@ struct AttentionRow {
 struct Report {
     threads: usize,
     backend: String,
+    wgpu_adapter: Option<String>,
     matmul: Vec<MatmulRow>,
     attention: Vec<AttentionRow>,
     matmul_bound_gflops: f64,
@@ -137,6 +144,7 @@ fn sizes(from: usize, to: usize) -> Vec<usize> {
 fn kernels(args: KernelsArgs) -> Result<ExitCode> {
     let min = Duration::from_millis(args.min_ms);
     let cpu = Cpu::new();
+    let gpu = if args.no_wgpu { None } else { Wgpu::new() };
     let mut rng = Rng::new(0);
     let mut matmul = Vec::new();
     for n in sizes(64, args.max_matmul) {
@@ -154,12 +162,19 @@ fn kernels(args: KernelsArgs) -> Result<ExitCode> {
             });
             flops / t / 1e9
         });
+        let wgpu = gpu.as_ref().filter(|_| n <= WGPU_MAX).map(|g| {
+            let t = time(min, || {
+                ops::matmul_forward(g, &a, &b, &mut c).expect("shapes match")
+            });
+            flops / t / 1e9
+        });
         matmul.push(MatmulRow {
             size: n,
             bare_gemm_gflops: flops / bare / 1e9,
             cpu_gflops: flops / fast / 1e9,
             cpu_vs_bare: bare / fast,
             reference_gflops: reference,
+            wgpu_gflops: wgpu,
         });
     }
     // The matmul-bound rate: the best bare-gemm rate seen at sizes >= 256 (or overall if none).
@@ -176,10 +191,12 @@ fn kernels(args: KernelsArgs) -> Result<ExitCode> {
     let report = Report {
         threads: rayon::current_num_threads(),
         backend: cpu.name(),
+        wgpu_adapter: gpu.as_ref().map(|g| g.adapter().to_string()),
         matmul,
         attention,
         matmul_bound_gflops: bound,
-        note: "wgpu backend not built yet; reference matmul only up to 256",
+        note: "reference and wgpu matmul only up to 256; wgpu times include upload and read-back \
+               (the backend copies host slices in and out on every op); attention is cpu only",
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -239,12 +256,16 @@ fn attention_row(cpu: &Cpu, seq: usize, bound: f64, min: Duration, rng: &mut Rng
 
 fn print_tables(r: &Report) {
     println!("backend: {} (rayon threads: {})", r.backend, r.threads);
+    if let Some(a) = &r.wgpu_adapter {
+        println!("wgpu adapter: {a}");
+    }
     let mut t = Table::new(&[
         "n (square)",
         "bare gemm GFLOP/s",
         "cpu GFLOP/s",
         "cpu / bare",
         "reference GFLOP/s",
+        "wgpu GFLOP/s",
     ]);
     for m in &r.matmul {
         t.row(vec![
@@ -253,6 +274,7 @@ fn print_tables(r: &Report) {
             format!("{:.1}", m.cpu_gflops),
             format!("{:.0}%", 100.0 * m.cpu_vs_bare),
             m.reference_gflops.map_or("-".into(), |g| format!("{g:.2}")),
+            m.wgpu_gflops.map_or("-".into(), |g| format!("{g:.2}")),
         ]);
     }
     println!("{}", t.render());
