@@ -273,3 +273,26 @@ fn workspace_stops_growing_after_the_first_step() {
     rows.run_layernorm(&cpu);
     assert_eq!(cpu.workspace_bytes(), after_first);
 }
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    // Row-wise kernels and attention split work at fixed boundaries and reduce in a fixed order, so
+    // one thread and four threads give the same bits (gemm splits output tiles only).
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let cpu = Cpu::new();
+            let rows = RowCase::new(17, 80);
+            let attention = AttentionCase::new(17, 150, true);
+            let mut all = rows.run_layernorm(&cpu);
+            all.extend(rows.run_cross_entropy(&cpu));
+            all.extend(attention.run(&cpu));
+            all.extend(optimise(&cpu, 17));
+            all
+        })
+    };
+    assert_eq!(on(1), on(4));
+}
