@@ -292,8 +292,9 @@ pub trait Backend {
         v: &mut [f32],      // [n]
     );
 
-    /// The L2 norm of all gradients taken together (summed in f64).
-    fn global_norm(&self, grads: &[&[f32]]) -> f32;
+    /// The sum of squares of one gradient, accumulated in f64 (clipping adds these over all
+    /// gradients, so a step needs no list of them).
+    fn sum_of_squares(&self, x: &[f32]) -> f64; // [n]
 
     /// Multiplies every gradient by `factor` (used by clipping).
     fn scale(&self, grads: &mut [f32], factor: f32); // [n]

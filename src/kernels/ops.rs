@@ -606,8 +606,11 @@ pub fn clip_global_norm(
             reason: format!("max_norm {max_norm} must be positive"),
         });
     }
-    let views: Vec<&[f32]> = grads.iter().map(|g| g.data()).collect();
-    let norm = be.global_norm(&views);
+    let norm = grads
+        .iter()
+        .map(|g| be.sum_of_squares(g.data()))
+        .sum::<f64>()
+        .sqrt() as f32;
     if norm > max_norm {
         let factor = max_norm / (norm + 1e-6);
         for g in grads.iter_mut() {

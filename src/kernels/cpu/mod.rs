@@ -236,14 +236,9 @@ impl Backend for Cpu {
         rowwise::adamw_step(cfg, step, params, grads, m, v)
     }
 
-    fn global_norm(&self, grads: &[&[f32]]) -> f32 {
-        let most = grads.iter().map(|g| g.len()).max().unwrap_or(0);
-        let mut partials = grow(&self.partials, rowwise::norm_partials(most));
-        let total: f64 = grads
-            .iter()
-            .map(|g| rowwise::sum_of_squares(g, &mut partials))
-            .sum();
-        total.sqrt() as f32
+    fn sum_of_squares(&self, x: &[f32]) -> f64 {
+        let mut partials = grow(&self.partials, rowwise::norm_partials(x.len()));
+        rowwise::sum_of_squares(x, &mut partials)
     }
 
     fn scale(&self, grads: &mut [f32], factor: f32) {

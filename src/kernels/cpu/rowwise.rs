@@ -16,7 +16,7 @@ pub fn layernorm_workspace(d: NormDims) -> usize {
     d.rows.div_ceil(ROW_CHUNK) * 2 * d.dim
 }
 
-/// Chunks needed by `global_norm` partial sums for a slice of `n` elements.
+/// Chunks needed by `sum_of_squares` partial sums for a slice of `n` elements.
 pub fn norm_partials(n: usize) -> usize {
     n.div_ceil(ELEMENT_CHUNK)
 }

@@ -14,7 +14,7 @@ use crate::kernels::math;
 /// (batch, row, column) strides of one gemm operand.
 type Strides = (usize, usize, usize);
 
-/// Elements per partial sum in `global_norm`.
+/// Elements per partial sum in `sum_of_squares`.
 const NORM_CHUNK: usize = 4096;
 
 fn u(x: usize) -> u32 {
@@ -496,24 +496,20 @@ impl Backend for Wgpu {
         self.elementwise(6, n, &floats, args);
     }
 
-    fn global_norm(&self, grads: &[&[f32]]) -> f32 {
-        let mut total = 0.0f64;
-        for g in grads {
-            let chunks = g.len().div_ceil(NORM_CHUNK);
-            let mut partials = vec![0.0f32; chunks];
-            let params = [u(chunks), 8, u(NORM_CHUNK), u(g.len())];
-            let args = &mut [
-                Arg::F32(g),
-                Arg::F32(&[]),
-                Arg::Rw(&mut partials),
-                Arg::Rw(&mut []),
-                Arg::Rw(&mut []),
-            ];
-            self.launch(Kernel::Elementwise, &params, chunks, args);
-            // Partials are added on the host in f64, in chunk order.
-            total += partials.iter().map(|&p| p as f64).sum::<f64>();
-        }
-        total.sqrt() as f32
+    fn sum_of_squares(&self, g: &[f32]) -> f64 {
+        let chunks = g.len().div_ceil(NORM_CHUNK);
+        let mut partials = vec![0.0f32; chunks];
+        let params = [u(chunks), 8, u(NORM_CHUNK), u(g.len())];
+        let args = &mut [
+            Arg::F32(g),
+            Arg::F32(&[]),
+            Arg::Rw(&mut partials),
+            Arg::Rw(&mut []),
+            Arg::Rw(&mut []),
+        ];
+        self.launch(Kernel::Elementwise, &params, chunks, args);
+        // Partials are added on the host in f64, in chunk order.
+        partials.iter().map(|&p| p as f64).sum()
     }
 
     fn scale(&self, grads: &mut [f32], factor: f32) {
