@@ -71,20 +71,25 @@ fn softmax_exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
-    // Adding and subtracting 1.5 · 2^23 rounds to the nearest integer without a libm call.
+    // Adding 1.5 · 2^23 rounds to the nearest integer n and leaves n in the low mantissa bits,
+    // so both the rounding and 2^n are plain float and integer arithmetic (no libm, no casts).
     const ROUND: f32 = 12_582_912.0;
-    if x < -87.0 {
-        return 0.0;
-    }
-    let x = x.min(88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
+    const ROUND_BITS: u32 = 0x4B40_0000;
+    let clamped = x.clamp(-87.0, 88.0);
+    let shifted = clamped * LOG2E + ROUND;
+    let n = shifted - ROUND;
+    let r = (clamped - n * LN2_HI) - n * LN2_LO;
     let poly = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let scale = f32::from_bits((((n as i32) + 127) as u32) << 23);
-    poly * scale
+    let scale = f32::from_bits(shifted.to_bits().wrapping_sub(ROUND_BITS).wrapping_add(127) << 23);
+    // A select rather than an early return keeps the loop branch-free.
+    if x < -87.0 {
+        0.0
+    } else {
+        poly * scale
+    }
 }
 
 /// Sum of a row in eight interleaved lanes (vectorisable), added in a fixed order.
@@ -110,10 +115,39 @@ fn keys_for_block(d: AttentionDims, i0: usize, rows: usize) -> usize {
 
 /// Sets invisible scores of one row to -inf (padding keys; future keys under the causal mask).
 fn mask_row(row: &mut [f32], mask: &[bool], i: usize, causal: bool) {
-    for (j, s) in row.iter_mut().enumerate() {
-        if !mask[j] || (causal && j > i) {
+    if causal && i + 1 < row.len() {
+        row[i + 1..].fill(f32::NEG_INFINITY);
+    }
+    // The padding pass is skipped for sequences without padding (the caller passes an empty mask).
+    for (s, &m) in row.iter_mut().zip(mask) {
+        if !m {
             *s = f32::NEG_INFINITY;
         }
+    }
+}
+
+/// The row maximum in eight interleaved lanes (vectorisable; the result is the same in any order).
+fn lane_max(row: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = l.max(x);
+        }
+    }
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    lanes.iter().fold(rest, |m, &x| m.max(x))
+}
+
+/// The key mask to apply per row: empty when every key of the sequence is real.
+fn padding(mask: &[bool]) -> &[bool] {
+    if mask.iter().all(|&m| m) {
+        &[]
+    } else {
+        mask
     }
 }
 
@@ -144,7 +178,7 @@ pub fn forward(
                 &k[at..][..seq * hd],
                 &v[at..][..seq * hd],
             );
-            let mask = &key_mask[(bh / d.heads) * seq..][..seq];
+            let mask = padding(&key_mask[(bh / d.heads) * seq..][..seq]);
             // 1 / (row sum) for each query row of the block: a stack array, no allocation.
             let mut inv_sums = [0.0f32; BLOCK];
             for i0 in (0..seq).step_by(block) {
@@ -166,7 +200,7 @@ pub fn forward(
                 for (r, row) in s.chunks_exact_mut(nk).enumerate() {
                     let i = i0 + r;
                     mask_row(row, mask, i, d.causal);
-                    let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+                    let max = lane_max(row);
                     if max == f32::NEG_INFINITY {
                         // No visible key: a zero output row, and no gradient flows through it.
                         row.fill(0.0);
@@ -246,7 +280,7 @@ pub fn backward(
                 q: &q[at..][..seq * hd],
                 k: &k[at..][..seq * hd],
                 v: &v[at..][..seq * hd],
-                mask: &key_mask[(bh / d.heads) * seq..][..seq],
+                mask: padding(&key_mask[(bh / d.heads) * seq..][..seq]),
                 out: &out[at..][..seq * hd],
                 lse: &lse[bh * seq..][..seq],
                 dout: &dout[at..][..seq * hd],
