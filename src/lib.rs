@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod kernels;
 pub mod machine;
 pub mod pram;
 pub mod seq;

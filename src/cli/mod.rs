@@ -1,5 +1,6 @@
 //! Subcommands of the `apmdm` binary; the only place (with report writers) that touches files.
 
+mod bench;
 mod check;
 mod demo;
 mod run;
@@ -21,6 +22,8 @@ pub struct Cli {
 enum Command {
     /// Run the built-in library and check every exact bound; non-zero exit on any failure.
     Check(check::CheckArgs),
+    /// Wall-clock benchmarks (kernels now; training later).
+    Bench(bench::BenchArgs),
     /// Step through a hand-written machine (parity AP-MDM, reverse ARM / MDM / AO-MDM / Masked ARM).
     Demo(demo::DemoArgs),
     /// Run a PRAM program (a .pram file or a built-in name) with the interpreter; report T, P, W, S.
@@ -33,5 +36,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => run::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

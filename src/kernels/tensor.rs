@@ -1,0 +1,78 @@
+//! `Tensor`: a contiguous row-major f32 buffer with a shape that is checked against its length.
+
+use super::error::KernelError;
+use super::rng::Rng;
+
+/// A dense row-major f32 tensor. Invariant: `data.len()` is the product of `shape`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor of zeros; the only allocation, done once when buffers are set up.
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self {
+            shape: shape.to_vec(),
+            data: vec![0.0; shape.iter().product()],
+        }
+    }
+
+    /// Wraps `data` as a tensor of `shape`, or says why the lengths disagree.
+    pub fn from_vec(shape: &[usize], data: Vec<f32>) -> Result<Self, KernelError> {
+        let expected: usize = shape.iter().product();
+        if data.len() != expected {
+            return Err(KernelError::DataLength {
+                shape: shape.to_vec(),
+                expected,
+                actual: data.len(),
+            });
+        }
+        Ok(Self {
+            shape: shape.to_vec(),
+            data,
+        })
+    }
+
+    /// A tensor of uniform values in [-scale, scale), fixed by the generator's state.
+    pub fn random(shape: &[usize], rng: &mut Rng, scale: f32) -> Self {
+        let data = (0..shape.iter().product())
+            .map(|_| rng.symmetric(scale))
+            .collect();
+        Self {
+            shape: shape.to_vec(),
+            data,
+        }
+    }
+
+    /// The dimensions, outermost first.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The elements in row-major order, writable.
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the tensor holds no elements.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Sets every element to zero (gradient buffers are zeroed once per step).
+    pub fn zero(&mut self) {
+        self.data.fill(0.0);
+    }
+}

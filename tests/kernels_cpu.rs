@@ -1,0 +1,298 @@
+//! The fast CPU backend agrees with the reference on every op, forward and backward, over random
+//! shapes (odd sizes, sizes that are not multiples of gemm tiles or of the attention block), and
+//! gives bitwise identical results when run twice.
+
+mod kernel_cases;
+
+use apmdm::kernels::ops;
+use apmdm::kernels::{AdamW, Backend, Cpu, Reference, Rng, Tensor};
+use kernel_cases::*;
+
+/// Tolerance for ops that sum at most a few hundred products in a different order than the reference.
+const TOL: f32 = 1e-4;
+/// Attention sums over keys, then over head_dim, then again in backward: two orders of rounding.
+const ATTENTION_TOL: f32 = 5e-4;
+const SEEDS: u64 = 12;
+
+/// Compares the cpu run with the reference run and with a second cpu run (bitwise).
+fn agree(
+    what: &str,
+    seed: u64,
+    tol: f32,
+    fast: Vec<Tensor>,
+    again: Vec<Tensor>,
+    reference: Vec<Tensor>,
+) {
+    assert_close(&format!("{what} (seed {seed})"), &fast, &reference, tol);
+    assert_eq!(fast, again, "{what} (seed {seed}): two cpu runs differ");
+}
+
+#[test]
+fn matmul_agrees() {
+    let cpu = Cpu::new();
+    for seed in 0..SEEDS {
+        let case = MatmulCase::new(seed, 70);
+        agree(
+            "matmul",
+            seed,
+            TOL,
+            case.run(&cpu),
+            case.run(&cpu),
+            case.run(&Reference),
+        );
+    }
+    // Sizes straddling gemm's register and cache tiles.
+    for (i, (m, k, n)) in [(65, 129, 33), (1, 300, 7), (200, 3, 130)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut rng = Rng::new(100 + i as u64);
+        let case = MatmulCase {
+            a: rand(&mut rng, &[1, m, k]),
+            b: rand(&mut rng, &[1, k, n]),
+            dc: rand(&mut rng, &[1, m, n]),
+            da: rand(&mut rng, &[1, m, k]),
+            db: rand(&mut rng, &[1, k, n]),
+        };
+        agree(
+            "matmul fixed",
+            i as u64,
+            3e-4,
+            case.run(&cpu),
+            case.run(&cpu),
+            case.run(&Reference),
+        );
+    }
+}
+
+#[test]
+fn linear_agrees() {
+    let cpu = Cpu::new();
+    for seed in 0..SEEDS {
+        let case = LinearCase::new(seed, 90);
+        agree(
+            "linear",
+            seed,
+            TOL,
+            case.run(&cpu),
+            case.run(&cpu),
+            case.run(&Reference),
+        );
+    }
+}
+
+#[test]
+fn attention_agrees() {
+    let cpu = Cpu::new();
+    for seed in 0..SEEDS {
+        // Up to 150 positions: several 64-row blocks, the last one partial.
+        for causal in [false, true] {
+            let case = AttentionCase::new(seed, 150, causal);
+            let what = if causal {
+                "attention causal"
+            } else {
+                "attention"
+            };
+            agree(
+                what,
+                seed,
+                ATTENTION_TOL,
+                case.run(&cpu),
+                case.run(&cpu),
+                case.run(&Reference),
+            );
+        }
+    }
+}
+
+fn all_masked(be: &impl Backend) {
+    let mut case = AttentionCase::new(3, 20, true);
+    case.mask.iter_mut().for_each(|m| *m = false);
+    let outs = case.run(be);
+    assert!(
+        outs[0].data().iter().all(|&x| x == 0.0),
+        "{}: output must be zero",
+        be.name()
+    );
+    assert!(outs[1].data().iter().all(|&x| x == f32::NEG_INFINITY));
+    // The gradients were seeded with random values; nothing may be added to them.
+    let again = case.run(&Reference);
+    assert_eq!(outs[2..], again[2..]);
+}
+
+#[test]
+fn attention_with_no_visible_key_is_zero() {
+    all_masked(&Cpu::new());
+    all_masked(&Reference);
+}
+
+#[test]
+fn rowwise_ops_agree() {
+    let cpu = Cpu::new();
+    for seed in 0..SEEDS {
+        let case = RowCase::new(seed, 80);
+        agree(
+            "layernorm",
+            seed,
+            TOL,
+            case.run_layernorm(&cpu),
+            case.run_layernorm(&cpu),
+            case.run_layernorm(&Reference),
+        );
+        agree(
+            "gelu",
+            seed,
+            TOL,
+            case.run_gelu(&cpu),
+            case.run_gelu(&cpu),
+            case.run_gelu(&Reference),
+        );
+        agree(
+            "residual",
+            seed,
+            TOL,
+            case.run_residual(&cpu),
+            case.run_residual(&cpu),
+            case.run_residual(&Reference),
+        );
+        agree(
+            "cross-entropy",
+            seed,
+            TOL,
+            case.run_cross_entropy(&cpu),
+            case.run_cross_entropy(&cpu),
+            case.run_cross_entropy(&Reference),
+        );
+        agree(
+            "bce",
+            seed,
+            TOL,
+            case.run_bce(&cpu),
+            case.run_bce(&cpu),
+            case.run_bce(&Reference),
+        );
+    }
+}
+
+#[test]
+fn layernorm_weight_gradient_spans_many_row_chunks() {
+    // 333 rows: eleven partial-sum chunks of 32 rows, the last one short.
+    let mut rng = Rng::new(41);
+    let mut case = RowCase::new(41, 8);
+    let dim = 37;
+    case.x = rand(&mut rng, &[333, dim]);
+    case.dy = rand(&mut rng, &[333, dim]);
+    case.weight = rand(&mut rng, &[dim]);
+    case.bias = rand(&mut rng, &[dim]);
+    let cpu = Cpu::new();
+    agree(
+        "layernorm 333 rows",
+        41,
+        3e-4,
+        case.run_layernorm(&cpu),
+        case.run_layernorm(&cpu),
+        case.run_layernorm(&Reference),
+    );
+}
+
+#[test]
+fn embedding_and_rope_agree() {
+    let cpu = Cpu::new();
+    for seed in 0..SEEDS {
+        let e = EmbeddingCase::new(seed);
+        agree(
+            "embedding",
+            seed,
+            0.0,
+            e.run(&cpu),
+            e.run(&cpu),
+            e.run(&Reference),
+        );
+        let r = RopeCase::new(seed);
+        agree(
+            "rope",
+            seed,
+            TOL,
+            r.run(&cpu),
+            r.run(&cpu),
+            r.run(&Reference),
+        );
+    }
+}
+
+/// Runs three AdamW steps with clipping and returns parameters and both moments.
+fn optimise(be: &impl Backend, seed: u64) -> Vec<Tensor> {
+    let mut rng = Rng::new(seed);
+    let n = rng.range(1, 40_000);
+    let mut params = rand(&mut rng, &[n]);
+    let (mut m, mut v) = (Tensor::zeros(&[n]), Tensor::zeros(&[n]));
+    let cfg = AdamW {
+        lr: 1e-2,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.01,
+    };
+    let mut norms = Vec::new();
+    for step in 1..=3 {
+        let mut g1 = rand(&mut rng, &[n]);
+        let mut g2 = rand(&mut rng, &[7]);
+        let norm = ops::clip_global_norm(be, &mut [&mut g1, &mut g2], 1.0).unwrap();
+        norms.push(norm);
+        ops::adamw_step(be, cfg, step, &mut params, &g1, &mut m, &mut v).unwrap();
+    }
+    vec![params, m, v, Tensor::from_vec(&[3], norms).unwrap()]
+}
+
+#[test]
+fn optimizer_agrees() {
+    let cpu = Cpu::new();
+    for seed in 0..4 {
+        agree(
+            "adamw + clip",
+            seed,
+            TOL,
+            optimise(&cpu, seed),
+            optimise(&cpu, seed),
+            optimise(&Reference, seed),
+        );
+    }
+}
+
+#[test]
+fn workspace_stops_growing_after_the_first_step() {
+    // The promise behind "no allocation per op": a second identical step reuses the same scratch.
+    let cpu = Cpu::new();
+    let case = AttentionCase::new(9, 150, true);
+    let rows = RowCase::new(9, 80);
+    case.run(&cpu);
+    rows.run_layernorm(&cpu);
+    let after_first = cpu.workspace_bytes();
+    assert!(after_first > 0);
+    case.run(&cpu);
+    rows.run_layernorm(&cpu);
+    assert_eq!(cpu.workspace_bytes(), after_first);
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    // Row-wise kernels and attention split work at fixed boundaries and reduce in a fixed order, so
+    // one thread and four threads give the same bits (gemm splits output tiles only).
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let cpu = Cpu::new();
+            let rows = RowCase::new(17, 80);
+            let attention = AttentionCase::new(17, 150, true);
+            let mut all = rows.run_layernorm(&cpu);
+            all.extend(rows.run_cross_entropy(&cpu));
+            all.extend(attention.run(&cpu));
+            all.extend(optimise(&cpu, 17));
+            all
+        })
+    };
+    assert_eq!(on(1), on(4));
+}
