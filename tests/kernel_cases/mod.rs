@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use apmdm::kernels::ops::{self, AttentionGrads, AttentionSaved};
-use apmdm::kernels::{Backend, Rng, Tensor};
+use apmdm::kernels::{AdamW, Backend, Rng, Tensor};
 
 /// Random tensor of the given shape, uniform in [-1, 1).
 pub fn rand(rng: &mut Rng, shape: &[usize]) -> Tensor {
@@ -365,4 +365,40 @@ impl RopeCase {
         ops::rope_backward(be, &self.dout, 10000.0, &mut dx).unwrap();
         vec![out, dx]
     }
+}
+
+/// Runs `steps` AdamW steps with global-norm clipping over two gradient tensors (one of up to
+/// `max_len` elements, one of `small` elements) and returns the parameters, both moments and the
+/// norms seen.
+pub fn optimise_case(
+    max_len: usize,
+    steps: u32,
+    small: usize,
+    be: &impl Backend,
+    seed: u64,
+) -> Vec<Tensor> {
+    let mut rng = Rng::new(seed);
+    let n = rng.range(1, max_len);
+    let mut params = rand(&mut rng, &[n]);
+    let (mut m, mut v) = (Tensor::zeros(&[n]), Tensor::zeros(&[n]));
+    let cfg = AdamW {
+        lr: 1e-2,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.01,
+    };
+    let mut norms = Vec::new();
+    for step in 1..=steps {
+        let mut g1 = rand(&mut rng, &[n]);
+        let mut g2 = rand(&mut rng, &[small]);
+        norms.push(ops::clip_global_norm(be, &mut [&mut g1, &mut g2], 1.0).unwrap());
+        ops::adamw_step(be, cfg, step, &mut params, &g1, &mut m, &mut v).unwrap();
+    }
+    vec![
+        params,
+        m,
+        v,
+        Tensor::from_vec(&[steps as usize], norms).unwrap(),
+    ]
 }
