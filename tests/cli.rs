@@ -81,6 +81,9 @@ fn demo_reports_bad_input_and_class_violations() {
     ]);
     assert_eq!(code, 1);
     assert!(stdout.contains("AO-MDM violation at step 2"), "{stdout}");
+    let (code, _, stderr) = apmdm(&["demo", "parity", "--input", "0101", "--max-input", "3"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("above --max-input 3"), "{stderr}");
     let (code, _, stderr) = apmdm(&["demo", "reverse-mdm", "--input", "a|b"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("may not contain '|'"), "{stderr}");

@@ -21,8 +21,9 @@ pub struct CheckArgs {
     /// Seed for randomly drawn inputs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The largest size accepted (a resource limit).
-    #[arg(long, default_value_t = 1 << 16)]
+    /// The largest size accepted (a resource limit: the one-token-per-step machines take
+    /// n steps of O(n) work each).
+    #[arg(long, default_value_t = 16384)]
     max_n: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]

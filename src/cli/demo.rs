@@ -30,9 +30,21 @@ pub struct DemoArgs {
     /// Also write the trace as JSONL (a header line, then one record per step).
     #[arg(long)]
     jsonl: Option<PathBuf>,
+    /// The longest input accepted: a full trace keeps every step's sequence, so its memory grows
+    /// with the square of the input length.
+    #[arg(long, default_value_t = 2000)]
+    max_input: usize,
 }
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    let length = args.input.chars().count();
+    if length > args.max_input {
+        bail!(
+            "the input has {length} characters, above --max-input {} (a full trace grows with \
+             its square; raise the limit to go on)",
+            args.max_input
+        );
+    }
     let config = |own| demo_config(&args, own);
     if args.machine == "parity" {
         let bits = args

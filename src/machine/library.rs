@@ -196,10 +196,15 @@ impl StepFunction<char> for ReverseFill {
         let output = &x[n + 1..];
         let mut tokens = vec![SEPARATOR; x.len()];
         let mut bits = vec![ControlBits::NONE; x.len()];
+        // The one mask an any-order or left-to-right schedule fills, found once per step.
+        let only = match self.0 {
+            Schedule::HeapLevels => None,
+            Schedule::RightToLeft => output.iter().rposition(|t| t.is_mask()),
+            Schedule::LeftToRight => output.iter().position(|t| t.is_mask()),
+        };
         let due = |j: usize| match self.0 {
             Schedule::HeapLevels => j == 0 || !output[(j - 1) / 2].is_mask(),
-            Schedule::RightToLeft => output.iter().rposition(|t| t.is_mask()) == Some(j),
-            Schedule::LeftToRight => output.iter().position(|t| t.is_mask()) == Some(j),
+            Schedule::RightToLeft | Schedule::LeftToRight => only == Some(j),
         };
         for (j, t) in output.iter().enumerate() {
             if !t.is_mask() {
