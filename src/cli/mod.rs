@@ -2,6 +2,7 @@
 
 mod bench;
 mod check;
+mod compile;
 mod demo;
 mod run;
 mod table;
@@ -28,6 +29,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a PRAM program (a .pram file or a built-in name) with the interpreter; report T, P, W, S.
     Run(run::RunArgs),
+    /// Compile a PRAM program into an MDM schedule (Theorem 1), run it, compare with the interpreter.
+    Compile(compile::CompileArgs),
+    /// Step through a compiled schedule: each decoding step's decoded positions and what they serve.
+    Trace(compile::TraceArgs),
 }
 
 /// Runs one subcommand; the exit code says whether everything it checked passed.
@@ -37,5 +42,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Compile(args) => compile::compile(args),
+        Command::Trace(args) => compile::trace(args),
     }
 }

@@ -313,6 +313,21 @@ fn pick_indexed(
     prefer: Prefer,
     len: usize,
 ) -> Vec<Option<usize>> {
+    if s.position.is_none() {
+        // No position condition: one best position per key, found in a single pass.
+        let mut best: HashMap<i64, usize> = HashMap::new();
+        for (j, &key) in values[s.key.index()].iter().enumerate().take(len) {
+            best.entry(key)
+                .and_modify(|k| {
+                    if beats(values, prefer, j, *k) {
+                        *k = j;
+                    }
+                })
+                .or_insert(j);
+        }
+        let query = &values[s.query.index()];
+        return (0..len).map(|i| best.get(&query[i]).copied()).collect();
+    }
     let built: HashMap<i64, Group<Option<usize>>> = groups(values, s, len)
         .into_iter()
         .map(|(k, members)| {
