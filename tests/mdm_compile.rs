@@ -1,58 +1,62 @@
-//! pram_to_mdm: the compiled MDM schedule reproduces the interpreter on every library program.
+//! pram_to_mdm on the library: every program, at its own sizes and two seeds, compiles to an MDM
+//! schedule that reproduces the interpreter (outcome, output, T, P, W, S) within the bounds of
+//! proofs/mdm.bounds.json, with zero slack where the proof says the constants are tight.
 
-use apmdm::compile::mdm_run::run_mdm;
-use apmdm::compile::pram_to_mdm::{pram_to_mdm, CompileLimits};
-use apmdm::pram::{self, library, RunConfig};
-use apmdm::seq::Evaluator;
+use apmdm::check::mdm::{check_case, fits, MdmBounds, BOUNDS_FILE};
+use apmdm::compile::pram_to_mdm::CompileLimits;
+use apmdm::pram::{library, RunConfig};
+
+/// Position-steps per checked case (keeps the debug-build test short; `apmdm check` goes further).
+const BUDGET: u64 = 250_000;
 
 #[test]
-fn library_programs_agree_with_the_interpreter() {
+fn library_programs_agree_with_the_interpreter_within_the_bounds() {
+    let bounds = MdmBounds::from_file();
+    let limits = CompileLimits::default();
     let mut failures = Vec::new();
     for (name, source) in library::PROGRAMS {
         let program = library::load(name).unwrap().unwrap();
-        let sizes = library::directive(source, "sizes");
-        let seeds = library::directive(source, "seeds");
-        for &n in sizes.iter().take(4) {
-            let compiled = match pram_to_mdm(&program, n, &CompileLimits::default()) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{name} n={n}: not compiled: {e}");
-                    continue;
-                }
-            };
-            for &seed in seeds.iter().take(2) {
+        let mut rows = Vec::new();
+        for &n in &library::directive(source, "sizes") {
+            for &seed in library::directive(source, "seeds").iter().take(2) {
                 let mut config = RunConfig::new(n);
                 config.seed = seed as u64;
-                let want = pram::run(&program, &config).unwrap();
-                let (got, _) =
-                    match run_mdm(&compiled, &program, &config, Evaluator::Indexed, false) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            failures.push(format!("{name} n={n} seed={seed}: {e}"));
-                            continue;
-                        }
-                    };
-                if got.outcome != want.outcome
-                    || got.output != want.output
-                    || got.metrics != want.metrics
-                {
-                    failures.push(format!(
-                        "{name} n={n} seed={seed}: mdm {:?} {:?} {:?}\n   interp {:?} {:?} {:?}",
-                        got.outcome,
-                        got.metrics,
-                        got.output,
-                        want.outcome,
-                        want.metrics,
-                        want.output
-                    ));
-                } else {
-                    eprintln!(
-                        "{name} n={n} seed={seed}: ok, steps {} T {} context {} used {}",
-                        got.steps, got.metrics.rounds, got.context, got.context_used
-                    );
+                let row = check_case(&program, &config, &limits, &bounds, BUDGET).unwrap();
+                if !row.pass {
+                    failures.push(format!("{name} n={n} seed={seed}: {:?}", row.problems));
                 }
+                if row.materialized {
+                    assert!(row.agree, "{name} n={n}");
+                    // One step per round plus the finishing step, exactly.
+                    assert_eq!(row.steps, row.rounds + 1, "{name} n={n}");
+                    // Used context is exactly 2 + I + O + T + W.
+                    assert_eq!(row.context_used, row.context_used_bound, "{name} n={n}");
+                }
+                rows.push(row);
+            }
+        }
+        assert!(
+            rows.iter().any(|r| r.materialized),
+            "{name}: no size ran within the budget"
+        );
+        // The steps bound is met with zero slack at every size (steps = T + 1 by construction).
+        for f in fits(&rows) {
+            if f.quantity == "steps" {
+                assert_eq!(f.slack, 0, "{name}");
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_bounds_file_states_the_constants_of_the_proof() {
+    let b = MdmBounds::from_file();
+    assert_eq!((b.steps.a, b.steps.b), (1, 1));
+    assert_eq!((b.context_paper.a, b.context_paper.b), (1, 2));
+    assert_eq!((b.context_work.a, b.context_work.b), (1, 2));
+    assert_eq!((b.context_used.a, b.context_used.b), (1, 2));
+    let proof = include_str!("../proofs/mdm.md");
+    assert!(proof.contains("mdm.bounds.json"));
+    assert!(BOUNDS_FILE.contains("\"steps\""));
 }

@@ -250,6 +250,7 @@ struct Compiler<'p> {
     loop_regs: usize,
     top_reg: usize,
     allocs: usize,
+    model: AccessModel,
     write_sites: usize,
     read_sites: usize,
     /// Memory: per write site, the visible key, priority and value nodes; given key and value.
@@ -359,6 +360,7 @@ pub fn pram_to_mdm(
         loop_regs,
         top_reg,
         allocs: cfg.allocs,
+        model: setup.model,
         write_sites,
         read_sites,
         mem: None,
@@ -1482,7 +1484,9 @@ impl<'p> Compiler<'p> {
         }
     }
 
-    /// Conflicts of round k under the access model: (violated, details).
+    /// Conflicts of round k under the access model, found as the interpreter finds them: the
+    /// lowest address with two processors in conflict, its two lowest processor ids, and the line
+    /// of the lowest one's access. Returns (violated, details).
     fn violations(
         &mut self,
         is_slot: V,
@@ -1492,8 +1496,152 @@ impl<'p> Compiler<'p> {
         round_k: V,
     ) -> (V, [V; 7]) {
         let z = self.k(0);
-        let _ = (is_slot, slot_round, slot_pid, qround, round_k);
-        (z, [z; 7])
+        let m1 = self.k(-1);
+        let big = self.k(i64::MAX);
+        let in_round = self.bin(B::Eq, slot_round, qround);
+        let in_round = self.and(in_round, is_slot);
+        let shift = self.k(RANK);
+        let ws = self.write_sites;
+        let writes_checked = matches!(
+            self.model,
+            AccessModel::Erew | AccessModel::Crew | AccessModel::CrcwCommon
+        );
+        let reads_checked = self.model == AccessModel::Erew;
+        // Per position: the best candidate c = address * 2^32 + pid, and the first processor,
+        // line, array and index that go with it.
+        let mut wc = big;
+        let mut wd = [z; 5]; // first pid, line, array, index, kind
+        if writes_checked {
+            let f = |s: usize, k: usize| sf::WRITES + sf::PER_WRITE * s + k;
+            let mut addr = Vec::new();
+            let mut valid = Vec::new();
+            for s in 0..ws {
+                let key = self.b.field(f(s, 0));
+                let a = self.b.field(f(s, 2));
+                let v = self.bin(B::Le, z, key);
+                addr.push(a);
+                valid.push(self.and(v, in_round));
+            }
+            // A processor's effective write to an address is its last one there.
+            let mut wkey = Vec::new();
+            for s in 0..ws {
+                let mut eff = valid[s];
+                for t in s + 1..ws {
+                    let same = self.bin(B::Eq, addr[t], addr[s]);
+                    let later = self.and(same, valid[t]);
+                    let no = self.not(later);
+                    eff = self.and(eff, no);
+                }
+                wkey.push(self.sel(eff, addr[s], m1));
+            }
+            for s in 0..ws {
+                // The lowest writer of this site's address, its value and line.
+                let mut first = big;
+                let mut v0 = z;
+                let mut line0 = z;
+                for t in 0..ws {
+                    let val = self.b.field(f(t, 1));
+                    let line = self.b.field(f(t, 5));
+                    let p = self.lookup(wkey[t], wkey[s], Prefer::Earliest, slot_pid, big);
+                    let v = self.lookup(wkey[t], wkey[s], Prefer::Earliest, val, z);
+                    let l = self.lookup(wkey[t], wkey[s], Prefer::Earliest, line, z);
+                    let better = self.bin(B::Lt, p, first);
+                    first = self.bin(B::Min, first, p);
+                    v0 = self.sel(better, v, v0);
+                    line0 = self.sel(better, l, line0);
+                }
+                let mine = self.bin(B::Le, z, wkey[s]);
+                let (conflict, kind) = if self.model == AccessModel::CrcwCommon {
+                    let val = self.b.field(f(s, 1));
+                    (self.bin(B::Ne, val, v0), 3)
+                } else {
+                    (self.bin(B::Ne, first, slot_pid), 2)
+                };
+                let cand = self.and(mine, conflict);
+                let hi = self.bin(B::MulSat, addr[s], shift);
+                let c = self.bin(B::Add, hi, slot_pid);
+                let c = self.sel(cand, c, big);
+                let take = self.bin(B::Lt, c, wc);
+                wc = self.bin(B::Min, wc, c);
+                let arr = self.b.field(f(s, 3));
+                let idx = self.b.field(f(s, 4));
+                let kind = self.k(kind);
+                for (slot, v) in wd.iter_mut().zip([first, line0, arr, idx, kind]) {
+                    *slot = self.sel(take, v, *slot);
+                }
+            }
+        }
+        let mut rc = big;
+        let mut rd = [z; 5];
+        if reads_checked && self.read_sites > 0 {
+            let base = sf::WRITES + sf::PER_WRITE * ws;
+            let f = |q: usize, k: usize| base + sf::PER_READ * q + k;
+            let mut rkey = Vec::new();
+            for q in 0..self.read_sites {
+                let a = self.b.field(f(q, 0));
+                let has = self.bin(B::Le, z, a);
+                let ok = self.and(has, in_round);
+                rkey.push(self.sel(ok, a, m1));
+            }
+            for q in 0..self.read_sites {
+                let mut first = big;
+                for t in 0..self.read_sites {
+                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, big);
+                    first = self.bin(B::Min, first, p);
+                }
+                // The lowest line among the first reader's reads of this address.
+                let mut line0 = big;
+                for t in 0..self.read_sites {
+                    let line = self.b.field(f(t, 3));
+                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, big);
+                    let l = self.lookup(rkey[t], rkey[q], Prefer::Earliest, line, big);
+                    let same = self.bin(B::Eq, p, first);
+                    let l = self.sel(same, l, big);
+                    line0 = self.bin(B::Min, line0, l);
+                }
+                let mine = self.bin(B::Le, z, rkey[q]);
+                let other = self.bin(B::Ne, first, slot_pid);
+                let cand = self.and(mine, other);
+                let hi = self.bin(B::MulSat, rkey[q], shift);
+                let c = self.bin(B::Add, hi, slot_pid);
+                let c = self.sel(cand, c, big);
+                let take = self.bin(B::Lt, c, rc);
+                rc = self.bin(B::Min, rc, c);
+                let arr = self.b.field(f(q, 1));
+                let idx = self.b.field(f(q, 2));
+                let kind = self.k(1);
+                for (slot, v) in rd.iter_mut().zip([first, line0, arr, idx, kind]) {
+                    *slot = self.sel(take, v, *slot);
+                }
+            }
+        }
+        // Global: the least write candidate and the least read candidate over the round's
+        // slots; the interpreter prefers the write violation only at a strictly lower address.
+        let one = self.k(1);
+        let global = |this: &mut Self, c: V, d: [V; 5]| {
+            let has = this.bin(B::Lt, c, big);
+            let key = this.sel(has, one, m1);
+            let gc = this.lookup(key, one, Prefer::MinBy(c), c, big);
+            let mut g = [z; 5];
+            for i in 0..5 {
+                g[i] = this.lookup(key, one, Prefer::MinBy(c), d[i], z);
+            }
+            (gc, g)
+        };
+        let (gw, dw) = global(self, wc, wd);
+        let (gr, dr) = global(self, rc, rd);
+        let wa = self.bin(B::DivEuclid, gw, shift);
+        let ra = self.bin(B::DivEuclid, gr, shift);
+        let use_write = self.bin(B::Lt, wa, ra);
+        let gc = self.sel(use_write, gw, gr);
+        let mut g = [z; 5];
+        for i in 0..5 {
+            g[i] = self.sel(use_write, dw[i], dr[i]);
+        }
+        let violated = self.bin(B::Lt, gc, big);
+        let second = self.bin(B::RemEuclid, gc, shift);
+        // d: kind, round, first processor, line, array, index, second processor.
+        (violated, [g[4], round_k, g[0], g[1], g[2], g[3], second])
     }
 }
 
