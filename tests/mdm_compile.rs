@@ -7,7 +7,7 @@ use apmdm::compile::pram_to_mdm::CompileLimits;
 use apmdm::pram::{library, RunConfig};
 
 /// Position-steps per checked case (keeps the debug-build test short; `apmdm check` goes further).
-const BUDGET: u64 = 250_000;
+const BUDGET: u64 = 300_000;
 
 #[test]
 fn library_programs_agree_with_the_interpreter_within_the_bounds() {
@@ -59,4 +59,28 @@ fn the_bounds_file_states_the_constants_of_the_proof() {
     let proof = include_str!("../proofs/mdm.md");
     assert!(proof.contains("mdm.bounds.json"));
     assert!(BOUNDS_FILE.contains("\"steps\""));
+}
+
+#[test]
+fn the_bound_api_passes_true_bounds_and_prints_the_table_on_false_ones() {
+    use apmdm::check::bound::{Bound, BoundError};
+    let program = library::load("prefix_sum").unwrap().unwrap();
+    let rows = Bound::steps(|m| m.rounds + 1)
+        .over([1, 3, 8])
+        .seeds([1, 2])
+        .check(&program)
+        .unwrap();
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r.ok && r.measured == r.bound));
+    let err = Bound::context(|m| m.work)
+        .over([2, 8])
+        .check(&program)
+        .unwrap_err();
+    let BoundError::Failed { rows, .. } = &err else {
+        panic!("{err}")
+    };
+    // prefix_sum at n = 8: laid-out 2 + 8 + 8 + 7 + 28 = 53 against W = 28.
+    assert_eq!((rows[1].measured, rows[1].bound), (53, 28));
+    let text = err.to_string();
+    assert!(text.contains("context bound failed") && text.contains("OVER"), "{text}");
 }
