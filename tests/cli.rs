@@ -203,3 +203,49 @@ fn demo_reports_bad_input_and_class_violations() {
     assert_eq!(code, 2);
     assert!(stderr.contains("may not contain '|'"), "{stderr}");
 }
+
+#[test]
+fn trace_renders_each_step_and_writes_jsonl() {
+    let (code, stdout, _) = apmdm(&["trace", "prefix_sum", "--n", "4"]);
+    assert_eq!(code, 0);
+    // Round 1 is the for loop's first test (line 19), round 2 the pardo (line 20).
+    assert!(
+        stdout.contains("step 1: 2 positions decoded, 19 masks held"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("r1p0[for-test line 19 test=1]"), "{stdout}");
+    assert!(stdout.contains("r2p1[pardo line 20]{A[1]:="), "{stdout}");
+    assert!(stdout.contains("step 6:"), "{stdout}");
+    let dir = std::env::temp_dir().join(format!("apmdm-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("t.jsonl");
+    let (code, _, _) = apmdm(&[
+        "trace",
+        "prefix_sum",
+        "--n",
+        "4",
+        "--jsonl",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 6);
+    let unmasked: u64 = records
+        .iter()
+        .map(|r| r["counts"]["unmask"].as_u64().unwrap())
+        .sum();
+    // Every position of the canvas but the start token and the given cells is decoded once.
+    assert_eq!(unmasked, 26 - 1 - 4);
+    let slot = &records[1]["positions"][1]["serves"];
+    assert_eq!(
+        (slot["round"].as_i64(), slot["line"].as_i64()),
+        (Some(2), Some(20))
+    );
+    let (code, _, stderr) = apmdm(&["compile", "prefix_sum", "--target", "apmdm"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not built yet"), "{stderr}");
+}

@@ -268,3 +268,77 @@ fn random_programs_cover_every_outcome() {
     );
     eprintln!("ok {ok}, faults {faults}, violations {violations}");
 }
+
+/// Injected schedule faults are caught: a step function that changes one decoded value (a
+/// processor's write) makes the read-back result disagree with the interpreter, and one that
+/// rewrites an already decoded token is stopped by the MDM class check at that step.
+#[test]
+fn injected_schedule_faults_are_caught() {
+    use apmdm::compile::pram_to_mdm::{kind, sf};
+    use apmdm::machine::{self, ModelClass, Proposal, StepFunction, StepFunctionError};
+    use apmdm::seq::{SeqStep, Word};
+
+    struct Faulty {
+        inner: SeqStep,
+        step: usize,
+        at: usize,
+        mode: u8,
+    }
+    impl StepFunction<Word> for Faulty {
+        fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
+            let mut p = self.inner.propose(x)?;
+            self.step += 1;
+            if self.step == self.at {
+                if self.mode == 0 {
+                    // Corrupt the first decoded write of this step.
+                    for (i, t) in x.iter().enumerate() {
+                        let w = &mut p.tokens[i];
+                        if t.is_mask()
+                            && !p.bits[i].remask
+                            && w.0[0] == kind::SLOT
+                            && w.0[sf::WRITES] >= 0
+                        {
+                            w.0[sf::WRITES + 1] += 1;
+                            break;
+                        }
+                    }
+                } else {
+                    // Remask the start token (decoded tokens never change in an MDM).
+                    p.bits[0].remask = true;
+                }
+            }
+            Ok(p)
+        }
+    }
+
+    let program = pram::library::load("prefix_sum").unwrap().unwrap();
+    let n = 8;
+    let config = run_config(n, 1);
+    let want = pram::run(&program, &config).unwrap();
+    let compiled = pram_to_mdm(&program, n, &CompileLimits::default()).unwrap();
+    let x0 = initial_canvas(&compiled, &program, &config).unwrap();
+    let class = machine::RunConfig::new(ModelClass::Mdm)
+        .max_steps(100)
+        .max_length(compiled.regions.length);
+    for mode in [0u8, 1] {
+        let mut f = Faulty {
+            inner: SeqStep {
+                program: compiled.seq.clone(),
+                evaluator: Evaluator::Indexed,
+            },
+            step: 0,
+            at: 2,
+            mode,
+        };
+        let canvas: Canvas<Word> = Canvas::new(x0.clone());
+        let run = machine::run(&mut f, canvas, &class);
+        if mode == 0 {
+            assert!(run.stop.error().is_none());
+            let got = apmdm::compile::mdm_run::decode(&compiled, &program, &run).unwrap();
+            assert_ne!(got.output, want.output, "a corrupted write went unnoticed");
+        } else {
+            let e = run.stop.error().expect("the class check stops the run");
+            assert!(e.to_string().contains("step 2"), "{e}");
+        }
+    }
+}

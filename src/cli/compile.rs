@@ -1,5 +1,6 @@
 //! `apmdm compile` and `apmdm trace`: one compiled schedule, run and compared with the interpreter.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use clap::Args;
 use serde_json::json;
 
 use apmdm::check::mdm::{check_case, MdmBounds, Row};
+use apmdm::compile::cfg::{Cfg, Node, RoundKind};
 use apmdm::compile::mdm_run::run_mdm;
 use apmdm::compile::pram_to_mdm::{
     hf, initial_canvas, kind, pram_to_mdm, sf, CompileLimits, MdmCompiled,
@@ -194,6 +196,7 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
     let (report, run) = run_mdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?;
     let states = run.trace.states().context("the run kept no full trace")?;
+    let rounds = round_sources(&l.program, run.last.tokens());
     let mut lines = String::new();
     for (k, rec) in run.trace.records.iter().enumerate() {
         let before = states[k];
@@ -210,7 +213,7 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
                     "position": i,
                     "op": "unmask",
                     "token": b,
-                    "serves": serves(&compiled, &l.program, Some(b)),
+                    "serves": serves(&compiled, &l.program, &rounds, Some(b)),
                 })
             })
             .collect();
@@ -226,6 +229,7 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
             print_step(
                 &compiled,
                 &l.program,
+                &rounds,
                 rec.step,
                 before,
                 after,
@@ -250,7 +254,36 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
 
 /// What a decoded token stands for: the round, processor and source line of a slot, the round
 /// of a header, or the cell of an output.
-fn serves(c: &MdmCompiled, program: &Program, t: Option<&Token<Word>>) -> serde_json::Value {
+/// Round number -> (source line, statement kind) of the round node it ran, read off the headers.
+fn round_sources(program: &Program, tokens: &[Token<Word>]) -> BTreeMap<i64, (u32, &'static str)> {
+    let cfg = Cfg::of(program);
+    tokens
+        .iter()
+        .filter_map(|t| match t {
+            Token::Sym(w) if w.0[0] == kind::HEADER && w.0[hf::PC] > 0 => {
+                let node = *cfg.rounds.get(w.0[hf::PC] as usize - 1)?;
+                let Node::Round { kind, line, .. } = &cfg.nodes[node] else {
+                    return None;
+                };
+                let what = match kind {
+                    RoundKind::Assign { .. } => "assign",
+                    RoundKind::Test(_) => "test",
+                    RoundKind::ForTest(_) => "for-test",
+                    RoundKind::Pardo(_) => "pardo",
+                };
+                Some((w.0[hf::ORD], (*line, what)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn serves(
+    c: &MdmCompiled,
+    program: &Program,
+    rounds: &BTreeMap<i64, (u32, &'static str)>,
+    t: Option<&Token<Word>>,
+) -> serde_json::Value {
     let Some(Token::Sym(w)) = t else {
         return json!(null);
     };
@@ -261,10 +294,8 @@ fn serves(c: &MdmCompiled, program: &Program, t: Option<&Token<Word>>) -> serde_
             "rounds": f[hf::T], "work": f[hf::W],
         }),
         kind::SLOT => {
-            let line = (0..c.write_sites)
-                .map(|s| f[sf::WRITES + sf::PER_WRITE * s + 5])
-                .find(|&l| l > 0);
-            json!({"round": f[sf::ROUND], "processor": f[sf::PID], "line": line})
+            let (line, what) = rounds.get(&f[sf::ROUND]).copied().unwrap_or((0, "?"));
+            json!({"round": f[sf::ROUND], "processor": f[sf::PID], "line": line, "statement": what})
         }
         kind::OUTPUT => {
             let addr = f[1];
@@ -280,7 +311,12 @@ fn serves(c: &MdmCompiled, program: &Program, t: Option<&Token<Word>>) -> serde_
     }
 }
 
-fn short(c: &MdmCompiled, program: &Program, t: &Token<Word>) -> String {
+fn short(
+    c: &MdmCompiled,
+    program: &Program,
+    rounds: &BTreeMap<i64, (u32, &'static str)>,
+    t: &Token<Word>,
+) -> String {
     match t {
         Token::Mask => apmdm::machine::MASK_TEXT.to_string(),
         Token::Sym(w) => {
@@ -301,7 +337,18 @@ fn short(c: &MdmCompiled, program: &Program, t: &Token<Word>) -> String {
                             })
                         })
                         .collect();
-                    format!("r{}p{}{{{}}}", f[sf::ROUND], f[sf::PID], writes.join(","))
+                    let (line, what) = rounds.get(&f[sf::ROUND]).copied().unwrap_or((0, "?"));
+                    let test = if what.ends_with("test") {
+                        format!(" test={}", f[sf::BRANCH])
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "r{}p{}[{what} line {line}{test}]{{{}}}",
+                        f[sf::ROUND],
+                        f[sf::PID],
+                        writes.join(",")
+                    )
                 }
                 kind::OUTPUT => format!("out@{}={}", f[1], f[2]),
                 kind::PAD => "_".into(),
@@ -314,6 +361,7 @@ fn short(c: &MdmCompiled, program: &Program, t: &Token<Word>) -> String {
 fn print_step(
     c: &MdmCompiled,
     program: &Program,
+    rounds: &BTreeMap<i64, (u32, &'static str)>,
     step: usize,
     before: &Canvas<Word>,
     after: &Canvas<Word>,
@@ -326,7 +374,7 @@ fn print_step(
         .enumerate()
         .filter(|(_, (a, b))| a != b)
         .take(max_shown)
-        .map(|(i, (_, b))| format!("{i}:{}", short(c, program, b)))
+        .map(|(i, (_, b))| format!("{i}:{}", short(c, program, rounds, b)))
         .collect();
     let masks = after.tokens().iter().filter(|t| t.is_mask()).count();
     println!(
