@@ -32,7 +32,7 @@ pub struct CheckArgs {
     /// The most position-steps (canvas length times T + 1) a checked schedule may take; larger
     /// ones get their exact length and a "not run" row (a time limit: the default keeps the
     /// whole library under a minute on 2 cores).
-    #[arg(long, default_value_t = 2_000_000)]
+    #[arg(long, default_value_t = 6_000_000)]
     max_work: u64,
     /// Seed for randomly drawn inputs.
     #[arg(long, default_value_t = 1)]

@@ -65,33 +65,39 @@ pub fn evaluate(
     }
     let len = x.len();
     let mut values: Vec<Vec<i64>> = Vec::with_capacity(program.nodes.len());
+    // Nodes whose value is the same at every position (constants, maps of such, lookups whose
+    // query is such): the indexed evaluator computes them once per step, not once per position.
+    let mut uniform: Vec<bool> = Vec::with_capacity(program.nodes.len());
     for (node, op) in program.nodes.iter().enumerate() {
         let overflow = |position| EvalError::Overflow { node, position };
-        let column: Vec<i64> = match op {
-            Op::Field(k) => x
-                .iter()
-                .map(|t| t.symbol().map_or(0, |w| w.0[*k]))
-                .collect(),
-            Op::IsMask => x.iter().map(|t| i64::from(t.is_mask())).collect(),
-            Op::Index => (0..len as i64).collect(),
-            Op::Length => vec![len as i64; len],
-            Op::Const(c) => vec![*c; len],
-            Op::Unary(u, a) => values[a.index()].iter().map(|&a| unary(*u, a)).collect(),
-            Op::Binary(b, l, r) => values[l.index()]
-                .iter()
-                .zip(&values[r.index()])
-                .enumerate()
-                .map(|(i, (&l, &r))| binary(*b, l, r).ok_or_else(|| overflow(i)))
-                .collect::<Result<_, _>>()?,
-            Op::Select(c, a, b) => (0..len)
-                .map(|i| {
-                    if values[c.index()][i] != 0 {
-                        values[a.index()][i]
-                    } else {
-                        values[b.index()][i]
-                    }
-                })
-                .collect(),
+        if evaluator == Evaluator::Indexed && len > 0 {
+            if let Some(v) = uniform_value(&values, &uniform, op, len) {
+                let v = v.map_err(|_| overflow(0))?;
+                let mut column = take_column(len);
+                column.resize(len, v);
+                values.push(column);
+                uniform.push(true);
+                continue;
+            }
+        }
+        uniform.push(matches!(op, Op::Const(_) | Op::Length));
+        let mut column = take_column(len);
+        match op {
+            Op::Field(k) => column.extend(x.iter().map(|t| t.symbol().map_or(0, |w| w.0[*k]))),
+            Op::IsMask => column.extend(x.iter().map(|t| i64::from(t.is_mask()))),
+            Op::Index => column.extend(0..len as i64),
+            Op::Length => column.resize(len, len as i64),
+            Op::Const(c) => column.resize(len, *c),
+            Op::Unary(u, a) => column.extend(values[a.index()].iter().map(|&a| unary(*u, a))),
+            Op::Binary(b, l, r) => {
+                for (i, (&l, &r)) in values[l.index()].iter().zip(&values[r.index()]).enumerate() {
+                    column.push(binary(*b, l, r).ok_or_else(|| overflow(i))?);
+                }
+            }
+            Op::Select(c, a, b) => {
+                let (c, a, b) = (&values[c.index()], &values[a.index()], &values[b.index()]);
+                column.extend((0..len).map(|i| if c[i] != 0 { a[i] } else { b[i] }));
+            }
             Op::Lookup {
                 select,
                 prefer,
@@ -102,24 +108,105 @@ pub fn evaluate(
                     Evaluator::Naive => pick_naive(&values, select, *prefer, len),
                     Evaluator::Indexed => pick_indexed(&values, select, *prefer, len),
                 };
-                picked
-                    .iter()
-                    .enumerate()
-                    .map(|(i, j)| match j {
-                        Some(j) => values[value.index()][*j],
-                        None => values[default.index()][i],
-                    })
-                    .collect()
+                column.extend(picked.iter().enumerate().map(|(i, j)| match j {
+                    Some(j) => values[value.index()][*j],
+                    None => values[default.index()][i],
+                }));
             }
-            Op::Sum { select, value } => match evaluator {
-                Evaluator::Naive => sum_naive(&values, select, &values[value.index()], len),
-                Evaluator::Indexed => sum_indexed(&values, select, &values[value.index()], len),
+            Op::Sum { select, value } => {
+                let sums = match evaluator {
+                    Evaluator::Naive => sum_naive(&values, select, &values[value.index()], len),
+                    Evaluator::Indexed => sum_indexed(&values, select, &values[value.index()], len),
+                }
+                .map_err(overflow)?;
+                column.extend(sums);
             }
-            .map_err(overflow)?,
-        };
+        }
         values.push(column);
     }
     Ok(values)
+}
+
+thread_local! {
+    /// Columns of earlier steps, reused: a step of a compiled schedule evaluates thousands of
+    /// nodes over the whole canvas, and fresh pages for every column cost more than the work.
+    static POOL: std::cell::RefCell<Vec<Vec<i64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty column with room for `len` values, from the pool when it has one.
+fn take_column(len: usize) -> Vec<i64> {
+    match POOL.with(|p| p.borrow_mut().pop()) {
+        Some(mut c) => {
+            c.clear();
+            c.reserve(len);
+            c
+        }
+        None => Vec::with_capacity(len),
+    }
+}
+
+/// Returns columns to the pool (at most 2^16 columns are kept).
+pub fn recycle(values: Vec<Vec<i64>>) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let room = (1usize << 16).saturating_sub(p.len());
+        p.extend(values.into_iter().take(room));
+    });
+}
+
+/// The value of `op` when it is the same at every position (all its inputs are), or `None`.
+/// `Some(Err(()))` is an overflow (at every position, so reported at position 0).
+fn uniform_value(
+    values: &[Vec<i64>],
+    uniform: &[bool],
+    op: &Op,
+    len: usize,
+) -> Option<Result<i64, ()>> {
+    let u = |v: &Value| uniform[v.index()];
+    let at0 = |v: &Value| values[v.index()][0];
+    match op {
+        Op::Unary(f, a) if u(a) => Some(Ok(unary(*f, at0(a)))),
+        Op::Binary(f, a, b) if u(a) && u(b) => Some(binary(*f, at0(a), at0(b)).ok_or(())),
+        Op::Select(c, a, b) if u(c) => {
+            let chosen = if at0(c) != 0 { a } else { b };
+            u(chosen).then(|| Ok(at0(chosen)))
+        }
+        Op::Lookup {
+            select,
+            prefer,
+            value,
+            default,
+        } if select.position.is_none() && u(&select.query) => {
+            // One query for all positions: one pass over the keys.
+            let q = at0(&select.query);
+            let keys = &values[select.key.index()];
+            let mut best: Option<usize> = None;
+            for (j, &k) in keys.iter().enumerate().take(len) {
+                if k == q && best.is_none_or(|b| beats(values, *prefer, j, b)) {
+                    best = Some(j);
+                }
+            }
+            match best {
+                Some(j) => Some(Ok(values[value.index()][j])),
+                None if u(default) => Some(Ok(at0(default))),
+                None => None,
+            }
+        }
+        Op::Sum { select, value } if select.position.is_none() && u(&select.query) => {
+            let q = at0(&select.query);
+            let keys = &values[select.key.index()];
+            let v = &values[value.index()];
+            let mut total = 0i64;
+            for j in (0..len).filter(|&j| keys[j] == q) {
+                match total.checked_add(v[j]) {
+                    Some(t) => total = t,
+                    None => return Some(Err(())),
+                }
+            }
+            Some(Ok(total))
+        }
+        _ => None,
+    }
 }
 
 fn unary(op: UnaryOp, a: i64) -> i64 {
@@ -393,6 +480,7 @@ pub fn propose(
             delete: at(h.delete, i) != 0,
         })
         .collect();
+    recycle(values);
     Ok(Proposal { tokens, bits })
 }
 
