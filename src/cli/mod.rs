@@ -1,10 +1,13 @@
 //! Subcommands of the `apmdm` binary; the only place (with report writers) that touches files.
 
 mod bench;
+mod bench_train;
 mod check;
 mod demo;
+mod eval;
 mod run;
 mod table;
+mod train;
 
 use std::process::ExitCode;
 
@@ -28,6 +31,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a PRAM program (a .pram file or a built-in name) with the interpreter; report T, P, W, S.
     Run(run::RunArgs),
+    /// Train a learned model (parity: AP-MDM on transitions, or the ARM baseline).
+    Train(train::TrainArgs),
+    /// Evaluate a trained checkpoint on held-out inputs.
+    Eval(eval::EvalArgs),
 }
 
 /// Runs one subcommand; the exit code says whether everything it checked passed.
@@ -37,5 +44,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }

@@ -110,14 +110,15 @@ fn best_symbol<A: Symbol>(vocab: &Vocabulary<A>, row: &[f32]) -> A {
 /// proposes no bits.
 pub struct ModelStep<'a, A, B> {
     model: &'a Model,
-    backend: &'a B,
+    backend: B,
     vocab: &'a Vocabulary<A>,
     acts: Option<Activations>,
 }
 
 impl<'a, A: Symbol, B: Backend> ModelStep<'a, A, B> {
-    /// A step function for `model` over `vocab` (whose length must be the model's `vocab`).
-    pub fn new(model: &'a Model, backend: &'a B, vocab: &'a Vocabulary<A>) -> Self {
+    /// A step function for `model` over `vocab` (whose length must be the model's `vocab`),
+    /// running on its own `backend` (which keeps the scratch space between steps).
+    pub fn new(model: &'a Model, backend: B, vocab: &'a Vocabulary<A>) -> Self {
         ModelStep {
             model,
             backend,
@@ -133,7 +134,7 @@ impl<A: Symbol, B: Backend> StepFunction<A> for ModelStep<'_, A, B> {
         let ids = self.vocab.encode(x)?;
         let v = self.model.config.vocab;
         let control = self.model.config.control_head;
-        let acts = logits(self.model, self.backend, ids, &mut self.acts)?;
+        let acts = logits(self.model, &self.backend, ids, &mut self.acts)?;
         let tokens = acts
             .token_logits
             .data()
@@ -164,8 +165,8 @@ pub struct ArmStep<'a, A, B> {
 }
 
 impl<'a, A: Symbol, B: Backend> ArmStep<'a, A, B> {
-    /// A next-token step function for a causal `model` over `vocab`.
-    pub fn new(model: &'a Model, backend: &'a B, vocab: &'a Vocabulary<A>) -> Self {
+    /// A next-token step function for a causal `model` over `vocab`, on its own `backend`.
+    pub fn new(model: &'a Model, backend: B, vocab: &'a Vocabulary<A>) -> Self {
         ArmStep {
             inner: ModelStep::new(model, backend, vocab),
         }
@@ -185,7 +186,7 @@ impl<A: Symbol, B: Backend> StepFunction<A> for ArmStep<'_, A, B> {
         // The trailing mask is not an input: the prefix alone decides the next token.
         let ids = s.vocab.encode(&x[..n - 1])?;
         let v = s.model.config.vocab;
-        let acts = logits(s.model, s.backend, ids, &mut s.acts)?;
+        let acts = logits(s.model, &s.backend, ids, &mut s.acts)?;
         let last = &acts.token_logits.data()[(n - 2) * v..(n - 1) * v];
         let next = best_symbol(s.vocab, last);
         let mut bits = vec![ControlBits::NONE; n];

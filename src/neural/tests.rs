@@ -171,7 +171,7 @@ fn a_small_model_learns_the_parity_transitions_and_runs_under_g() {
     let vocab = parity::vocabulary();
     // Every training transition is reproduced exactly by the learned step.
     for (x, _, next) in parity::transitions(Variant::Halting) {
-        let mut f = ModelStep::new(&t.model, &be, &vocab);
+        let mut f = ModelStep::new(&t.model, Cpu::new(), &vocab);
         let r = run(
             &mut f,
             crate::machine::Canvas::<_>::new(x.clone()),
@@ -185,7 +185,7 @@ fn a_small_model_learns_the_parity_transitions_and_runs_under_g() {
     }
     let inputs = parity::strings(4, 16, 99);
     let res = parity::evaluate_ap_mdm(
-        || ModelStep::new(&t.model, &be, &vocab),
+        || ModelStep::new(&t.model, Cpu::new(), &vocab),
         4,
         &inputs,
         Eos::Drop,
