@@ -103,7 +103,11 @@ fn bench<B: Backend>(be: &B, a: TrainBenchArgs) -> Result<ExitCode> {
             all_ms.push(ms);
         }
         if !a.json {
-            eprintln!("step {}: {ms:.1} ms{}", i + 1, if i < 2 { " (warm-up)" } else { "" });
+            eprintln!(
+                "step {}: {ms:.1} ms{}",
+                i + 1,
+                if i < 2 { " (warm-up)" } else { "" }
+            );
         }
     }
     let mut sorted = all_ms.clone();

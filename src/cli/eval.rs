@@ -104,8 +104,8 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
             })?
         }
     };
-    let ck = checkpoint::load_for(&path, task)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let ck =
+        checkpoint::load_for(&path, task).with_context(|| format!("reading {}", path.display()))?;
     let model = &ck.trainer.model;
     let vocab = parity::vocabulary();
     if model.config.vocab != vocab.len() {
@@ -123,9 +123,7 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
     let start = Instant::now();
     let mut results = Vec::new();
     for &length in &a.lengths {
-        let count = a
-            .count
-            .unwrap_or(if length >= 10_000 { 10 } else { 1000 });
+        let count = a.count.unwrap_or(if length >= 10_000 { 10 } else { 1000 });
         let inputs = parity::strings(length, count, a.test_seed);
         let r = match a.model {
             ModelKind::ApMdm => parity::evaluate_ap_mdm(
@@ -157,7 +155,11 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         parameters: model.parameter_count(),
         checkpoint: path,
         trained_steps: ck.header.step,
-        eos: if a.model == ModelKind::Arm { Eos::Keep } else { eos },
+        eos: if a.model == ModelKind::Arm {
+            Eos::Keep
+        } else {
+            eos
+        },
         step_cap: match a.model {
             ModelKind::ApMdm => "3L + 10",
             ModelKind::Arm => "1 (one answer token)",
@@ -178,10 +180,19 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
             report.step_cap
         );
         let mut t = Table::new(&[
-            "length", "count", "correct", "accuracy", "95% CI", "mean steps", "stops", "peak",
+            "length",
+            "count",
+            "correct",
+            "accuracy",
+            "95% CI",
+            "mean steps",
+            "stops",
+            "answers",
+            "peak",
         ]);
         for r in &report.results {
             let stops: Vec<String> = r.stops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let answers: Vec<String> = r.answers.iter().map(|(k, v)| format!("{k} {v}")).collect();
             t.row(vec![
                 r.length.to_string(),
                 r.count.to_string(),
@@ -190,6 +201,7 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
                 format!("[{:.4}, {:.4}]", r.ci_low, r.ci_high),
                 format!("{:.1}", r.mean_steps),
                 stops.join(", "),
+                answers.join(", "),
                 r.peak_length.to_string(),
             ]);
         }

@@ -191,11 +191,9 @@ fn validate(model: &Model, kind: ModelKind, seed: u64, count: usize) -> (usize, 
                 &inputs,
                 Eos::Drop,
             ),
-            ModelKind::Arm => parity::evaluate_arm(
-                || ArmStep::new(model, Cpu::new(), &vocab),
-                length,
-                &inputs,
-            ),
+            ModelKind::Arm => {
+                parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), length, &inputs)
+            }
         };
         correct += r.correct;
         total += r.count;
@@ -210,17 +208,30 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     let arm = a.model == ModelKind::Arm;
     let task = task_name(a.model, a.variant);
     let config = if arm {
-        ModelConfig::arm(5, a.layers.unwrap_or(2), a.heads.unwrap_or(2), a.width.unwrap_or(32))
+        ModelConfig::arm(
+            5,
+            a.layers.unwrap_or(2),
+            a.heads.unwrap_or(2),
+            a.width.unwrap_or(32),
+        )
     } else {
-        ModelConfig::ap_mdm(5, a.layers.unwrap_or(1), a.heads.unwrap_or(1), a.width.unwrap_or(4))
+        ModelConfig::ap_mdm(
+            5,
+            a.layers.unwrap_or(1),
+            a.heads.unwrap_or(1),
+            a.width.unwrap_or(4),
+        )
     };
     config.validate()?;
     let data: Vec<Example> = if arm {
-        parity::arm_examples(a.arm_strings, 2, 100, 0x5EED_A11)
+        parity::arm_examples(a.arm_strings, 2, 100, 0x05EE_DA11)
     } else {
         parity::training_examples(a.variant.variant())
     };
-    let out = a.out.clone().unwrap_or_else(|| Path::new("runs").join(task));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(task));
     let start = Instant::now();
     let mut candidates = Vec::new();
     for &seed in &a.seeds {
@@ -302,8 +313,9 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
             if name.starts_with("step-") && name.ends_with(".ckpt") {
-                std::fs::remove_file(e.path())
-                    .with_context(|| format!("removing the old selection {}", e.path().display()))?;
+                std::fs::remove_file(e.path()).with_context(|| {
+                    format!("removing the old selection {}", e.path().display())
+                })?;
             }
         }
     }

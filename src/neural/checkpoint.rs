@@ -207,7 +207,6 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
     let params = group();
     let m = group();
     let v = group();
-    drop(group);
     let losses = read(header.step as usize);
     let model = Model::from_params(header.model.clone(), params)?;
     let trainer = Trainer::resume(model, header.train.clone(), header.step, m, v, losses)?;

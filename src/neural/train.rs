@@ -115,7 +115,9 @@ struct StepBuffers {
 impl Trainer {
     /// A trainer at step 0 with zero moments.
     pub fn new(model: Model, config: TrainConfig) -> Result<Self, NeuralError> {
-        if config.batch == 0 || !(config.lr >= 0.0) || !(config.clip > 0.0) {
+        let lr_ok = config.lr.is_finite() && config.lr >= 0.0;
+        let clip_ok = config.clip.is_finite() && config.clip > 0.0;
+        if config.batch == 0 || !lr_ok || !clip_ok {
             return Err(NeuralError::Config(format!(
                 "batch must be at least 1, lr non-negative and clip positive: {config:?}"
             )));

@@ -161,6 +161,9 @@ pub fn wilson(correct: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
+/// One decoded string: (correct, steps, stop label, peak length, stated answer).
+type RunOutcome = (bool, usize, String, usize, Option<bool>);
+
 /// Results at one length.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LengthResult {
@@ -182,16 +185,25 @@ pub struct LengthResult {
     pub stops: BTreeMap<String, usize>,
     /// The longest sequence any run held.
     pub peak_length: usize,
+    /// How many final canvases stated "even", "odd", or no answer at all.
+    pub answers: BTreeMap<String, usize>,
 }
 
 impl LengthResult {
-    fn from_runs(length: usize, runs: &[(bool, usize, String, usize)]) -> Self {
+    fn from_runs(length: usize, runs: &[RunOutcome]) -> Self {
         let count = runs.len();
         let correct = runs.iter().filter(|r| r.0).count();
         let (ci_low, ci_high) = wilson(correct, count);
         let mut stops = BTreeMap::new();
+        let mut answers = BTreeMap::new();
         for r in runs {
             *stops.entry(r.2.clone()).or_insert(0) += 1;
+            let said = match r.4 {
+                Some(true) => "odd",
+                Some(false) => "even",
+                None => "none",
+            };
+            *answers.entry(said.to_string()).or_insert(0) += 1;
         }
         LengthResult {
             length,
@@ -211,6 +223,7 @@ impl LengthResult {
             },
             stops,
             peak_length: runs.iter().map(|r| r.3).max().unwrap_or(0),
+            answers,
         }
     }
 }
@@ -227,12 +240,13 @@ where
         .par_iter()
         .map_init(&make, |f, bits| {
             let r = run(f, canvas(bits, eos), &config);
-            let ok = answer(r.last.tokens(), eos) == Some(parity(bits));
+            let said = answer(r.last.tokens(), eos);
             (
-                ok,
+                said == Some(parity(bits)),
                 r.steps(),
                 r.stop.label().to_string(),
                 r.context_length(),
+                said,
             )
         })
         .collect();
@@ -286,11 +300,17 @@ where
             let r = run(f, arm_canvas(bits), &config);
             let emitted = r.last.tokens().get(length + 2).cloned();
             let want = sym(if parity(bits) { One } else { Zero });
+            let said = match emitted {
+                Some(Token::Sym(One)) => Some(true),
+                Some(Token::Sym(Zero)) => Some(false),
+                _ => None,
+            };
             (
                 emitted == Some(want),
                 r.steps(),
                 r.stop.label().to_string(),
                 r.context_length(),
+                said,
             )
         })
         .collect();
