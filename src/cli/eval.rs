@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use apmdm::kernels::Cpu;
 use apmdm::neural::checkpoint;
-use apmdm::neural::{ArmStep, ModelStep};
+use apmdm::neural::{ArmStep, ConfidenceStep, ModelStep};
 use apmdm::tasks::parity::{self, Eos, LengthResult};
 
 use super::table::Table;
@@ -135,6 +135,11 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
             ModelKind::Arm => {
                 parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), length, &inputs)
             }
+            ModelKind::Mdm => parity::evaluate_mdm(
+                || ConfidenceStep::new(model, Cpu::new(), &vocab),
+                length,
+                &inputs,
+            ),
         };
         if !a.json {
             eprintln!(
@@ -151,6 +156,7 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         model: match a.model {
             ModelKind::ApMdm => task.to_string().replace("parity", "ap-mdm"),
             ModelKind::Arm => "arm".to_string(),
+            ModelKind::Mdm => "mdm-confidence".to_string(),
         },
         parameters: model.parameter_count(),
         checkpoint: path,
@@ -163,6 +169,7 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         step_cap: match a.model {
             ModelKind::ApMdm => "3L + 10",
             ModelKind::Arm => "1 (one answer token)",
+            ModelKind::Mdm => "2 (one mask to fill, then the fixed point)",
         },
         results,
         seconds: start.elapsed().as_secs_f64(),

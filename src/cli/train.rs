@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use apmdm::kernels::{Backend, Cpu, Wgpu};
 use apmdm::neural::checkpoint;
-use apmdm::neural::{ArmStep, Example, Model, ModelConfig, ModelStep, TrainConfig, Trainer};
+use apmdm::neural::{
+    ArmStep, ConfidenceStep, Example, Model, ModelConfig, ModelStep, TrainConfig, Trainer,
+};
 use apmdm::tasks::parity::{self, Eos, Variant};
 
 use super::table::Table;
@@ -38,6 +40,9 @@ pub enum ModelKind {
     ApMdm,
     /// Autoregressive baseline: causal trunk, next-token head; reads `BOS bits EOS`, emits the answer.
     Arm,
+    /// Plain MDM baseline: bidirectional trunk, token head; fills `BOS bits EOS M` under an
+    /// outside confidence policy.
+    Mdm,
 }
 
 /// Where the kernels run.
@@ -71,6 +76,7 @@ impl VariantArg {
 pub fn task_name(model: ModelKind, variant: VariantArg) -> &'static str {
     match model {
         ModelKind::Arm => "parity-arm",
+        ModelKind::Mdm => "parity-mdm",
         ModelKind::ApMdm => variant.variant().task(),
     }
 }
@@ -173,7 +179,7 @@ struct TrainReport {
 fn validation_lengths(model: ModelKind) -> Vec<usize> {
     match model {
         ModelKind::ApMdm => (3..=20).collect(),
-        ModelKind::Arm => (2..=100).step_by(7).collect(),
+        ModelKind::Arm | ModelKind::Mdm => (2..=100).step_by(7).collect(),
     }
 }
 
@@ -194,6 +200,11 @@ fn validate(model: &Model, kind: ModelKind, seed: u64, count: usize) -> (usize, 
             ModelKind::Arm => {
                 parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), length, &inputs)
             }
+            ModelKind::Mdm => parity::evaluate_mdm(
+                || ConfidenceStep::new(model, Cpu::new(), &vocab),
+                length,
+                &inputs,
+            ),
         };
         correct += r.correct;
         total += r.count;
@@ -205,15 +216,18 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     if a.seeds.is_empty() || a.steps == 0 || a.eval_every == 0 {
         bail!("--seeds must name at least one seed; --steps and --eval-every must be at least 1");
     }
-    let arm = a.model == ModelKind::Arm;
+    // The ARM and the plain MDM share defaults (the baselines); the AP-MDM has the paper's.
+    let arm = a.model != ModelKind::ApMdm;
     let task = task_name(a.model, a.variant);
-    let config = if arm {
-        ModelConfig::arm(
-            5,
-            a.layers.unwrap_or(2),
-            a.heads.unwrap_or(2),
-            a.width.unwrap_or(32),
-        )
+    let (layers, heads, width) = (
+        a.layers.unwrap_or(2),
+        a.heads.unwrap_or(2),
+        a.width.unwrap_or(32),
+    );
+    let config = if a.model == ModelKind::Arm {
+        ModelConfig::arm(5, layers, heads, width)
+    } else if a.model == ModelKind::Mdm {
+        ModelConfig::mdm(5, layers, heads, width)
     } else {
         ModelConfig::ap_mdm(
             5,
@@ -223,8 +237,10 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
         )
     };
     config.validate()?;
-    let data: Vec<Example> = if arm {
+    let data: Vec<Example> = if a.model == ModelKind::Arm {
         parity::arm_examples(a.arm_strings, 2, 100, 0x05EE_DA11)
+    } else if a.model == ModelKind::Mdm {
+        parity::mdm_examples(a.arm_strings, 2, 100, 0x05EE_DA11)
     } else {
         parity::training_examples(a.variant.variant())
     };

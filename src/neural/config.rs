@@ -73,6 +73,14 @@ impl ModelConfig {
         }
     }
 
+    /// The plain-MDM shape: bidirectional attention, token head only.
+    pub fn mdm(vocab: usize, layers: usize, heads: usize, width: usize) -> Self {
+        ModelConfig {
+            control_head: false,
+            ..Self::ap_mdm(vocab, layers, heads, width)
+        }
+    }
+
     /// Width of one head.
     pub fn head_dim(&self) -> usize {
         self.width / self.heads.max(1)

@@ -16,7 +16,7 @@ pub mod train;
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use config::ModelConfig;
 pub use model::{Activations, Batch, Model};
-pub use sample::{ArmStep, ModelStep, Vocabulary, MASK_ID};
+pub use sample::{ArmStep, ConfidenceStep, ModelStep, Vocabulary, MASK_ID};
 pub use train::{Example, StepReport, TrainConfig, Trainer};
 
 use crate::kernels::KernelError;

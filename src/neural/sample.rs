@@ -209,3 +209,62 @@ fn check_vocab<A: Symbol>(model: &Model, vocab: &Vocabulary<A>) -> Result<(), St
         )))
     }
 }
+
+/// A plain MDM decoded by an outside confidence policy (as in LLaDA and Kim et al.): of all masks,
+/// only the one whose most likely symbol has the highest probability is unmasked (ties: the
+/// leftmost); every other mask gets the remask bit, i.e. "hold". The policy is a scheduler outside
+/// the model, not the theory's self-scheduling MDM; since its choice is expressed as control bits
+/// and applied by g, `machine` checks the AO-MDM rule (one unmask per step) on every step.
+pub struct ConfidenceStep<'a, A, B> {
+    inner: ModelStep<'a, A, B>,
+}
+
+impl<'a, A: Symbol, B: Backend> ConfidenceStep<'a, A, B> {
+    /// A confidence-policy step function for a token-head `model` over `vocab`.
+    pub fn new(model: &'a Model, backend: B, vocab: &'a Vocabulary<A>) -> Self {
+        ConfidenceStep {
+            inner: ModelStep::new(model, backend, vocab),
+        }
+    }
+}
+
+/// The largest softmax probability of a logits row over the symbols (the mask id excluded).
+fn confidence(row: &[f32]) -> f32 {
+    let symbols = &row[1..];
+    let max = symbols.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = symbols.iter().map(|&x| (x - max).exp()).sum();
+    1.0 / sum
+}
+
+impl<A: Symbol, B: Backend> StepFunction<A> for ConfidenceStep<'_, A, B> {
+    fn propose(&mut self, x: &[Token<A>]) -> Result<Proposal<A>, StepFunctionError> {
+        let s = &mut self.inner;
+        check_vocab(s.model, s.vocab)?;
+        let ids = s.vocab.encode(x)?;
+        let v = s.model.config.vocab;
+        let acts = logits(s.model, &s.backend, ids, &mut s.acts)?;
+        let rows: Vec<&[f32]> = acts.token_logits.data().chunks_exact(v).collect();
+        let mut chosen: Option<(usize, f32)> = None;
+        for (i, t) in x.iter().enumerate() {
+            if t.is_mask() {
+                let c = confidence(rows[i]);
+                if chosen.is_none_or(|(_, best)| c > best) {
+                    chosen = Some((i, c));
+                }
+            }
+        }
+        let bits = x
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if t.is_mask() && chosen.map(|(c, _)| c) != Some(i) {
+                    ControlBits::REMASK
+                } else {
+                    ControlBits::NONE
+                }
+            })
+            .collect();
+        let tokens = rows.iter().map(|row| best_symbol(s.vocab, row)).collect();
+        Ok(Proposal { tokens, bits })
+    }
+}

@@ -279,3 +279,37 @@ fn corrupt_truncated_and_foreign_checkpoints_are_refused() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(checkpoint::latest(&dir).unwrap(), None);
 }
+
+/// The confidence policy fills exactly one mask per step, so even an untrained plain MDM passes
+/// the AO-MDM check at every step and fills k masks in exactly k steps.
+#[test]
+fn the_confidence_policy_unmasks_one_mask_per_step_under_the_ao_mdm_rule() {
+    use crate::machine::library::ParityToken;
+    use crate::machine::Token;
+    let model = Model::new(ModelConfig::mdm(5, 1, 2, 8), 4).unwrap();
+    let vocab = parity::vocabulary();
+    let mut f = ConfidenceStep::new(&model, Cpu::new(), &vocab);
+    let x: Vec<Token<ParityToken>> = vec![
+        Token::Sym(ParityToken::Bos),
+        Token::Mask,
+        Token::Sym(ParityToken::One),
+        Token::Mask,
+        Token::Mask,
+    ];
+    let r = run(
+        &mut f,
+        crate::machine::Canvas::<_>::new(x),
+        &RunConfig::new(ModelClass::AoMdm).max_steps(10),
+    );
+    assert_eq!(r.stop.label(), "fixed-point", "{}", r.stop);
+    assert_eq!(r.steps(), 3);
+    assert_eq!(r.last.mask_count(), 0);
+    assert_eq!(r.trace.totals().unmask, 3);
+    assert_eq!(r.trace.totals().hold, 2 + 1);
+    let ex = parity::mdm_examples(5, 2, 4, 1);
+    for e in &ex {
+        assert_eq!(*e.ids.last().unwrap(), MASK_ID);
+        assert!(e.targets.last().unwrap().is_some());
+        assert_eq!(e.targets.iter().flatten().count(), 1);
+    }
+}

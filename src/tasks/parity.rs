@@ -317,6 +317,54 @@ where
     LengthResult::from_runs(length, &runs)
 }
 
+/// The plain MDM's input: `BOS b_1 ... b_L EOS M`; the model unmasks the answer in place.
+pub fn mdm_canvas(bits: &[bool]) -> Canvas<ParityToken> {
+    arm_canvas(bits)
+}
+
+/// Plain-MDM training strings: `BOS bits EOS M` with the answer as the target at the mask (lengths
+/// uniform in `min..=max`).
+pub fn mdm_examples(count: usize, min: usize, max: usize, seed: u64) -> Vec<Example> {
+    arm_examples(count, min, max, seed)
+        .into_iter()
+        .map(|mut e| {
+            let answer = e.targets.iter().flatten().next().copied();
+            e.ids.push(crate::neural::MASK_ID);
+            e.targets = vec![None; e.ids.len()];
+            *e.targets.last_mut().expect("non-empty") = answer;
+            e
+        })
+        .collect()
+}
+
+/// Runs a plain MDM under the AO-MDM class until its one mask is filled, and checks the answer.
+pub fn evaluate_mdm<S, F>(make: F, length: usize, inputs: &[Vec<bool>]) -> LengthResult
+where
+    S: StepFunction<ParityToken>,
+    F: Fn() -> S + Sync,
+{
+    let config = RunConfig::new(ModelClass::AoMdm).max_steps(2);
+    let runs: Vec<_> = inputs
+        .par_iter()
+        .map_init(&make, |f, bits| {
+            let r = run(f, mdm_canvas(bits), &config);
+            let said = match r.last.tokens().get(length + 2) {
+                Some(Token::Sym(One)) => Some(true),
+                Some(Token::Sym(Zero)) => Some(false),
+                _ => None,
+            };
+            (
+                said == Some(parity(bits)),
+                r.steps(),
+                r.stop.label().to_string(),
+                r.context_length(),
+                said,
+            )
+        })
+        .collect();
+    LengthResult::from_runs(length, &runs)
+}
+
 /// Checks that every training transition is what g does: g(x_k, ·, bits) = x_{k+1}.
 pub fn transitions_follow_g(variant: Variant) -> bool {
     transitions(variant).into_iter().all(|(x, bits, next)| {
