@@ -161,10 +161,11 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         parameters: model.parameter_count(),
         checkpoint: path,
         trained_steps: ck.header.step,
-        eos: if a.model == ModelKind::Arm {
-            Eos::Keep
-        } else {
+        // The baselines always read `BOS bits EOS`; only the AP-MDM's handling is an option.
+        eos: if a.model == ModelKind::ApMdm {
             eos
+        } else {
+            Eos::Keep
         },
         step_cap: match a.model {
             ModelKind::ApMdm => "3L + 10",
