@@ -313,3 +313,31 @@ fn the_confidence_policy_unmasks_one_mask_per_step_under_the_ao_mdm_rule() {
         assert_eq!(e.targets.iter().flatten().count(), 1);
     }
 }
+
+/// The same model trains the same on the wgpu backend as on the cpu backend (to f32 tolerance).
+/// Skipped with a notice when wgpu finds no adapter, except under CI=true, where that fails.
+#[test]
+fn wgpu_training_matches_cpu_training() {
+    let Some(gpu) = crate::kernels::Wgpu::new() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but wgpu found no adapter: install mesa-vulkan-drivers (llvmpipe)"
+        );
+        eprintln!("NOTICE: no wgpu adapter found; wgpu training test skipped");
+        return;
+    };
+    let data = mixed_examples();
+    let model = Model::new(tiny(true), 6).unwrap();
+    let mut a = Trainer::new(model.clone(), quick_train(3)).unwrap();
+    let mut b = Trainer::new(model, quick_train(3)).unwrap();
+    for _ in 0..3 {
+        let la = a.train_step(&Cpu::new(), &data).unwrap().loss;
+        let lb = b.train_step(&gpu, &data).unwrap().loss;
+        assert!((la - lb).abs() < 1e-4, "cpu {la} vs wgpu {lb}");
+    }
+    for (x, y) in a.model.params.iter().zip(&b.model.params) {
+        for (u, v) in x.data().iter().zip(y.data()) {
+            assert!((u - v).abs() < 1e-4, "{u} vs {v}");
+        }
+    }
+}
