@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use apmdm::kernels::Cpu;
+use apmdm::machine::{self, ModelClass, RunConfig, TraceText};
 use apmdm::neural::checkpoint;
 use apmdm::neural::{ArmStep, ConfidenceStep, ModelStep};
 use apmdm::tasks::parity::{self, Eos, LengthResult};
@@ -63,6 +64,9 @@ pub struct ParityEvalArgs {
     /// What to do with the trailing EOS of the test strings (AP-MDM only; the ARM reads it).
     #[arg(long, value_enum, default_value_t = EosArg::Drop)]
     eos: EosArg,
+    /// Also print the full traces of the first N test strings of the first length (AP-MDM).
+    #[arg(long, default_value_t = 0)]
+    show: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -120,6 +124,20 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         EosArg::Drop => Eos::Drop,
         EosArg::Keep => Eos::Keep,
     };
+    if a.show > 0 && a.model == ModelKind::ApMdm && !a.json {
+        let length = a.lengths[0];
+        for bits in parity::strings(length, a.show, a.test_seed) {
+            let mut f = ModelStep::new(model, Cpu::new(), &vocab);
+            let config = RunConfig::new(ModelClass::ApMdm)
+                .max_steps(parity::step_cap(length))
+                .full_trace();
+            let r = machine::run(&mut f, parity::canvas(&bits, eos), &config);
+            let truth = if parity::parity(&bits) { "odd" } else { "even" };
+            println!("input parity {truth}; stop: {}", r.stop);
+            print!("{}", TraceText(&r.trace));
+            println!();
+        }
+    }
     let start = Instant::now();
     let mut results = Vec::new();
     for &length in &a.lengths {

@@ -25,7 +25,7 @@ pub struct Cli {
 enum Command {
     /// Run the built-in library and check every exact bound; non-zero exit on any failure.
     Check(check::CheckArgs),
-    /// Wall-clock benchmarks (kernels now; training later).
+    /// Wall-clock benchmarks: kernels, and full training steps (`bench train`).
     Bench(bench::BenchArgs),
     /// Step through a hand-written machine (parity AP-MDM, reverse ARM / MDM / AO-MDM / Masked ARM).
     Demo(demo::DemoArgs),
