@@ -96,6 +96,22 @@ fn train_then_eval_parity_with_the_documented_json() {
             .sum();
         assert_eq!(stops, 6);
     }
+    // --show prints full traces of learned runs, starting from the test string.
+    let (code, stdout, stderr) = apmdm(&[
+        "eval",
+        "parity",
+        "--checkpoint",
+        &selected,
+        "--lengths",
+        "5",
+        "--count",
+        "2",
+        "--show",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("AP-MDM trace, x_0 = BOS "), "{stdout}");
+    assert!(stdout.contains("stop: "), "{stdout}");
     std::fs::remove_dir_all(&out).unwrap();
 }
 
