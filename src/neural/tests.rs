@@ -36,8 +36,16 @@ fn mixed_examples() -> Vec<Example> {
 
 #[test]
 fn gradients_match_finite_differences() {
+    let mut arm = tiny(false);
+    arm.causal = true;
+    check_gradients(tiny(true));
+    check_gradients(arm);
+}
+
+/// Central differences against `backward` for one model shape, on the mixed examples.
+fn check_gradients(config: ModelConfig) {
     let be = Reference;
-    let model = Model::new(tiny(true), 11).unwrap();
+    let model = Model::new(config.clone(), 11).unwrap();
     let data = mixed_examples();
     let refs: Vec<&Example> = data.iter().collect();
     let mut t = Trainer::new(model, quick_train(1)).unwrap();
@@ -64,7 +72,7 @@ fn gradients_match_finite_differences() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 3 * tiny(true).layout().len());
+    assert_eq!(checked, 3 * config.layout().len());
 }
 
 #[test]
