@@ -16,13 +16,23 @@ fn apmdm(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn check_json_reports_every_builtin_row_as_passing() {
-    let (code, stdout, _) = apmdm(&["check", "--json", "--sizes", "4,9"]);
+    let (code, stdout, _) = apmdm(&[
+        "check",
+        "--json",
+        "--sizes",
+        "4,9",
+        "parity",
+        "reverse-arm",
+        "reverse-mdm",
+        "reverse-ao-mdm",
+        "reverse-masked-arm",
+    ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["pass"], true);
-    let rows = v["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 10);
-    let mdm9 = rows
+    let machines = v["machines"].as_array().unwrap();
+    assert_eq!(machines.len(), 10);
+    let mdm9 = machines
         .iter()
         .find(|r| r["program"] == "reverse-mdm" && r["n"] == 9)
         .unwrap();
@@ -30,6 +40,111 @@ fn check_json_reports_every_builtin_row_as_passing() {
         (mdm9["steps"].as_u64(), mdm9["context"].as_u64()),
         (Some(4), Some(19))
     );
+    // `parity` is also a PRAM program: its compiled MDM rows, with the fields.
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        assert_eq!(r["program"], "parity");
+        assert_eq!(r["target"], "mdm");
+        assert_eq!(r["materialized"], true);
+        assert_eq!(r["pass"], true);
+        assert_eq!(
+            r["steps"].as_u64().unwrap(),
+            r["rounds"].as_u64().unwrap() + 1
+        );
+        for key in [
+            "n",
+            "processors",
+            "work",
+            "space",
+            "context",
+            "context_used",
+        ] {
+            assert!(r[key].is_u64(), "{key}: {r}");
+        }
+    }
+    let fits = v["fits"].as_array().unwrap();
+    assert_eq!(fits.len(), 2);
+    assert_eq!(fits[0]["class"], "not classified");
+}
+
+#[test]
+fn compile_emits_a_seq_program_that_runs_without_the_interpreter() {
+    // The interpreter's answer comes from one process (`apmdm run`); the compiled step function
+    // and its canvas from another (`apmdm compile --emit-seq --emit-canvas`); this test process
+    // runs the written step function with the machine runner and never calls the interpreter.
+    let dir = std::env::temp_dir().join(format!("apmdm-emit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seq_path = dir.join("seq.json");
+    let canvas_path = dir.join("canvas.json");
+    for (name, n) in [
+        ("prefix_sum", "9"),
+        ("dyck", "5"),
+        ("connected_components", "4"),
+    ] {
+        let (code, stdout, stderr) = apmdm(&[
+            "compile",
+            name,
+            "--target",
+            "mdm",
+            "--n",
+            n,
+            "--seed",
+            "2",
+            "--emit-seq",
+            seq_path.to_str().unwrap(),
+            "--emit-canvas",
+            canvas_path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(stdout.contains("PASS"), "{stdout}");
+        let (code, interp, _) = apmdm(&["run", name, "--n", n, "--seed", "2", "--json"]);
+        assert_eq!(code, 0);
+        let interp: serde_json::Value = serde_json::from_str(&interp).unwrap();
+        let seq: apmdm::seq::Program =
+            serde_json::from_str(&std::fs::read_to_string(&seq_path).unwrap()).unwrap();
+        let x0: Vec<apmdm::machine::Token<apmdm::seq::Word>> =
+            serde_json::from_str(&std::fs::read_to_string(&canvas_path).unwrap()).unwrap();
+        let length = x0.len();
+        let mut f = apmdm::seq::SeqStep {
+            program: seq,
+            evaluator: apmdm::seq::Evaluator::Indexed,
+        };
+        let config = apmdm::machine::RunConfig::new(apmdm::machine::ModelClass::Mdm)
+            .max_steps(100_000)
+            .max_length(length);
+        let canvas: apmdm::machine::Canvas<apmdm::seq::Word> = apmdm::machine::Canvas::new(x0);
+        let run = apmdm::machine::run(&mut f, canvas, &config);
+        assert!(run.stop.error().is_none(), "{}", run.stop);
+        // Output cells (kind 4) in canvas order hold the output region.
+        let outputs: Vec<i64> = run
+            .last
+            .tokens()
+            .iter()
+            .filter_map(|t| match t {
+                apmdm::machine::Token::Sym(w) if w.0[0] == 4 => Some(w.0[2]),
+                _ => None,
+            })
+            .collect();
+        // The output region in the program's declared order (parsing is not interpreting).
+        let program = apmdm::pram::library::load(name).unwrap().unwrap();
+        let mut expected = Vec::new();
+        for &a in &program.outputs {
+            match &interp["output"][&program.arrays[a as usize].name] {
+                serde_json::Value::Array(xs) => {
+                    expected.extend(xs.iter().map(|x| x.as_i64().unwrap()))
+                }
+                x => expected.push(x.as_i64().unwrap()),
+            }
+        }
+        assert!(!expected.is_empty());
+        assert_eq!(outputs, expected, "{name}");
+        assert_eq!(
+            run.steps() as u64,
+            interp["metrics"]["rounds"].as_u64().unwrap() + 1,
+            "{name}"
+        );
+    }
 }
 
 #[test]

@@ -1,3 +1,7 @@
-//! check: the cross-checker's measurement side; today the empirical growth fit.
+//! check: the cross-checker. `fit` classifies empirical growth; `mdm` compiles, runs and checks
+//! the Theorem 1 construction against the interpreter and the bounds file of `proofs/`; `bound`
+//! is the assertion other crates' tests use (`Bound::steps(|m| 2 * m.rounds + 3)...`).
 
+pub mod bound;
 pub mod fit;
+pub mod mdm;

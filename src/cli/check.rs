@@ -1,4 +1,5 @@
-//! `apmdm check`: runs the built-in library and asserts every exact step and context formula.
+//! `apmdm check`: runs the built-in library and asserts every exact step and context formula:
+//! the hand-written machines, then every PRAM program compiled to an MDM schedule (Theorem 1).
 
 use std::process::ExitCode;
 
@@ -6,18 +7,33 @@ use anyhow::{bail, Result};
 use clap::Args;
 use serde_json::json;
 
+use apmdm::check::mdm::{check_case, fits, FitRow, MdmBounds, Row};
+use apmdm::compile::pram_to_mdm::CompileLimits;
 use apmdm::machine::library::{run_case, CaseReport, BUILTIN};
+use apmdm::pram::{library, RunConfig};
 
 use super::table::Table;
 
 /// Options of `apmdm check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Built-in machines to check (default: all).
+    /// Built-in machines and PRAM programs to check (default: all).
     programs: Vec<String>,
-    /// Sizes to run, comma-separated (default: each machine's own sizes).
+    /// Sizes to run, comma-separated (default: each machine's and program's own sizes).
     #[arg(long, value_delimiter = ',')]
     sizes: Option<Vec<usize>>,
+    /// Seeds of the PRAM programs' inputs, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    seeds: Vec<u64>,
+    /// The longest MDM canvas built and run; longer ones get their exact length and a
+    /// "not materialized" row (a resource limit: a step costs O(L log L) per attention head).
+    #[arg(long, default_value_t = 1 << 20)]
+    max_length: usize,
+    /// The most position-steps (canvas length times T + 1) a checked schedule may take; larger
+    /// ones get their exact length and a "not run" row (a time limit: the default keeps the
+    /// whole library under a minute on 2 cores).
+    #[arg(long, default_value_t = 2_000_000)]
+    max_work: u64,
     /// Seed for randomly drawn inputs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -31,72 +47,231 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
-    let known: Vec<&str> = BUILTIN.iter().map(|(name, _, _)| *name).collect();
-    let selected: Vec<&str> = if args.programs.is_empty() {
-        known.clone()
-    } else {
-        for p in &args.programs {
-            if !known.contains(&p.as_str()) {
-                bail!(
-                    "unknown program {p:?}; the built-in library has: {}",
-                    known.join(", ")
-                );
-            }
+    let machines: Vec<&str> = BUILTIN.iter().map(|(name, _, _)| *name).collect();
+    let programs: Vec<&str> = library::PROGRAMS.iter().map(|(name, _)| *name).collect();
+    for p in &args.programs {
+        if !machines.contains(&p.as_str()) && !programs.contains(&p.as_str()) {
+            bail!(
+                "unknown program {p:?}; built-in machines: {}; PRAM programs: {}",
+                machines.join(", "),
+                programs.join(", ")
+            );
         }
-        args.programs.iter().map(String::as_str).collect()
-    };
+    }
+    let wanted = |name: &str| args.programs.is_empty() || args.programs.iter().any(|p| p == name);
     if let Some(n) = args.sizes.iter().flatten().find(|&&n| n > args.max_n) {
         bail!(
             "size {n} is above --max-n {} (raise it to run larger sizes)",
             args.max_n
         );
     }
-    let mut rows: Vec<CaseReport> = Vec::new();
-    for name in selected {
+    if args.sizes.iter().flatten().any(|&n| n == 0) {
+        bail!("sizes must be at least 1");
+    }
+    let mut machine_rows: Vec<CaseReport> = Vec::new();
+    for name in machines.iter().copied().filter(|m| wanted(m)) {
         let defaults = BUILTIN
             .iter()
             .find(|(n, _, _)| *n == name)
             .map(|(_, _, sizes)| sizes.to_vec())
             .unwrap_or_default();
         for n in args.sizes.clone().unwrap_or(defaults) {
-            // Every name was validated above, so the case exists.
-            rows.extend(run_case(name, n, args.seed));
+            machine_rows.extend(run_case(name, n, args.seed));
         }
     }
-    let pass = rows.iter().all(|r| r.pass);
-    if args.json {
-        println!("{}", json!({ "rows": rows, "pass": pass }));
-    } else {
-        let mut table = Table::new(&[
-            "program", "class", "n", "steps", "formula", "context", "formula", "output", "stop",
-            "result",
-        ]);
-        for r in &rows {
-            table.row(vec![
-                r.program.clone(),
-                r.class.to_string(),
-                r.n.to_string(),
-                r.steps.to_string(),
-                r.expected_steps.to_string(),
-                r.context.to_string(),
-                r.expected_context.to_string(),
-                if r.output_ok { "ok" } else { "WRONG" }.to_string(),
-                r.stop.label().to_string(),
-                if r.pass { "PASS" } else { "FAIL" }.to_string(),
-            ]);
+    let bounds = MdmBounds::from_file();
+    let limits = CompileLimits {
+        max_length: args.max_length,
+        ..CompileLimits::default()
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut fit_rows: Vec<FitRow> = Vec::new();
+    for (name, source) in library::PROGRAMS.iter().filter(|(n, _)| wanted(n)) {
+        let program = library::load(name)
+            .expect("a library name")
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let sizes: Vec<i64> = match &args.sizes {
+            Some(s) => s.iter().map(|&n| n as i64).collect(),
+            None => library::directive(source, "sizes"),
+        };
+        let mut mine = Vec::new();
+        for &n in &sizes {
+            for &seed in &args.seeds {
+                let mut config = RunConfig::new(n);
+                config.seed = seed;
+                if !args.json {
+                    eprint!("\rchecking {name} at n = {n}, seed {seed} ...          ");
+                }
+                match check_case(&program, &config, &limits, &bounds, args.max_work) {
+                    Ok(r) => mine.push(r),
+                    Err(e) => bail!("{name} at n = {n}: {e}"),
+                }
+            }
         }
-        print!("{}", table.render());
-        let failed = rows.iter().filter(|r| !r.pass).count();
+        fit_rows.extend(fits(&mine));
+        rows.extend(mine);
+    }
+    if !args.json {
+        eprint!("\r{:60}\r", "");
+    }
+    let pass = machine_rows.iter().all(|r| r.pass) && rows.iter().all(|r| r.pass);
+    if args.json {
+        let rows_json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
         println!(
-            "{} rows, {} passed, {} failed",
-            rows.len(),
-            rows.len() - failed,
-            failed
+            "{}",
+            json!({ "machines": machine_rows, "rows": rows_json, "fits": fit_rows, "pass": pass })
         );
+    } else {
+        print_machines(&machine_rows);
+        print_rows(&rows, &fit_rows);
+        let failed = machine_rows.iter().filter(|r| !r.pass).count()
+            + rows.iter().filter(|r| !r.pass).count();
+        let total = machine_rows.len() + rows.len();
+        println!("{total} rows, {} passed, {failed} failed", total - failed);
     }
     Ok(if pass {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A row as JSON, with the laid-out context as a number where it fits in 64 bits.
+fn row_json(r: &Row) -> serde_json::Value {
+    let number = |s: &str| s.parse::<u64>().map_or_else(|_| json!(s), |v| json!(v));
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("context".into(), number(&r.context));
+        o.insert("context_bound_paper".into(), number(&r.context_bound_paper));
+        o.insert("context_bound_work".into(), number(&r.context_bound_work));
+    }
+    v
+}
+
+fn print_machines(rows: &[CaseReport]) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut table = Table::new(&[
+        "machine", "class", "n", "steps", "formula", "context", "formula", "output", "stop",
+        "result",
+    ]);
+    for r in rows {
+        table.row(vec![
+            r.program.clone(),
+            r.class.to_string(),
+            r.n.to_string(),
+            r.steps.to_string(),
+            r.expected_steps.to_string(),
+            r.context.to_string(),
+            r.expected_context.to_string(),
+            if r.output_ok { "ok" } else { "WRONG" }.to_string(),
+            r.stop.label().to_string(),
+            if r.pass { "PASS" } else { "FAIL" }.to_string(),
+        ]);
+    }
+    print!("{}", table.render());
+    println!();
+}
+
+fn print_rows(rows: &[Row], fit_rows: &[FitRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut table = Table::new(&[
+        "program",
+        "target",
+        "n",
+        "T",
+        "P",
+        "W",
+        "S",
+        "steps",
+        "aT+b",
+        "laid-out",
+        "work bound",
+        "used",
+        "bound",
+        "steps/T",
+        "ctx/bound",
+        "heads",
+        "depth",
+        "time s",
+        "result",
+    ]);
+    for r in rows {
+        let ratio = |a: f64, b: f64| {
+            if b > 0.0 {
+                format!("{:.2}", a / b)
+            } else {
+                "-".into()
+            }
+        };
+        let laid: f64 = r.context.parse().unwrap_or(f64::INFINITY);
+        let work: f64 = r.context_bound_work.parse().unwrap_or(f64::INFINITY);
+        let m = r.materialized;
+        let dash = |s: String| if m { s } else { "-".into() };
+        table.row(vec![
+            r.program.clone(),
+            r.target.clone(),
+            r.n.to_string(),
+            r.rounds.to_string(),
+            r.processors.to_string(),
+            r.work.to_string(),
+            r.space.to_string(),
+            dash(r.steps.to_string()),
+            r.steps_bound.to_string(),
+            if m {
+                r.context.clone()
+            } else {
+                format!("{} (not run)", r.context)
+            },
+            r.context_bound_work.clone(),
+            dash(r.context_used.to_string()),
+            dash(r.context_used_bound.to_string()),
+            dash(ratio(r.steps as f64, r.rounds as f64)),
+            ratio(laid, work),
+            dash(r.seq_heads.to_string()),
+            dash(r.seq_depth.to_string()),
+            dash(format!("{:.2}", r.seconds)),
+            if r.pass { "PASS" } else { "FAIL" }.to_string(),
+        ]);
+    }
+    print!("{}", table.render());
+    for r in rows.iter().filter(|r| !r.pass) {
+        for p in &r.problems {
+            println!("{} n = {} seed {}: {p}", r.program, r.n, r.seed);
+        }
+    }
+    let not_run: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(format!(
+                "{} n = {}: {}",
+                r.program,
+                r.n,
+                r.not_run.as_ref()?
+            ))
+        })
+        .collect();
+    if !not_run.is_empty() {
+        println!("not run (exact length reported): {}", not_run.join("; "));
+    }
+    println!();
+    let mut table = Table::new(&[
+        "program", "target", "quantity", "growth", "tie", "sizes", "slack",
+    ]);
+    for f in fit_rows {
+        table.row(vec![
+            f.program.clone(),
+            f.target.clone(),
+            f.quantity.clone(),
+            f.class.clone(),
+            if f.tie { "tie" } else { "" }.to_string(),
+            f.sizes.to_string(),
+            f.slack.to_string(),
+        ]);
+    }
+    print!("{}", table.render());
+    println!();
 }

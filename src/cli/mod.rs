@@ -3,6 +3,7 @@
 mod bench;
 mod bench_train;
 mod check;
+mod compile;
 mod demo;
 mod eval;
 mod run;
@@ -31,7 +32,11 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a PRAM program (a .pram file or a built-in name) with the interpreter; report T, P, W, S.
     Run(run::RunArgs),
-    /// Train a learned model (parity: AP-MDM on transitions, or the ARM baseline).
+    /// Compile a PRAM program into an MDM schedule (Theorem 1), run it, compare with the interpreter.
+    Compile(compile::CompileArgs),
+    /// Step through a compiled schedule: each decoding step's decoded positions and what they serve.
+    Trace(compile::TraceArgs),
+    /// Train a learned model (parity: AP-MDM on transitions, or the ARM / plain-MDM baselines).
     Train(train::TrainArgs),
     /// Evaluate a trained checkpoint on held-out inputs.
     Eval(eval::EvalArgs),
@@ -44,6 +49,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Compile(args) => compile::compile(args),
+        Command::Trace(args) => compile::trace(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
     }

@@ -51,7 +51,7 @@ fn parse_model(s: &str) -> Result<AccessModel, String> {
 }
 
 /// The program's display name and source: a file if one exists at that path, else a built-in.
-fn load_source(name: &str) -> Result<(String, String)> {
+pub(crate) fn load_source(name: &str) -> Result<(String, String)> {
     let path = Path::new(name);
     if path.exists() {
         let text =
@@ -149,7 +149,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     })
 }
 
-fn describe(o: &Outcome) -> String {
+pub(crate) fn describe(o: &Outcome) -> String {
     match o {
         Outcome::Ok => "ok".into(),
         Outcome::Violation(v) => format!(
@@ -207,7 +207,7 @@ fn trace_record(r: &TraceRound) -> serde_json::Value {
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f =
         std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;

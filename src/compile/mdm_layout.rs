@@ -9,7 +9,7 @@ use num_bigint::BigInt;
 use num_traits::{ToPrimitive, Zero};
 
 use super::declared::{Declared, DeclaredError};
-use crate::pram::program::Program;
+use crate::pram::program::{ArrayDecl, Generator, Program};
 
 /// The regions of the canvas, in order, with their exact sizes.
 ///
@@ -49,6 +49,12 @@ pub enum LayoutError {
     Negative(&'static str),
 }
 
+/// Whether an array's cells are written onto the canvas at the start: a static array that is an
+/// input or has a generator (its initial content is data, not zeros).
+pub fn is_given(a: &ArrayDecl) -> bool {
+    !a.scoped && (a.input || a.init != Generator::Zeros)
+}
+
 impl MdmLayout {
     /// Lays out `program` at `n`.
     pub fn at(program: &Program, n: u64) -> Result<MdmLayout, LayoutError> {
@@ -65,7 +71,7 @@ impl MdmLayout {
         let work = need(&d.work, "work")?;
         let mut input_cells = BigInt::zero();
         for (id, a) in program.arrays.iter().enumerate() {
-            if a.input {
+            if is_given(a) {
                 input_cells += d.array_len(program, id as u32)?;
             }
         }

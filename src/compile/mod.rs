@@ -1,8 +1,12 @@
-//! compile: what the constructions need from a PRAM program before compiling it.
+//! compile: PRAM programs compiled into decoding schedules.
 //!
-//! Today: declarations evaluated exactly at n (`declared`) and the canvas layout of the
-//! Theorem 1 construction (`mdm_layout`, specified in `proofs/mdm.md`). The compilers
-//! `pram_to_mdm` and `pram_to_apmdm` are not built yet.
+//! `declared` evaluates declarations exactly at n; `mdm_layout` lays out the Theorem 1 canvas;
+//! `cfg` is the sequential control-flow graph the schedules follow; `pram_to_mdm` compiles a
+//! program into a seq step function and its canvas (`proofs/mdm.md`); `mdm_run` runs that
+//! schedule with `machine`'s runner and decodes its final canvas into an interpreter-style report.
 
+pub mod cfg;
 pub mod declared;
 pub mod mdm_layout;
+pub mod mdm_run;
+pub mod pram_to_mdm;

@@ -110,6 +110,45 @@ pub fn run_traced(
     })
 }
 
+/// What a run starts from, before its first round: memory (inputs given or generated, other
+/// cells zero), array places, the word range, registers (n and parameters; loop variables 0), the
+/// declared bounds at n, and the access model. The compiled schedules take their constants and
+/// their canvas from here.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Initial cells of the static arrays.
+    pub cells: Vec<i64>,
+    /// Base address of each array (0 for scoped arrays).
+    pub base: Vec<u64>,
+    /// Length of each array (0 for scoped arrays).
+    pub len: Vec<u64>,
+    /// Smallest word value.
+    pub word_min: i64,
+    /// Largest word value.
+    pub word_max: i64,
+    /// Register values.
+    pub registers: Vec<i64>,
+    /// The declared bounds at n, in the order the interpreter checks them.
+    pub bounds: Vec<(Metric, i64)>,
+    /// The access model in force.
+    pub model: AccessModel,
+}
+
+/// The set-up of a run of `program` under `config` (what [`run`] starts from).
+pub fn setup(program: &Program, config: &RunConfig) -> Result<Setup, SetupError> {
+    let m = Interpreter::new(program, config, None)?;
+    Ok(Setup {
+        cells: m.mem.cells,
+        base: m.mem.base,
+        len: m.mem.len,
+        word_min: m.word.min,
+        word_max: m.word.max,
+        registers: m.regs,
+        bounds: m.bounds,
+        model: m.model,
+    })
+}
+
 /// The input arrays a run of `program` under `config` starts from (given or generated), by name:
 /// what an independent reference implementation needs to compute the expected output.
 pub fn inputs(

@@ -513,16 +513,30 @@ fn resolve_writes(
                     group[0]
                 }
                 AccessModel::CrcwPriority => group[0],
-                AccessModel::CrcwArbitrary => {
-                    let pick = mix(s.seed ^ mix(s.round) ^ mix(addr.wrapping_add(0x9E37)));
-                    group[(pick % group.len() as u64) as usize]
-                }
+                AccessModel::CrcwArbitrary => *group
+                    .iter()
+                    .max_by_key(|w| {
+                        (
+                            u32::MAX - arbitrary_rank(s.seed, s.round, addr, w.pid),
+                            w.site,
+                            w.pid,
+                        )
+                    })
+                    .expect("a group has a writer"),
             }
         };
         winners.push(winner);
         i = j;
     }
     (None, winners)
+}
+
+/// The CRCW-arbitrary draw of processor `pid` writing `addr` in `round`: the writer with the
+/// smallest draw wins (ties: its last write's site, then the higher processor id). A seeded hash of
+/// (seed, round, address, processor), so a compiled schedule can compute the same winner from the
+/// decoded writes alone.
+pub fn arbitrary_rank(seed: u64, round: u64, addr: u64, pid: u64) -> u32 {
+    (mix(seed ^ mix(round ^ mix(addr ^ mix(pid)))) >> 32) as u32
 }
 
 /// SplitMix64's finalizer: a well-mixed 64-bit hash, so arbitrary winners look random but replay.

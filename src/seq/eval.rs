@@ -134,7 +134,13 @@ fn unary(op: UnaryOp, a: i64) -> i64 {
                 i64::from(63 - a.leading_zeros())
             }
         }
+        UnaryOp::Mix => mix64(a as u64) as i64,
     }
+}
+
+/// SplitMix64's finalizer (the `Mix` map).
+pub fn mix64(x: u64) -> u64 {
+    crate::pram::round::mix(x)
 }
 
 /// A two-argument map; `None` on 64-bit overflow.
@@ -181,6 +187,14 @@ pub fn binary(op: BinaryOp, a: i64, b: i64) -> Option<i64> {
             r
         }
         BinaryOp::Shr => a >> shift,
+        BinaryOp::DivEuclid => a.checked_div_euclid(b).unwrap_or(0),
+        BinaryOp::RemEuclid => a.checked_rem_euclid(b).unwrap_or(0),
+        BinaryOp::MulSat => a.saturating_mul(b),
+        BinaryOp::ShlSat => match a.checked_shl(shift) {
+            Some(r) if r >> shift == a => r,
+            _ if a < 0 => i64::MIN,
+            _ => i64::MAX,
+        },
     })
 }
 
@@ -299,6 +313,21 @@ fn pick_indexed(
     prefer: Prefer,
     len: usize,
 ) -> Vec<Option<usize>> {
+    if s.position.is_none() {
+        // No position condition: one best position per key, found in a single pass.
+        let mut best: HashMap<i64, usize> = HashMap::new();
+        for (j, &key) in values[s.key.index()].iter().enumerate().take(len) {
+            best.entry(key)
+                .and_modify(|k| {
+                    if beats(values, prefer, j, *k) {
+                        *k = j;
+                    }
+                })
+                .or_insert(j);
+        }
+        let query = &values[s.query.index()];
+        return (0..len).map(|i| best.get(&query[i]).copied()).collect();
+    }
     let built: HashMap<i64, Group<Option<usize>>> = groups(values, s, len)
         .into_iter()
         .map(|(k, members)| {

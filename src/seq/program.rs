@@ -31,6 +31,9 @@ pub enum UnaryOp {
     Abs,
     /// floor(log2 a) for a >= 1, and 0 for a <= 0.
     Log2,
+    /// SplitMix64's finalizer on the 64 bits of a (a fixed, well-mixed hash; used for seeded
+    /// CRCW-arbitrary winners).
+    Mix,
 }
 
 /// Two-argument position-wise functions. All are total: division and remainder by zero give 0,
@@ -74,6 +77,14 @@ pub enum BinaryOp {
     Shl,
     /// a >> b (arithmetic; b clamped to 0..=63).
     Shr,
+    /// Euclidean quotient q with a = b*q + r, 0 <= r < |b|; 0 when b == 0 or on overflow.
+    DivEuclid,
+    /// Euclidean remainder r (0 <= r < |b|); 0 when b == 0.
+    RemEuclid,
+    /// a * b saturated to the 64-bit range.
+    MulSat,
+    /// a << b (b clamped to 0..=63) saturated to the 64-bit range when bits would be lost.
+    ShlSat,
 }
 
 /// How a selector's position condition compares the attended position j with the position i.

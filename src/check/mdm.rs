@@ -1,0 +1,343 @@
+//! Checking the Theorem 1 construction: compile, run, compare with the interpreter, and hold every
+//! measured quantity against the bounds of `proofs/mdm.bounds.json`.
+
+use num_bigint::BigInt;
+use serde::{Deserialize, Serialize};
+
+use crate::compile::mdm_layout::MdmLayout;
+use crate::compile::mdm_run::{run_mdm, timed};
+use crate::compile::pram_to_mdm::{pram_to_mdm, CompileError, CompileLimits};
+use crate::pram::program::Program;
+use crate::pram::{self, RunConfig};
+use crate::seq::Evaluator;
+
+/// A bound of the form `y <= a * x + b`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Linear {
+    /// Slope (the constant a or c).
+    #[serde(alias = "c")]
+    pub a: i64,
+    /// Offset (the constant b or d).
+    #[serde(alias = "d")]
+    pub b: i64,
+}
+
+/// The constants of the MDM construction, as `proofs/mdm.bounds.json` states them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MdmBounds {
+    /// steps <= a*T + b.
+    pub steps: Linear,
+    /// laid-out <= c*(n + P_decl*T_decl + T_decl) + d.
+    pub context_paper: Linear,
+    /// laid-out <= c*(n + W_decl + T_decl) + d.
+    pub context_work: Linear,
+    /// used <= c*(n + W + T) + d.
+    pub context_used: Linear,
+}
+
+/// The bounds file, embedded so that an installed binary checks the same constants.
+pub const BOUNDS_FILE: &str = include_str!("../../proofs/mdm.bounds.json");
+
+impl MdmBounds {
+    /// The constants of `proofs/mdm.bounds.json`.
+    pub fn from_file() -> MdmBounds {
+        // The file is part of the crate and checked by a test; a malformed one is a build defect.
+        serde_json::from_str(BOUNDS_FILE).expect("proofs/mdm.bounds.json is well formed")
+    }
+}
+
+/// One checked (program, target, n, seed).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    /// The program.
+    pub program: String,
+    /// `"mdm"`.
+    pub target: String,
+    /// The size.
+    pub n: i64,
+    /// The seed of the input.
+    pub seed: u64,
+    /// Rounds T (the interpreter's).
+    pub rounds: u64,
+    /// Processors P.
+    pub processors: u64,
+    /// Work W.
+    pub work: u64,
+    /// Space S.
+    pub space: u64,
+    /// Decoding steps (0 when not materialized).
+    pub steps: u64,
+    /// The laid-out context, exactly (a decimal string: it may exceed 64 bits).
+    pub context: String,
+    /// Positions holding more than padding at the end (0 when not materialized).
+    pub context_used: u64,
+    /// Whether the canvas was built and run.
+    pub materialized: bool,
+    /// Why it was not, if it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
+    /// Whether output, metrics and outcome equal the interpreter's.
+    pub agree: bool,
+    /// The interpreter's outcome, in words.
+    pub outcome: String,
+    /// The steps bound a*T + b.
+    pub steps_bound: u64,
+    /// The paper's context bound c*(n + P_decl*T_decl + T_decl) + d.
+    pub context_bound_paper: String,
+    /// The work context bound c*(n + W_decl + T_decl) + d.
+    pub context_bound_work: String,
+    /// The used-context bound c*(n + W + T) + d.
+    pub context_used_bound: u64,
+    /// Seq program: operators, attention heads, attention depth, map depth.
+    pub seq_nodes: usize,
+    /// Attention operators.
+    pub seq_heads: usize,
+    /// Attention depth (layers).
+    pub seq_depth: usize,
+    /// Fields per token.
+    pub fields: usize,
+    /// Decoding operations: unmask, hold (summed over steps).
+    pub unmask: u64,
+    /// Holds.
+    pub hold: u64,
+    /// Seconds to compile and run the schedule.
+    pub seconds: f64,
+    /// Every check of the row held.
+    pub pass: bool,
+    /// What failed, if anything.
+    pub problems: Vec<String>,
+}
+
+/// Compiles and runs `program` on `config`'s input (n, seed, given inputs), compares with the interpreter and checks the bounds.
+///
+/// A canvas longer than `limits.max_length`, or whose length times the interpreter's T + 1 exceeds
+/// `max_work` (position-steps: the evaluator's cost is about that times the operator count), is
+/// not run; its row carries the exact length and says why.
+pub fn check_case(
+    program: &Program,
+    config: &RunConfig,
+    limits: &CompileLimits,
+    bounds: &MdmBounds,
+    max_work: u64,
+) -> Result<Row, CompileError> {
+    let (n, seed) = (config.n, config.seed);
+    let mut config = config.clone();
+    config.max_cells = limits.max_cells;
+    config.max_processors = limits.max_processors;
+    let want = pram::run(program, &config).map_err(|e| CompileError::Setup(e.to_string()))?;
+    let layout = MdmLayout::at(program, n.max(0) as u64)?;
+    let m = &want.metrics;
+    let io = &layout.input_cells + &layout.output_cells;
+    let cp = &bounds.context_paper;
+    let cw = &bounds.context_work;
+    let cu = &bounds.context_used;
+    let paper = BigInt::from(cp.a)
+        * (&io + &layout.processors_declared * &layout.rounds_declared + &layout.rounds_declared)
+        + cp.b;
+    let work = BigInt::from(cw.a) * (&io + &layout.work_declared + &layout.rounds_declared) + cw.b;
+    let io_u = u64::try_from(&io).unwrap_or(u64::MAX);
+    let used_bound = (cu.a as u64)
+        .saturating_mul(io_u.saturating_add(m.work).saturating_add(m.rounds))
+        .saturating_add(cu.b as u64);
+    let steps_bound = (bounds.steps.a as u64)
+        .saturating_mul(m.rounds)
+        .saturating_add(bounds.steps.b as u64);
+    let mut problems = Vec::new();
+    if layout.length > paper {
+        problems.push(format!("laid-out {} > paper bound {paper}", layout.length));
+    }
+    if layout.length > work {
+        problems.push(format!("laid-out {} > work bound {work}", layout.length));
+    }
+    let mut row = Row {
+        program: program.name.clone(),
+        target: "mdm".into(),
+        n,
+        seed,
+        rounds: m.rounds,
+        processors: m.processors,
+        work: m.work,
+        space: m.space,
+        steps: 0,
+        context: layout.length.to_string(),
+        context_used: 0,
+        materialized: false,
+        not_run: None,
+        agree: false,
+        outcome: outcome_words(&want.outcome),
+        steps_bound,
+        context_bound_paper: paper.to_string(),
+        context_bound_work: work.to_string(),
+        context_used_bound: used_bound,
+        seq_nodes: 0,
+        seq_heads: 0,
+        seq_depth: 0,
+        fields: 0,
+        unmask: 0,
+        hold: 0,
+        seconds: 0.0,
+        pass: false,
+        problems: Vec::new(),
+    };
+    let not_run = match layout.materializable(limits.max_length) {
+        None => Some(format!("longer than --max-length {}", limits.max_length)),
+        Some(l) if (l as u64).saturating_mul(m.rounds + 1) > max_work => Some(format!(
+            "length x steps {} over --max-work {max_work}",
+            (l as u64).saturating_mul(m.rounds + 1)
+        )),
+        Some(_) => None,
+    };
+    if not_run.is_some() {
+        // Exact length, no run: the row passes on the bounds it can check.
+        row.not_run = not_run;
+        row.pass = problems.is_empty();
+        row.problems = problems;
+        return Ok(row);
+    }
+    let (result, seconds) = timed(|| -> Result<_, CompileError> {
+        let compiled = pram_to_mdm(program, n, limits)?;
+        let run = run_mdm(&compiled, program, &config, Evaluator::Indexed, false);
+        Ok((compiled, run))
+    });
+    let (compiled, run) = result?;
+    let shape = compiled.seq.shape();
+    row.seq_nodes = shape.nodes;
+    row.seq_heads = shape.attention;
+    row.seq_depth = shape.attention_depth;
+    row.fields = compiled.fields;
+    row.materialized = true;
+    row.seconds = seconds;
+    match run {
+        Err(e) => problems.push(format!("schedule failed: {e}")),
+        Ok((got, _)) => {
+            row.steps = got.steps as u64;
+            row.context_used = got.context_used as u64;
+            row.unmask = got.ops.unmask;
+            row.hold = got.ops.hold;
+            row.agree = got.outcome == want.outcome
+                && got.output == want.output
+                && got.metrics == want.metrics;
+            if !row.agree {
+                problems.push(format!(
+                    "disagrees with the interpreter: mdm {} {:?}, interpreter {} {:?}",
+                    outcome_words(&got.outcome),
+                    got.metrics,
+                    row.outcome,
+                    want.metrics
+                ));
+            }
+            if got.context != compiled.regions.length {
+                problems.push(format!(
+                    "context {} differs from the laid-out {}",
+                    got.context, compiled.regions.length
+                ));
+            }
+            if row.steps > steps_bound {
+                problems.push(format!("steps {} > bound {steps_bound}", row.steps));
+            }
+            if row.context_used > used_bound {
+                problems.push(format!(
+                    "used context {} > bound {used_bound}",
+                    row.context_used
+                ));
+            }
+        }
+    }
+    row.pass = problems.is_empty();
+    row.problems = problems;
+    Ok(row)
+}
+
+/// An outcome in a few words (`ok`, `fault`, `violation`, ...).
+pub fn outcome_words(o: &pram::Outcome) -> String {
+    match o {
+        pram::Outcome::Ok => "ok".into(),
+        pram::Outcome::Violation(v) => format!("violation {:?} round {}", v.kind, v.round),
+        pram::Outcome::Fault(f) => format!("fault {:?} round {}", f.kind, f.round),
+        pram::Outcome::Limit { limit, .. } => format!("limit {limit:?}"),
+        pram::Outcome::BoundExceeded { metric, .. } => format!("bound {metric:?} exceeded"),
+    }
+}
+
+/// The fitted growth of one quantity of one program on one target.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FitRow {
+    /// The program.
+    pub program: String,
+    /// The target.
+    pub target: String,
+    /// `"steps"` or `"context"`.
+    pub quantity: String,
+    /// The class (`"n log n"`, ...) or `"not classified"`.
+    pub class: String,
+    /// Whether the runner-up class was within the tie margin.
+    pub tie: bool,
+    /// The sizes fitted.
+    pub sizes: usize,
+    /// Largest measured-minus-bound over the sizes (0: the bound is met exactly somewhere).
+    pub slack: i128,
+}
+
+/// Fits steps (over materialized rows) and laid-out context (over all rows) of one program.
+pub fn fits(rows: &[Row]) -> Vec<FitRow> {
+    use super::fit::{classify, Classification};
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    let describe = |c: Classification| match c {
+        Classification::NotClassified { sizes } => ("not classified".to_string(), false, sizes),
+        Classification::Classified { best, tie, .. } => (best.growth.label().to_string(), tie, 0),
+    };
+    let steps: Vec<(u64, f64)> = rows
+        .iter()
+        .filter(|r| r.materialized)
+        .map(|r| (r.n as u64, r.steps as f64))
+        .collect();
+    let context: Vec<(u64, f64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.n as u64,
+                r.context.parse::<f64>().unwrap_or(f64::INFINITY),
+            )
+        })
+        .collect();
+    let count = |p: &[(u64, f64)]| {
+        let mut s: Vec<u64> = p.iter().map(|x| x.0).collect();
+        s.sort_unstable();
+        s.dedup();
+        s.len()
+    };
+    let steps_slack = rows
+        .iter()
+        .filter(|r| r.materialized)
+        .map(|r| r.steps as i128 - r.steps_bound as i128)
+        .max()
+        .unwrap_or(0);
+    let context_slack = rows
+        .iter()
+        .filter_map(|r| {
+            let l: i128 = r.context.parse().ok()?;
+            let b: i128 = r.context_bound_work.parse().ok()?;
+            Some(l - b)
+        })
+        .max()
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    for (quantity, points, slack) in [
+        ("steps", steps, steps_slack),
+        ("context", context, context_slack),
+    ] {
+        let (class, tie, _) = describe(classify(&points));
+        out.push(FitRow {
+            program: first.program.clone(),
+            target: first.target.clone(),
+            quantity: quantity.into(),
+            class,
+            tie,
+            sizes: count(&points),
+            slack,
+        });
+    }
+    out
+}

@@ -1,0 +1,337 @@
+//! `apmdm compile` and `apmdm trace`: one compiled schedule, run and compared with the interpreter.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::json;
+
+use apmdm::check::mdm::{check_case, MdmBounds, Row};
+use apmdm::compile::mdm_run::run_mdm;
+use apmdm::compile::pram_to_mdm::{
+    hf, initial_canvas, kind, pram_to_mdm, sf, CompileLimits, MdmCompiled,
+};
+use apmdm::machine::{Canvas, Token};
+use apmdm::pram::{self, Program, RunConfig};
+use apmdm::seq::{Evaluator, Word};
+
+use super::run::{load_source, write_atomically};
+
+/// Options shared by `compile` and `trace`.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// A `.pram` file, or the name of a built-in program (e.g. `prefix_sum`).
+    program: String,
+    /// The construction: `mdm` (Theorem 1). `apmdm` (Theorem 4) is not built yet.
+    #[arg(long, default_value = "mdm")]
+    target: String,
+    /// The size n.
+    #[arg(long, default_value_t = 8)]
+    n: i64,
+    /// Seed of generated inputs and of CRCW-arbitrary winners.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Inputs as JSON: an object mapping input names to numbers or arrays (others are generated).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// The longest canvas built (longer ones are reported, exactly, as not materialized).
+    #[arg(long, default_value_t = 1 << 22)]
+    max_length: usize,
+}
+
+/// Options of `apmdm compile`.
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write the compiled step function (a seq program, JSON) to this file.
+    #[arg(long)]
+    emit_seq: Option<PathBuf>,
+    /// Write the initial canvas (JSON: a list of words, masks as null) to this file.
+    #[arg(long)]
+    emit_canvas: Option<PathBuf>,
+}
+
+/// Options of `apmdm trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Write one JSON record per decoding step to this file.
+    #[arg(long)]
+    jsonl: Option<PathBuf>,
+    /// Print at most this many positions per step in the text rendering.
+    #[arg(long, default_value_t = 400)]
+    max_shown: usize,
+}
+
+struct Loaded {
+    program: Program,
+    config: RunConfig,
+    limits: CompileLimits,
+}
+
+fn load(c: &Common) -> Result<Loaded> {
+    if c.target == "apmdm" {
+        bail!("--target apmdm (Theorem 4) is not built yet; use --target mdm");
+    }
+    if c.target != "mdm" {
+        bail!("unknown target {:?}; expected mdm", c.target);
+    }
+    if c.n < 1 {
+        bail!("--n must be at least 1 (got {})", c.n);
+    }
+    let (file, source) = load_source(&c.program)?;
+    let program = pram::parse(&file, &source)?;
+    let mut config = RunConfig::new(c.n);
+    config.seed = c.seed;
+    if let Some(path) = &c.input {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+        config.inputs = pram::input::from_json(&value)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    let limits = CompileLimits {
+        max_length: c.max_length,
+        ..CompileLimits::default()
+    };
+    Ok(Loaded {
+        program,
+        config,
+        limits,
+    })
+}
+
+pub fn compile(args: CompileArgs) -> Result<ExitCode> {
+    let l = load(&args.common)?;
+    if args.emit_seq.is_some() || args.emit_canvas.is_some() {
+        let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
+        if let Some(path) = &args.emit_seq {
+            let text = serde_json::to_string(&compiled.seq)?;
+            write_atomically(path, text.as_bytes())?;
+        }
+        if let Some(path) = &args.emit_canvas {
+            let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
+            let text = serde_json::to_string(&x0)?;
+            write_atomically(path, text.as_bytes())?;
+        }
+    }
+    let row = check_case(
+        &l.program,
+        &l.config,
+        &l.limits,
+        &MdmBounds::from_file(),
+        u64::MAX,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string(&row)?);
+    } else {
+        print_row(&row);
+    }
+    Ok(if row.pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_row(r: &Row) {
+    println!(
+        "{} -> {} at n = {} (seed {}): {}",
+        r.program,
+        r.target,
+        r.n,
+        r.seed,
+        if r.pass { "PASS" } else { "FAIL" }
+    );
+    println!(
+        "interpreter: T = {}, P = {}, W = {}, S = {}, outcome {}",
+        r.rounds, r.processors, r.work, r.space, r.outcome
+    );
+    if !r.materialized {
+        println!(
+            "canvas: {} positions (exact), not run ({}); bounds: paper {}, work {}",
+            r.context,
+            r.not_run.as_deref().unwrap_or("-"),
+            r.context_bound_paper,
+            r.context_bound_work
+        );
+    } else {
+        println!(
+            "schedule: {} steps (bound {}), laid-out context {} (bounds: paper {}, work {}), used {} (bound {})",
+            r.steps,
+            r.steps_bound,
+            r.context,
+            r.context_bound_paper,
+            r.context_bound_work,
+            r.context_used,
+            r.context_used_bound
+        );
+        println!(
+            "agrees with the interpreter: {}; operations: {} unmask, {} hold",
+            if r.agree { "yes" } else { "NO" },
+            r.unmask,
+            r.hold
+        );
+        println!(
+            "seq program: {} operators, {} attention heads, attention depth {}, {} fields per token; {:.3} s",
+            r.seq_nodes, r.seq_heads, r.seq_depth, r.fields, r.seconds
+        );
+    }
+    for p in &r.problems {
+        println!("problem: {p}");
+    }
+}
+
+pub fn trace(args: TraceArgs) -> Result<ExitCode> {
+    let l = load(&args.common)?;
+    let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
+    let (report, run) = run_mdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?;
+    let states = run.trace.states().context("the run kept no full trace")?;
+    let mut lines = String::new();
+    for (k, rec) in run.trace.records.iter().enumerate() {
+        let before = states[k];
+        let after = states[k + 1];
+        // An MDM step only unmasks (or holds): the positions that changed were unmasked.
+        let positions: Vec<serde_json::Value> = before
+            .tokens()
+            .iter()
+            .zip(after.tokens())
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, (_, b))| {
+                json!({
+                    "position": i,
+                    "op": "unmask",
+                    "token": b,
+                    "serves": serves(&compiled, &l.program, Some(b)),
+                })
+            })
+            .collect();
+        let record = json!({
+            "step": rec.step,
+            "length": rec.length,
+            "counts": rec.counts,
+            "positions": positions,
+        });
+        lines.push_str(&record.to_string());
+        lines.push('\n');
+        if args.jsonl.is_none() {
+            print_step(
+                &compiled,
+                &l.program,
+                rec.step,
+                before,
+                after,
+                args.max_shown,
+            );
+        }
+    }
+    if let Some(path) = &args.jsonl {
+        write_atomically(path, lines.as_bytes())?;
+        println!(
+            "{} steps written to {} ({} positions, outcome {:?})",
+            run.steps(),
+            path.display(),
+            compiled.regions.length,
+            report.outcome
+        );
+    } else {
+        println!("outcome {:?}; output {:?}", report.outcome, report.output);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a decoded token stands for: the round, processor and source line of a slot, the round
+/// of a header, or the cell of an output.
+fn serves(c: &MdmCompiled, program: &Program, t: Option<&Token<Word>>) -> serde_json::Value {
+    let Some(Token::Sym(w)) = t else {
+        return json!(null);
+    };
+    let f = &w.0;
+    match f[0] {
+        kind::HEADER => json!({
+            "header": f[hf::ORD], "status": f[hf::STATUS], "program_counter": f[hf::PC],
+            "rounds": f[hf::T], "work": f[hf::W],
+        }),
+        kind::SLOT => {
+            let line = (0..c.write_sites)
+                .map(|s| f[sf::WRITES + sf::PER_WRITE * s + 5])
+                .find(|&l| l > 0);
+            json!({"round": f[sf::ROUND], "processor": f[sf::PID], "line": line})
+        }
+        kind::OUTPUT => {
+            let addr = f[1];
+            let cell = c
+                .outputs
+                .iter()
+                .find(|o| o.1 <= addr && addr < o.1 + o.2)
+                .map(|o| format!("{}[{}]", program.arrays[o.0 as usize].name, addr - o.1));
+            json!({"output": cell})
+        }
+        kind::PAD => json!("pad"),
+        _ => json!(null),
+    }
+}
+
+fn short(c: &MdmCompiled, program: &Program, t: &Token<Word>) -> String {
+    match t {
+        Token::Mask => apmdm::machine::MASK_TEXT.to_string(),
+        Token::Sym(w) => {
+            let f = &w.0;
+            match f[0] {
+                kind::HEADER => format!("H{}[pc{} st{}]", f[hf::ORD], f[hf::PC], f[hf::STATUS]),
+                kind::GIVEN => format!("in@{}={}", f[1], f[2]),
+                kind::SLOT => {
+                    let writes: Vec<String> = (0..c.write_sites)
+                        .filter_map(|s| {
+                            let b = sf::WRITES + sf::PER_WRITE * s;
+                            (f[b] >= 0).then(|| {
+                                let a = program
+                                    .arrays
+                                    .get(f[b + 3] as usize)
+                                    .map_or("?", |a| a.name.as_str());
+                                format!("{a}[{}]:={}", f[b + 4], f[b + 1])
+                            })
+                        })
+                        .collect();
+                    format!("r{}p{}{{{}}}", f[sf::ROUND], f[sf::PID], writes.join(","))
+                }
+                kind::OUTPUT => format!("out@{}={}", f[1], f[2]),
+                kind::PAD => "_".into(),
+                _ => "?".into(),
+            }
+        }
+    }
+}
+
+fn print_step(
+    c: &MdmCompiled,
+    program: &Program,
+    step: usize,
+    before: &Canvas<Word>,
+    after: &Canvas<Word>,
+    max_shown: usize,
+) {
+    let changed: Vec<String> = before
+        .tokens()
+        .iter()
+        .zip(after.tokens())
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .take(max_shown)
+        .map(|(i, (_, b))| format!("{i}:{}", short(c, program, b)))
+        .collect();
+    let masks = after.tokens().iter().filter(|t| t.is_mask()).count();
+    println!(
+        "step {step}: {} positions decoded, {masks} masks held\n  {}",
+        changed.len(),
+        changed.join(" ")
+    );
+}

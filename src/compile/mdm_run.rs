@@ -1,0 +1,233 @@
+//! Running a compiled MDM schedule with `machine`'s runner and reading its final canvas back.
+//!
+//! The decoder reads only tokens: the last header gives the status, T, P, W, S and the
+//! outcome's details; the output cells give the output region. Nothing here calls the
+//! interpreter's run; it is the independent side of every agreement check.
+
+use std::time::Instant;
+
+use super::pram_to_mdm::{fault, hf, initial_canvas, kind, status, CompileError, MdmCompiled};
+use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, Token};
+use crate::pram::outcome::{
+    Fault, FaultKind, Limit, Metric, Metrics, Outcome, Value, Violation, ViolationKind,
+};
+use crate::pram::program::Program;
+use crate::pram::RunConfig;
+use crate::seq::{Evaluator, SeqStep, Word};
+
+/// What one run of a compiled schedule produced, decoded from its tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdmReport {
+    /// The outcome, as the interpreter states it.
+    pub outcome: Outcome,
+    /// The output region.
+    pub output: Vec<(String, Value)>,
+    /// T, P, W, S read off the final header.
+    pub metrics: Metrics,
+    /// Decoding steps.
+    pub steps: usize,
+    /// The laid-out context (the canvas length).
+    pub context: usize,
+    /// Positions holding something other than padding at the end.
+    pub context_used: usize,
+    /// Operation totals over all steps.
+    pub ops: OpCounts,
+    /// The runner's stop reason.
+    pub stop: String,
+}
+
+/// Why a compiled schedule could not be run or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MdmRunError {
+    /// Compiling or setting up failed.
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    /// The runner stopped on an error (a class violation, a failed step function).
+    #[error("the schedule failed at its step {step}: {why}")]
+    Machine {
+        /// Steps completed.
+        step: usize,
+        /// The runner's message.
+        why: String,
+    },
+    /// The final canvas does not hold a readable result.
+    #[error("the final canvas cannot be read: {0}")]
+    Unreadable(String),
+}
+
+/// Runs `compiled` on the input `config` describes (seed, given inputs), returning the report and
+/// the machine run (its trace is full when `full` is set).
+pub fn run_mdm(
+    compiled: &MdmCompiled,
+    program: &Program,
+    config: &RunConfig,
+    evaluator: Evaluator,
+    full: bool,
+) -> Result<(MdmReport, Run<Word>), MdmRunError> {
+    let x0 = initial_canvas(compiled, program, config)?;
+    run_from(compiled, program, Canvas::new(x0), evaluator, full)
+}
+
+/// Runs `compiled` from any canvas (for fault injection: a canvas taken mid-run and altered).
+pub fn run_from(
+    compiled: &MdmCompiled,
+    program: &Program,
+    canvas: Canvas<Word>,
+    evaluator: Evaluator,
+    full: bool,
+) -> Result<(MdmReport, Run<Word>), MdmRunError> {
+    let mut f = SeqStep {
+        program: compiled.seq.clone(),
+        evaluator,
+    };
+    let max_steps = compiled.regions.header_count + 2;
+    let mut config = machine::RunConfig::new(ModelClass::Mdm)
+        .max_steps(max_steps)
+        .max_length(compiled.regions.length);
+    if full {
+        config = config.full_trace();
+    }
+    let run = machine::run(&mut f, canvas, &config);
+    if let Some(e) = run.stop.error() {
+        return Err(MdmRunError::Machine {
+            step: run.steps(),
+            why: e.to_string(),
+        });
+    }
+    let report = decode(compiled, program, &run)?;
+    Ok((report, run))
+}
+
+/// Reads the result off the final canvas of `run`.
+pub fn decode(
+    compiled: &MdmCompiled,
+    program: &Program,
+    run: &Run<Word>,
+) -> Result<MdmReport, MdmRunError> {
+    let tokens = run.last.tokens();
+    let bad = |s: &str| MdmRunError::Unreadable(s.to_string());
+    let mut header: Option<&Word> = None;
+    let mut used = 0usize;
+    let mut cells: Vec<(i64, i64)> = Vec::new();
+    for t in tokens {
+        match t {
+            Token::Mask => return Err(bad("masks remain: the schedule did not finish")),
+            Token::Sym(w) => {
+                let k = w.0[0];
+                if k != kind::PAD {
+                    used += 1;
+                }
+                if k == kind::HEADER && header.is_none_or(|h: &Word| w.0[hf::ORD] > h.0[hf::ORD]) {
+                    header = Some(w);
+                }
+                if k == kind::OUTPUT {
+                    cells.push((w.0[1], w.0[2]));
+                }
+            }
+        }
+    }
+    let h = &header.ok_or_else(|| bad("no header"))?.0;
+    let d = |i: usize| h[hf::D + i];
+    let u = |v: i64| v.max(0) as u64;
+    let array_name = |a: i64| {
+        program
+            .arrays
+            .get(a.max(0) as usize)
+            .map_or_else(|| "?".to_string(), |x| x.name.clone())
+    };
+    let outcome = match h[hf::STATUS] {
+        status::HALTED => Outcome::Ok,
+        status::FAULT => Outcome::Fault(Fault {
+            kind: match d(0) {
+                fault::OVERFLOW => FaultKind::Overflow,
+                fault::DIVISION_BY_ZERO => FaultKind::DivisionByZero,
+                fault::OUT_OF_BOUNDS => FaultKind::OutOfBounds {
+                    array: array_name(d(4)),
+                    index: d(5),
+                    len: u(d(6)),
+                },
+                fault::DOMAIN => FaultKind::Domain,
+                _ => return Err(bad("unknown fault kind")),
+            },
+            round: u(d(1)),
+            processor: u(d(2)),
+            line: d(3) as u32,
+        }),
+        status::VIOLATION => Outcome::Violation(Violation {
+            kind: match d(0) {
+                1 => ViolationKind::ConcurrentRead,
+                2 => ViolationKind::ConcurrentWrite,
+                3 => ViolationKind::DifferentValues,
+                _ => return Err(bad("unknown violation kind")),
+            },
+            round: u(d(1)),
+            array: array_name(d(4)),
+            index: d(5),
+            processors: [u(d(2)), u(d(6))],
+            line: d(3) as u32,
+        }),
+        status::LIMIT => Outcome::Limit {
+            limit: match d(0) {
+                1 => Limit::MaxRounds,
+                2 => Limit::MaxProcessors,
+                3 => Limit::MaxCells,
+                _ => return Err(bad("unknown limit")),
+            },
+            value: u(d(4)),
+            round: u(d(1)),
+            line: d(3) as u32,
+        },
+        status::BOUND => Outcome::BoundExceeded {
+            metric: match d(0) {
+                1 => Metric::Rounds,
+                2 => Metric::Processors,
+                3 => Metric::Work,
+                4 => Metric::Space,
+                _ => return Err(bad("unknown metric")),
+            },
+            measured: u(d(1)),
+            bound: d(2),
+        },
+        _ => return Err(bad("the last header is not final")),
+    };
+    let mut output = Vec::new();
+    let mut at = 0usize;
+    for &(a, _, len, scalar) in &compiled.outputs {
+        let vals: Vec<i64> = cells
+            .get(at..at + len as usize)
+            .ok_or_else(|| bad("output cells missing"))?
+            .iter()
+            .map(|c| c.1)
+            .collect();
+        at += len as usize;
+        let name = program.arrays[a as usize].name.clone();
+        let v = if scalar {
+            Value::Scalar(*vals.first().ok_or_else(|| bad("empty scalar"))?)
+        } else {
+            Value::Array(vals)
+        };
+        output.push((name, v));
+    }
+    Ok(MdmReport {
+        outcome,
+        output,
+        metrics: Metrics {
+            rounds: u(h[hf::T]),
+            processors: u(h[hf::P]),
+            work: u(h[hf::W]),
+            space: u(h[hf::S]),
+        },
+        steps: run.steps(),
+        context: run.context_length(),
+        context_used: used,
+        ops: run.trace.totals(),
+        stop: run.stop.to_string(),
+    })
+}
+
+/// Wall time of a closure, in seconds, with its result.
+pub fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed().as_secs_f64())
+}

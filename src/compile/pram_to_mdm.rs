@@ -1,0 +1,1688 @@
+//! `pram_to_mdm`: Theorem 1's construction. A PRAM program at size n becomes one seq program f and a
+//! canvas laid out from n and the declared bounds; decoding step t fills the header of round t and
+//! the slots of its processors, so the schedule takes T + 1 steps (`proofs/mdm.md`).
+//!
+//! The seq program depends on the program and n only (registers, word range, array places and the
+//! declared bounds are constants in it); the input and the seed are tokens of the canvas. Every
+//! position computes the same global state (the latest header and the results of the round just
+//! decoded) with lookups, then its own role: the next header, a processor slot, an output cell, a
+//! pad, or hold.
+
+// Parallel arrays of nodes (registers, fields, details) are updated index by index.
+#![allow(clippy::needless_range_loop)]
+
+use std::collections::HashMap;
+
+use num_traits::ToPrimitive;
+
+use super::cfg::{Action, Cfg, Node, RoundKind};
+use super::mdm_layout::{LayoutError, MdmLayout};
+use crate::pram::program::{AccessModel, BinOp, Expr, Op as PramOp, Program, UnOp};
+use crate::pram::{interp, RunConfig};
+use crate::seq::{
+    BinaryOp as B, Builder, Heads, Prefer, Program as Seq, Selector, UnaryOp as U, Value as V,
+};
+
+/// Token kinds (field 0; a mask reads as 0).
+pub mod kind {
+    /// A header: the control state before a round, or the final status.
+    pub const HEADER: i64 = 1;
+    /// A given memory cell (an input, or an array with a generator).
+    pub const GIVEN: i64 = 2;
+    /// A processor slot: one processor's activation in one round.
+    pub const SLOT: i64 = 3;
+    /// An output cell.
+    pub const OUTPUT: i64 = 4;
+    /// Padding (positions the run did not need).
+    pub const PAD: i64 = 5;
+}
+
+/// Header status codes.
+pub mod status {
+    /// Rounds remain.
+    pub const RUNNING: i64 = 0;
+    /// The program ended normally.
+    pub const HALTED: i64 = 1;
+    /// A fault (d: kind, round, processor, line, array, index, length).
+    pub const FAULT: i64 = 2;
+    /// An access violation (d: kind, round, first processor, line, array, index, second processor).
+    pub const VIOLATION: i64 = 3;
+    /// A resource limit (d: limit, round, -, line, value).
+    pub const LIMIT: i64 = 4;
+    /// A declared bound exceeded (d: metric, measured, bound).
+    pub const BOUND: i64 = 5;
+}
+
+/// Header fields.
+pub mod hf {
+    /// Ordinal (0 for the start token, t for the header decoded at step t).
+    pub const ORD: usize = 1;
+    /// Program counter of the round this header starts (-1 at the start, 0 at the end).
+    pub const PC: usize = 2;
+    /// Status code.
+    pub const STATUS: usize = 3;
+    /// Processors of the round this header starts.
+    pub const CNT: usize = 4;
+    /// Rounds counted so far (this header's round included).
+    pub const T: usize = 5;
+    /// Work so far.
+    pub const W: usize = 6;
+    /// Largest processor count so far.
+    pub const P: usize = 7;
+    /// Largest space so far.
+    pub const S: usize = 8;
+    /// The seed (CRCW-arbitrary draws).
+    pub const SEED: usize = 9;
+    /// First of seven detail fields.
+    pub const D: usize = 10;
+    /// First register.
+    pub const REGS: usize = 17;
+}
+
+/// Slot fields.
+pub mod sf {
+    /// The round.
+    pub const ROUND: usize = 1;
+    /// The processor id.
+    pub const PID: usize = 2;
+    /// A test's value.
+    pub const BRANCH: usize = 3;
+    /// Fault kind (0: none), line, and details a, b, c.
+    pub const FAULT: usize = 4;
+    /// First write site: key, value, address, array, index, line.
+    pub const WRITES: usize = 9;
+    /// Fields per write site.
+    pub const PER_WRITE: usize = 6;
+    /// Fields per read site: address, array, index, line.
+    pub const PER_READ: usize = 4;
+}
+
+/// Fault kind codes.
+pub mod fault {
+    /// Overflow of the word.
+    pub const OVERFLOW: i64 = 1;
+    /// Division or remainder by zero.
+    pub const DIVISION_BY_ZERO: i64 = 2;
+    /// An index outside its array (a: array, b: index, c: length).
+    pub const OUT_OF_BOUNDS: i64 = 3;
+    /// log2 of a non-positive value, a negative shift, a negative allocation.
+    pub const DOMAIN: i64 = 4;
+}
+
+/// Memory keys: `epoch * EPOCH + address`; addresses and epochs must stay below this.
+pub const EPOCH: i64 = 1 << 31;
+const RANK: i64 = 1 << 32;
+
+/// Why a program cannot be compiled at n.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The canvas cannot be laid out.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// The interpreter refuses the set-up (size, declarations).
+    #[error("{0}")]
+    Setup(String),
+    /// Beyond what the construction's integer encoding holds.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A feature the construction does not handle.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+/// Region starts and sizes of a materialized canvas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Regions {
+    /// First given cell (the start token is position 0).
+    pub given: usize,
+    /// First header (ordinal 1).
+    pub headers: usize,
+    /// Number of headers (T_decl + 1).
+    pub header_count: usize,
+    /// First slot.
+    pub slots: usize,
+    /// Number of slots.
+    pub slot_count: usize,
+    /// First output cell.
+    pub outputs: usize,
+    /// Number of output cells.
+    pub output_count: usize,
+    /// The whole length.
+    pub length: usize,
+}
+
+/// A compiled program at one n.
+#[derive(Debug, Clone)]
+pub struct MdmCompiled {
+    /// The step function.
+    pub seq: Seq,
+    /// The canvas regions.
+    pub regions: Regions,
+    /// The exact layout.
+    pub layout: MdmLayout,
+    /// Given cells in canvas order: (array, index, address).
+    pub given: Vec<(u32, i64, i64)>,
+    /// Output arrays in order: (array, base address, length, scalar).
+    pub outputs: Vec<(u32, i64, i64, bool)>,
+    /// Word fields.
+    pub fields: usize,
+    /// Write sites per slot.
+    pub write_sites: usize,
+    /// Read sites per slot.
+    pub read_sites: usize,
+    /// Registers in a header (program registers, then loop counters and limits, scoped-array base,
+    /// length and epoch, and the top of memory).
+    pub registers: usize,
+    /// The word range.
+    pub word: (i64, i64),
+    /// The declared bounds (rounds, processors, work, space) where declared.
+    pub bounds: Vec<(crate::pram::Metric, i64)>,
+    /// The access model compiled for.
+    pub model: AccessModel,
+}
+
+/// Limits of the construction.
+#[derive(Debug, Clone, Copy)]
+pub struct CompileLimits {
+    /// The longest canvas built.
+    pub max_length: usize,
+    /// As the interpreter's `max_processors`.
+    pub max_processors: u64,
+    /// As the interpreter's `max_cells`.
+    pub max_cells: u64,
+}
+
+impl Default for CompileLimits {
+    fn default() -> Self {
+        let c = RunConfig::new(1);
+        CompileLimits {
+            max_length: 1 << 22,
+            max_processors: c.max_processors,
+            max_cells: c.max_cells,
+        }
+    }
+}
+
+/// A stop being accumulated in program order: the first one that fires wins.
+#[derive(Clone, Copy)]
+struct Stop {
+    status: V,
+    d: [V; 7],
+}
+
+/// Per-processor (or per-transition) evaluation environment.
+#[derive(Clone)]
+struct Env {
+    regs: Vec<V>,
+    locals: Vec<V>,
+}
+
+/// One write site's values at a position.
+#[derive(Clone, Copy)]
+struct WriteSite {
+    key: V,
+    value: V,
+    addr: V,
+    array: V,
+    index: V,
+    line: V,
+}
+
+/// One read site's values at a position.
+#[derive(Clone, Copy)]
+struct ReadSite {
+    addr: V,
+    array: V,
+    index: V,
+    line: V,
+}
+
+struct Compiler<'p> {
+    _program: std::marker::PhantomData<&'p Program>,
+    b: Builder,
+    consts: HashMap<i64, V>,
+    word: (i64, i64),
+    /// Static arrays: (base, length); scoped: None.
+    places: Vec<Option<(i64, i64)>>,
+    /// Register index of each scoped array's (base, length, epoch).
+    scoped: Vec<Option<usize>>,
+    /// Register of each loop's (counter, limit).
+    loop_regs: usize,
+    top_reg: usize,
+    allocs: usize,
+    model: AccessModel,
+    write_sites: usize,
+    read_sites: usize,
+    /// Memory: per write site, the visible key, priority and value nodes; given key and value.
+    mem: Option<Memory>,
+}
+
+#[derive(Clone)]
+struct Memory {
+    keys: Vec<V>,
+    prios: Vec<V>,
+    values: Vec<V>,
+    given_key: V,
+    given_value: V,
+}
+
+/// Compiles `program` at `n` (the interpreter's set-up at this n supplies registers, word and
+/// array places; no input value enters the seq program).
+pub fn pram_to_mdm(
+    program: &Program,
+    n: i64,
+    limits: &CompileLimits,
+) -> Result<MdmCompiled, CompileError> {
+    let layout = MdmLayout::at(program, n.max(0) as u64)?;
+    let length = layout.materializable(limits.max_length).ok_or_else(|| {
+        CompileError::TooLarge(format!(
+            "the canvas has {} positions, above the limit of {}",
+            layout.length, limits.max_length
+        ))
+    })?;
+    let mut config = RunConfig::new(n);
+    config.max_cells = limits.max_cells;
+    config.max_processors = limits.max_processors;
+    let setup = interp::setup(program, &config).map_err(|e| CompileError::Setup(e.to_string()))?;
+    for &o in &program.outputs {
+        if program.arrays[o as usize].scoped {
+            return Err(CompileError::Unsupported(format!(
+                "output `{}` is a scoped array",
+                program.arrays[o as usize].name
+            )));
+        }
+    }
+    let cfg = Cfg::of(program);
+    let write_sites = cfg
+        .rounds
+        .iter()
+        .map(|&r| match &cfg.nodes[r] {
+            Node::Round {
+                kind: RoundKind::Pardo(round),
+                ..
+            } => count_writes(&round.ops),
+            Node::Round {
+                kind: RoundKind::Assign { .. },
+                ..
+            } => 1,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let read_sites = cfg
+        .rounds
+        .iter()
+        .map(|&r| match &cfg.nodes[r] {
+            Node::Round {
+                kind: RoundKind::Pardo(round),
+                ..
+            } => count_reads(&round.ops),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    if write_sites > 16 {
+        return Err(CompileError::TooLarge(format!(
+            "a round has {write_sites} write sites; the priority encoding holds 16"
+        )));
+    }
+    let rounds_decl = layout.rounds_declared.to_i64().unwrap_or(i64::MAX);
+    if rounds_decl >= 1 << 25 || limits.max_cells >= EPOCH as u64 {
+        return Err(CompileError::TooLarge(
+            "rounds must stay below 2^25 and cells below 2^31 for the key encoding".into(),
+        ));
+    }
+    let program_regs = program.registers.len();
+    let loop_regs = program_regs;
+    let mut next_reg = loop_regs + 2 * cfg.loops;
+    let mut scoped = vec![None; program.arrays.len()];
+    for (a, decl) in program.arrays.iter().enumerate() {
+        if decl.scoped {
+            scoped[a] = Some(next_reg);
+            next_reg += 3;
+        }
+    }
+    let top_reg = next_reg;
+    let registers = top_reg + 1;
+    let places = (0..program.arrays.len())
+        .map(|a| (!program.arrays[a].scoped).then(|| (setup.base[a] as i64, setup.len[a] as i64)))
+        .collect();
+    let fields = (hf::REGS + registers)
+        .max(sf::WRITES + sf::PER_WRITE * write_sites + sf::PER_READ * read_sites);
+    let mut c = Compiler {
+        _program: std::marker::PhantomData,
+        b: Builder::new(fields),
+        consts: HashMap::new(),
+        word: (setup.word_min, setup.word_max),
+        places,
+        scoped,
+        loop_regs,
+        top_reg,
+        allocs: cfg.allocs,
+        model: setup.model,
+        write_sites,
+        read_sites,
+        mem: None,
+    };
+    // Regions.
+    let given: Vec<(u32, i64, i64)> = program
+        .arrays
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| super::mdm_layout::is_given(a))
+        .flat_map(|(a, _)| {
+            let base = setup.base[a] as i64;
+            (0..setup.len[a] as i64).map(move |i| (a as u32, i, base + i))
+        })
+        .collect();
+    let outputs: Vec<(u32, i64, i64, bool)> = program
+        .outputs
+        .iter()
+        .map(|&a| {
+            (
+                a,
+                setup.base[a as usize] as i64,
+                setup.len[a as usize] as i64,
+                program.arrays[a as usize].len.is_none(),
+            )
+        })
+        .collect();
+    let header_count = layout.headers.to_usize().unwrap_or(usize::MAX);
+    let slot_count = layout.slots.to_usize().unwrap_or(usize::MAX);
+    let output_count = outputs.iter().map(|o| o.2 as usize).sum::<usize>();
+    let regions = Regions {
+        given: 1,
+        headers: 1 + given.len(),
+        header_count,
+        slots: 1 + given.len() + header_count,
+        slot_count,
+        outputs: 1 + given.len() + header_count + slot_count,
+        output_count,
+        length,
+    };
+    if regions.outputs + output_count != length {
+        return Err(CompileError::Unsupported(format!(
+            "the laid-out length {length} does not match the regions ({} given cells, {} output cells)",
+            given.len(),
+            output_count
+        )));
+    }
+    let seq = c.build(
+        &cfg,
+        &setup.registers,
+        &regions,
+        &outputs,
+        &layout,
+        limits,
+        &setup,
+    )?;
+    Ok(MdmCompiled {
+        seq,
+        regions,
+        layout,
+        given,
+        outputs,
+        fields,
+        write_sites,
+        read_sites,
+        registers,
+        word: (setup.word_min, setup.word_max),
+        bounds: setup.bounds.clone(),
+        model: setup.model,
+    })
+}
+
+fn count_writes(ops: &[PramOp]) -> usize {
+    ops.iter()
+        .map(|op| match op {
+            PramOp::Write { .. } => 1,
+            PramOp::If {
+                then, otherwise, ..
+            } => count_writes(then) + count_writes(otherwise),
+            _ => 0,
+        })
+        .sum()
+}
+
+fn count_reads(ops: &[PramOp]) -> usize {
+    ops.iter()
+        .map(|op| match op {
+            PramOp::Read { .. } => 1,
+            PramOp::If {
+                then, otherwise, ..
+            } => count_reads(then) + count_reads(otherwise),
+            _ => 0,
+        })
+        .sum()
+}
+
+impl<'p> Compiler<'p> {
+    fn k(&mut self, v: i64) -> V {
+        if let Some(&x) = self.consts.get(&v) {
+            return x;
+        }
+        let x = self.b.constant(v);
+        self.consts.insert(v, x);
+        x
+    }
+
+    fn bin(&mut self, op: B, a: V, b: V) -> V {
+        self.b.binary(op, a, b)
+    }
+
+    fn and(&mut self, a: V, b: V) -> V {
+        self.bin(B::And, a, b)
+    }
+
+    fn not(&mut self, a: V) -> V {
+        self.b.unary(U::Not, a)
+    }
+
+    fn eqc(&mut self, a: V, c: i64) -> V {
+        let c = self.k(c);
+        self.bin(B::Eq, a, c)
+    }
+
+    fn sel(&mut self, c: V, a: V, b: V) -> V {
+        if a == b {
+            return a;
+        }
+        self.b.select(c, a, b)
+    }
+
+    fn lookup(&mut self, key: V, query: V, prefer: Prefer, value: V, default: V) -> V {
+        self.b.lookup(
+            Selector {
+                key,
+                query,
+                position: None,
+            },
+            prefer,
+            value,
+            default,
+        )
+    }
+
+    /// Records a stop when `guard && cond` and no earlier stop fired.
+    fn stop(&mut self, s: &mut Stop, guard: V, cond: V, status: i64, d: [V; 7]) {
+        let fire = self.and(guard, cond);
+        let free = self.eqc(s.status, 0);
+        let take = self.and(fire, free);
+        let st = self.k(status);
+        s.status = self.sel(take, st, s.status);
+        for i in 0..7 {
+            s.d[i] = self.sel(take, d[i], s.d[i]);
+        }
+    }
+
+    fn fault(&mut self, s: &mut Stop, guard: V, cond: V, kind: i64, ctx: &FaultCtx, abc: [V; 3]) {
+        let kind = self.k(kind);
+        let line = self.k(ctx.line as i64);
+        self.stop(
+            s,
+            guard,
+            cond,
+            status::FAULT,
+            [kind, ctx.round, ctx.pid, line, abc[0], abc[1], abc[2]],
+        );
+    }
+
+    /// Clamps to the word and reports overflow.
+    fn fit(&mut self, r: V, s: &mut Stop, guard: V, ctx: &FaultCtx) -> V {
+        let (lo, hi) = self.word;
+        let lo = self.k(lo);
+        let hi = self.k(hi);
+        let below = self.bin(B::Lt, r, lo);
+        let above = self.bin(B::Lt, hi, r);
+        let out = self.bin(B::Or, below, above);
+        let z = self.k(0);
+        self.fault(s, guard, out, fault::OVERFLOW, ctx, [z, z, z]);
+        let r = self.bin(B::Min, r, hi);
+        self.bin(B::Max, r, lo)
+    }
+
+    /// Compiles an expression: `guard` says whether it is executed (faults count only then).
+    fn expr(
+        &mut self,
+        e: &Expr,
+        env: &Env,
+        guard: V,
+        s: &mut Stop,
+        ctx: &FaultCtx,
+        reads: &mut Vec<(ReadSite, V)>,
+    ) -> V {
+        let z = self.k(0);
+        match e {
+            Expr::Const(v) => {
+                let c = self.k(*v);
+                self.fit(c, s, guard, ctx)
+            }
+            Expr::Reg(r) => env.regs[*r as usize],
+            Expr::Local(l) => env.locals.get(*l as usize).copied().unwrap_or(z),
+            Expr::Read { array, index } => {
+                let i = self.expr(index, env, guard, s, ctx, reads);
+                let (key, addr) = self.address(*array, i, env, guard, s, ctx);
+                let arr = self.k(*array as i64);
+                let line = self.k(ctx.line as i64);
+                reads.push((
+                    ReadSite {
+                        addr,
+                        array: arr,
+                        index: i,
+                        line,
+                    },
+                    guard,
+                ));
+                self.load(key)
+            }
+            Expr::Un(op, a) => {
+                let a = self.expr(a, env, guard, s, ctx, reads);
+                self.unary(*op, a, guard, s, ctx)
+            }
+            Expr::Bin(op, a, b) => {
+                let a = self.expr(a, env, guard, s, ctx, reads);
+                let b = self.expr(b, env, guard, s, ctx, reads);
+                self.binary(*op, a, b, guard, s, ctx)
+            }
+        }
+    }
+
+    fn unary(&mut self, op: UnOp, a: V, guard: V, s: &mut Stop, ctx: &FaultCtx) -> V {
+        let z = self.k(0);
+        let one = self.k(1);
+        match op {
+            UnOp::Neg => {
+                let r = self.b.unary(U::Neg, a);
+                self.fit(r, s, guard, ctx)
+            }
+            UnOp::Not => self.not(a),
+            UnOp::BitNot => {
+                let m1 = self.k(-1);
+                self.bin(B::Sub, m1, a)
+            }
+            UnOp::Log2 | UnOp::Clog2 => {
+                let bad = self.bin(B::Lt, a, one);
+                self.fault(s, guard, bad, fault::DOMAIN, ctx, [z, z, z]);
+                let l = self.b.unary(U::Log2, a);
+                if op == UnOp::Log2 {
+                    return l;
+                }
+                let am1 = self.bin(B::Sub, a, one);
+                let and = self.bin(B::BitAnd, a, am1);
+                let up = self.bin(B::Ne, and, z);
+                self.bin(B::Add, l, up)
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, a: V, b: V, guard: V, s: &mut Stop, ctx: &FaultCtx) -> V {
+        let z = self.k(0);
+        let simple = |op| -> Option<B> {
+            Some(match op {
+                BinOp::Min => B::Min,
+                BinOp::Max => B::Max,
+                BinOp::Eq => B::Eq,
+                BinOp::Ne => B::Ne,
+                BinOp::Lt => B::Lt,
+                BinOp::Le => B::Le,
+                BinOp::And => B::And,
+                BinOp::Or => B::Or,
+                BinOp::BitAnd => B::BitAnd,
+                BinOp::BitOr => B::BitOr,
+                BinOp::BitXor => B::BitXor,
+                _ => return None,
+            })
+        };
+        if let Some(o) = simple(op) {
+            return self.bin(o, a, b);
+        }
+        match op {
+            BinOp::Gt => self.bin(B::Lt, b, a),
+            BinOp::Ge => self.bin(B::Le, b, a),
+            BinOp::Add | BinOp::Sub | BinOp::Mul => {
+                let o = match op {
+                    BinOp::Add => B::Add,
+                    BinOp::Sub => B::Sub,
+                    _ => B::MulSat,
+                };
+                let r = self.bin(o, a, b);
+                self.fit(r, s, guard, ctx)
+            }
+            BinOp::Div | BinOp::Rem => {
+                let zero_div = self.eqc(b, 0);
+                self.fault(s, guard, zero_div, fault::DIVISION_BY_ZERO, ctx, [z, z, z]);
+                let o = if op == BinOp::Div {
+                    B::DivEuclid
+                } else {
+                    B::RemEuclid
+                };
+                let r = self.bin(o, a, b);
+                self.fit(r, s, guard, ctx)
+            }
+            BinOp::Shl => {
+                let neg = self.bin(B::Lt, b, z);
+                self.fault(s, guard, neg, fault::DOMAIN, ctx, [z, z, z]);
+                let c64 = self.k(64);
+                let big = self.bin(B::Le, c64, b);
+                self.fault(s, guard, big, fault::OVERFLOW, ctx, [z, z, z]);
+                let r = self.bin(B::ShlSat, a, b);
+                self.fit(r, s, guard, ctx)
+            }
+            BinOp::Shr => {
+                let neg = self.bin(B::Lt, b, z);
+                self.fault(s, guard, neg, fault::DOMAIN, ctx, [z, z, z]);
+                self.bin(B::Shr, a, b)
+            }
+            _ => unreachable!("handled above"),
+        }
+    }
+
+    /// The memory key and address of `array[i]`, with the bounds check.
+    fn address(
+        &mut self,
+        array: u32,
+        i: V,
+        env: &Env,
+        guard: V,
+        s: &mut Stop,
+        ctx: &FaultCtx,
+    ) -> (V, V) {
+        let z = self.k(0);
+        let (base, len, epoch) = match self.places[array as usize] {
+            Some((base, len)) => (self.k(base), self.k(len), None),
+            None => {
+                let r = self.scoped[array as usize].expect("scoped arrays have registers");
+                (env.regs[r], env.regs[r + 1], Some(env.regs[r + 2]))
+            }
+        };
+        let neg = self.bin(B::Lt, i, z);
+        let past = self.bin(B::Le, len, i);
+        let out = self.bin(B::Or, neg, past);
+        let arr = self.k(array as i64);
+        self.fault(s, guard, out, fault::OUT_OF_BOUNDS, ctx, [arr, i, len]);
+        let addr = self.bin(B::Add, base, i);
+        let key = match epoch {
+            None => addr,
+            Some(e) => {
+                let span = self.k(EPOCH);
+                let hi = self.bin(B::MulSat, e, span);
+                self.bin(B::Add, hi, addr)
+            }
+        };
+        (key, addr)
+    }
+
+    /// The value of memory at `key` as of the visible writes: the highest-priority write, else the
+    /// given cell, else 0.
+    fn load(&mut self, key: V) -> V {
+        let m = self.mem.clone().expect("memory is set up before loads");
+        let m1 = self.k(-1);
+        let z = self.k(0);
+        let mut best = m1;
+        let mut value = z;
+        for s in 0..m.keys.len() {
+            let p = self.lookup(m.keys[s], key, Prefer::MaxBy(m.prios[s]), m.prios[s], m1);
+            let v = self.lookup(m.keys[s], key, Prefer::MaxBy(m.prios[s]), m.values[s], z);
+            if s == 0 {
+                best = p;
+                value = v;
+            } else {
+                let take = self.bin(B::Lt, best, p);
+                best = self.bin(B::Max, best, p);
+                value = self.sel(take, v, value);
+            }
+        }
+        let g = self.lookup(m.given_key, key, Prefer::Latest, m.given_value, z);
+        let none = self.bin(B::Lt, best, z);
+        self.sel(none, g, value)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        &mut self,
+        cfg: &Cfg<'p>,
+        initial_regs: &[i64],
+        regions: &Regions,
+        outputs: &[(u32, i64, i64, bool)],
+        layout: &MdmLayout,
+        limits: &CompileLimits,
+        setup: &interp::Setup,
+    ) -> Result<Seq, CompileError> {
+        let _ = initial_regs;
+        let z = self.k(0);
+        let one = self.k(1);
+        let m1 = self.k(-1);
+        let kind_f = self.b.field(0);
+        let idx = self.b.index();
+        let is_mask = self.b.is_mask();
+        let is_header = self.eqc(kind_f, kind::HEADER);
+        let is_slot = self.eqc(kind_f, kind::SLOT);
+        let is_given = self.eqc(kind_f, kind::GIVEN);
+        // The latest header, read by every position.
+        let hkey = self.sel(is_header, one, m1);
+        let fields = self.b.field(0);
+        let _ = fields;
+        let mut h = vec![z; hf::REGS + self.top_reg + 1];
+        for (f, slot) in h.iter_mut().enumerate().skip(1) {
+            let fv = self.b.field(f);
+            *slot = self.lookup(hkey, one, Prefer::Latest, fv, z);
+        }
+        self.b.name(h[hf::ORD], "header.ord");
+        self.b.name(h[hf::PC], "header.pc");
+        let k_ord = h[hf::ORD];
+        let round_k = h[hf::T];
+        // Slots of round k (the round the latest header started).
+        let slot_round = self.b.field(sf::ROUND);
+        let slot_pid = self.b.field(sf::PID);
+        let rkey = self.sel(is_slot, slot_round, m1);
+        let started = self.eqc(h[hf::STATUS], status::RUNNING);
+        let real_round = self.bin(B::Lt, z, h[hf::PC]);
+        let round_done = self.and(started, real_round);
+        let qround = self.sel(round_done, round_k, m1);
+        let bf = self.b.field(sf::BRANCH);
+        let branch = self.lookup(rkey, qround, Prefer::Earliest, bf, z);
+        // Faults of round k: the lowest faulting processor.
+        let fk_f = self.b.field(sf::FAULT);
+        let has_fault = self.bin(B::Ne, fk_f, z);
+        let has_fault = self.and(is_slot, has_fault);
+        let fkey = self.sel(has_fault, slot_round, m1);
+        let mut fd = [z; 7];
+        let fields_of_fault = [
+            sf::FAULT,
+            sf::FAULT + 1,
+            sf::FAULT + 2,
+            sf::FAULT + 3,
+            sf::FAULT + 4,
+        ];
+        let mut fv = Vec::new();
+        for f in fields_of_fault {
+            let x = self.b.field(f);
+            fv.push(self.lookup(fkey, qround, Prefer::Earliest, x, z));
+        }
+        let fpid = self.lookup(fkey, qround, Prefer::Earliest, slot_pid, z);
+        fd[0] = fv[0];
+        fd[1] = round_k;
+        fd[2] = fpid;
+        fd[3] = fv[1];
+        fd[4] = fv[2];
+        fd[5] = fv[3];
+        fd[6] = fv[4];
+        let round_faulted = self.bin(B::Ne, fv[0], z);
+        // Violations of round k.
+        let (violated, vd) = self.violations(is_slot, slot_round, slot_pid, qround, round_k);
+        let failed = self.bin(B::Or, round_faulted, violated);
+        // Memory: writes of decoded slots, except those of a failed round.
+        let last_round = self.bin(B::Eq, slot_round, round_k);
+        let hidden = self.and(failed, last_round);
+        let visible = self.not(hidden);
+        let visible = self.and(visible, is_slot);
+        let mut keys = Vec::new();
+        let mut prios = Vec::new();
+        let mut values = Vec::new();
+        let ws = self.write_sites as i64;
+        for s in 0..self.write_sites {
+            let base = sf::WRITES + sf::PER_WRITE * s;
+            let key = self.b.field(base);
+            let val = self.b.field(base + 1);
+            let addr = self.b.field(base + 2);
+            let has = self.bin(B::Le, z, key);
+            let ok = self.and(visible, has);
+            keys.push(self.sel(ok, key, m1));
+            // priority: (round * 2^32 + (2^32 - 1 - rank)) * sites + s
+            let rank = if setup.model == AccessModel::CrcwArbitrary {
+                let seed = h[hf::SEED];
+                let mp = self.b.unary(U::Mix, slot_pid);
+                let x = self.bin(B::BitXor, addr, mp);
+                let mx = self.b.unary(U::Mix, x);
+                let x = self.bin(B::BitXor, slot_round, mx);
+                let mx = self.b.unary(U::Mix, x);
+                let x = self.bin(B::BitXor, seed, mx);
+                let mx = self.b.unary(U::Mix, x);
+                let c32 = self.k(32);
+                let sh = self.bin(B::Shr, mx, c32);
+                let mask = self.k(RANK - 1);
+                self.bin(B::BitAnd, sh, mask)
+            } else {
+                slot_pid
+            };
+            let top = self.k(RANK - 1);
+            let inv = self.bin(B::Sub, top, rank);
+            let r = self.k(RANK);
+            let hi = self.bin(B::MulSat, slot_round, r);
+            let p = self.bin(B::Add, hi, inv);
+            let w = self.k(ws);
+            let p = self.bin(B::MulSat, p, w);
+            let sc = self.k(s as i64);
+            prios.push(self.bin(B::Add, p, sc));
+            values.push(val);
+        }
+        let gk = self.b.field(1);
+        let gv = self.b.field(2);
+        let given_key = self.sel(is_given, gk, m1);
+        self.mem = Some(Memory {
+            keys,
+            prios,
+            values,
+            given_key,
+            given_value: gv,
+        });
+        // The transition: from the latest header and round k's results to the next state.
+        let hregs: Vec<V> = (0..=self.top_reg).map(|r| h[hf::REGS + r]).collect();
+        let mut stop = Stop {
+            status: z,
+            d: [z; 7],
+        };
+        // Round k's own failure first.
+        let vs = self.k(status::VIOLATION);
+        let fs = self.k(status::FAULT);
+        let st = self.sel(violated, vs, z);
+        stop.status = self.sel(round_faulted, fs, st);
+        for i in 0..7 {
+            let v = self.sel(violated, vd[i], z);
+            stop.d[i] = self.sel(round_faulted, fd[i], v);
+        }
+        let mut new_regs = hregs.clone();
+        let mut new_pc = z;
+        let mut new_s = h[hf::S];
+        let ctx_t = |line: u32| FaultCtx {
+            line,
+            round: round_k,
+            pid: z,
+        };
+        let _ = ctx_t;
+        // Edges: (guard, actions, target).
+        let mut edges: Vec<Edge<'p>> = Vec::new();
+        let at_entry = self.eqc(h[hf::PC], -1);
+        let (acts, target) = cfg.path(cfg.entry);
+        edges.push((at_entry, acts, target));
+        for (i, &r) in cfg.rounds.iter().enumerate() {
+            let Node::Round { next, .. } = &cfg.nodes[r] else {
+                continue;
+            };
+            let at = self.eqc(h[hf::PC], i as i64 + 1);
+            let at = self.and(at, started);
+            if next.len() == 1 {
+                let (acts, target) = cfg.path(next[0]);
+                edges.push((at, acts, target));
+            } else {
+                let taken = self.bin(B::Ne, branch, z);
+                let not_taken = self.not(taken);
+                for (o, cond) in [(0, not_taken), (1, taken)] {
+                    let g = self.and(at, cond);
+                    let (acts, target) = cfg.path(next[o]);
+                    edges.push((g, acts, target));
+                }
+            }
+        }
+        let ok_so_far = self.not(failed);
+        for (guard, acts, target) in edges {
+            let guard = self.and(guard, ok_so_far);
+            let mut env = Env {
+                regs: hregs.clone(),
+                locals: Vec::new(),
+            };
+            let mut smax = h[hf::S];
+            for (action, line) in acts {
+                let ctx = FaultCtx {
+                    line,
+                    round: round_k,
+                    pid: z,
+                };
+                self.action(
+                    action, &mut env, &mut smax, guard, &mut stop, &ctx, round_k, limits,
+                );
+            }
+            for r in 0..env.regs.len() {
+                new_regs[r] = self.sel(guard, env.regs[r], new_regs[r]);
+            }
+            new_s = self.sel(guard, smax, new_s);
+            let pc = self.k(cfg.pc(target));
+            new_pc = self.sel(guard, pc, new_pc);
+        }
+        // The next round: processor count (and faults evaluating a pardo's ranges).
+        let running_pc = self.bin(B::Lt, z, new_pc);
+        let no_stop = self.eqc(stop.status, 0);
+        let mut cnt = one;
+        let mut sizes: Vec<Vec<(V, V)>> = Vec::new();
+        let next_round = self.bin(B::Add, round_k, one);
+        for (i, &r) in cfg.rounds.iter().enumerate() {
+            let Node::Round { kind, line, .. } = &cfg.nodes[r] else {
+                continue;
+            };
+            let mut here = Vec::new();
+            if let RoundKind::Pardo(round) = kind {
+                let at = self.eqc(new_pc, i as i64 + 1);
+                let g = self.and(at, no_stop);
+                let ctx = FaultCtx {
+                    line: *line,
+                    round: round_k,
+                    pid: z,
+                };
+                let env = Env {
+                    regs: new_regs.clone(),
+                    locals: Vec::new(),
+                };
+                let mut p = one;
+                for (lo, hi) in &round.indices {
+                    let mut reads = Vec::new();
+                    let lo = self.expr(lo, &env, g, &mut stop, &ctx, &mut reads);
+                    let hi = self.expr(hi, &env, g, &mut stop, &ctx, &mut reads);
+                    let d = self.bin(B::Sub, hi, lo);
+                    let d = self.bin(B::Max, d, z);
+                    p = self.bin(B::MulSat, p, d);
+                    here.push((lo, d));
+                }
+                cnt = self.sel(at, p, cnt);
+                // Limit: more processors than allowed.
+                let maxp = self.k(limits.max_processors as i64);
+                let over = self.bin(B::Lt, maxp, p);
+                let code = self.k(2);
+                let lk = self.k(*line as i64);
+                self.stop(
+                    &mut stop,
+                    g,
+                    over,
+                    status::LIMIT,
+                    [code, next_round, z, lk, maxp, z, z],
+                );
+            }
+            sizes.push(here);
+        }
+        // The new header.
+        let no_stop = self.eqc(stop.status, 0);
+        let running = self.and(no_stop, running_pc);
+        let halted_now = self.not(running_pc);
+        let halted_now = self.and(no_stop, halted_now);
+        let t_decl = self.k(layout.rounds_declared.to_i64().unwrap_or(i64::MAX));
+        let slots_total = self.k(regions.slot_count as i64);
+        let over_rounds = self.bin(B::Lt, t_decl, next_round);
+        let w_after = self.bin(B::Add, h[hf::W], cnt);
+        let over_work = self.bin(B::Lt, slots_total, w_after);
+        let c_rounds = self.k(1);
+        let c_work = self.k(3);
+        self.stop(
+            &mut stop,
+            running,
+            over_rounds,
+            status::BOUND,
+            [c_rounds, next_round, t_decl, z, z, z, z],
+        );
+        self.stop(
+            &mut stop,
+            running,
+            over_work,
+            status::BOUND,
+            [c_work, w_after, slots_total, z, z, z, z],
+        );
+        let no_stop = self.eqc(stop.status, 0);
+        let running = self.and(no_stop, running_pc);
+        // Declared bounds, checked as the interpreter does when the program ends.
+        let metric_of = |m: crate::pram::Metric| match m {
+            crate::pram::Metric::Rounds => (1, hf::T),
+            crate::pram::Metric::Processors => (2, hf::P),
+            crate::pram::Metric::Work => (3, hf::W),
+            crate::pram::Metric::Space => (4, hf::S),
+        };
+        for &(metric, bound) in &setup.bounds {
+            let (code, field) = metric_of(metric);
+            let measured = if field == hf::S { new_s } else { h[field] };
+            let bv = self.k(bound);
+            let over = self.bin(B::Lt, bv, measured);
+            let c = self.k(code);
+            self.stop(
+                &mut stop,
+                halted_now,
+                over,
+                status::BOUND,
+                [c, measured, bv, z, z, z, z],
+            );
+        }
+        let halted_ok = self.eqc(stop.status, 0);
+        let halted_ok = self.and(halted_ok, halted_now);
+        let hs = self.k(status::HALTED);
+        let new_status = self.sel(halted_ok, hs, stop.status);
+        let final_step = self.not(running);
+        let cnt_h = self.sel(running, cnt, z);
+        let t_new = self.sel(running, next_round, round_k);
+        let w_new = self.bin(B::Add, h[hf::W], cnt_h);
+        let p_new = self.bin(B::Max, h[hf::P], cnt_h);
+        let ord_new = self.bin(B::Add, k_ord, one);
+        let pc_h = self.sel(running, new_pc, z);
+        let hk = self.k(kind::HEADER);
+        let mut header = vec![z; self.b_fields()];
+        header[0] = hk;
+        header[hf::ORD] = ord_new;
+        header[hf::PC] = pc_h;
+        header[hf::STATUS] = new_status;
+        header[hf::CNT] = cnt_h;
+        header[hf::T] = t_new;
+        header[hf::W] = w_new;
+        header[hf::P] = p_new;
+        header[hf::S] = new_s;
+        header[hf::SEED] = h[hf::SEED];
+        header[hf::D..hf::D + 7].copy_from_slice(&stop.d);
+        header[hf::REGS..hf::REGS + new_regs.len()].copy_from_slice(&new_regs);
+        // Roles.
+        let hdr_pos = self.k(regions.headers as i64 - 1);
+        let hdr_pos = self.bin(B::Add, hdr_pos, ord_new);
+        let at_header = self.bin(B::Eq, idx, hdr_pos);
+        let sb = self.k(regions.slots as i64);
+        let rel = self.bin(B::Sub, idx, sb);
+        let rel = self.bin(B::Sub, rel, h[hf::W]);
+        let in_lo = self.bin(B::Le, z, rel);
+        let in_hi = self.bin(B::Lt, rel, cnt);
+        let in_slot = self.and(in_lo, in_hi);
+        let at_slot = self.and(in_slot, running);
+        let pid = rel;
+        // Slot contents.
+        let slot = self.slot_body(
+            cfg,
+            &new_regs,
+            new_pc,
+            running,
+            pid,
+            next_round,
+            &sizes,
+            h[hf::SEED],
+        );
+        // Output cells.
+        let ob = self.k(regions.outputs as i64);
+        let orel = self.bin(B::Sub, idx, ob);
+        let mut oaddr = z;
+        let mut start = 0i64;
+        for &(_, base, len, _) in outputs {
+            let lo = self.k(start);
+            let hi = self.k(start + len);
+            let a = self.bin(B::Le, lo, orel);
+            let b2 = self.bin(B::Lt, orel, hi);
+            let inside = self.and(a, b2);
+            let off = self.k(base - start);
+            let addr = self.bin(B::Add, orel, off);
+            oaddr = self.sel(inside, addr, oaddr);
+            start += len;
+        }
+        let ovalue = self.load(oaddr);
+        let in_out_lo = self.bin(B::Le, z, orel);
+        let in_output = self.and(in_out_lo, is_mask);
+        let at_output = self.and(in_output, final_step);
+        let _ = in_output;
+        // Proposed token.
+        let nf = self.b_fields();
+        let mut token = vec![z; nf];
+        let pk = self.k(kind::PAD);
+        let ok = self.k(kind::OUTPUT);
+        let sk = self.k(kind::SLOT);
+        for f in 0..nf {
+            let out_f = match f {
+                0 => ok,
+                1 => oaddr,
+                2 => ovalue,
+                _ => z,
+            };
+            let pad_f = if f == 0 { pk } else { z };
+            let slot_f = if f == 0 { sk } else { slot[f] };
+            let v = self.sel(at_output, out_f, pad_f);
+            let v = self.sel(at_slot, slot_f, v);
+            token[f] = self.sel(at_header, header[f], v);
+        }
+        let decode = self.bin(B::Or, at_header, at_slot);
+        let decode = self.bin(B::Or, decode, final_step);
+        let hold = self.not(decode);
+        let remask = self.and(is_mask, hold);
+        let _ = (cfg, regions);
+        let b = std::mem::replace(&mut self.b, Builder::new(nf));
+        b.finish(Heads {
+            token,
+            remask,
+            insert: z,
+            delete: z,
+        })
+        .map_err(|e| CompileError::Unsupported(format!("internal: {e}")))
+    }
+
+    fn b_fields(&self) -> usize {
+        (hf::REGS + self.top_reg + 1)
+            .max(sf::WRITES + sf::PER_WRITE * self.write_sites + sf::PER_READ * self.read_sites)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn action(
+        &mut self,
+        action: Action<'p>,
+        env: &mut Env,
+        smax: &mut V,
+        guard: V,
+        stop: &mut Stop,
+        ctx: &FaultCtx,
+        round_k: V,
+        limits: &CompileLimits,
+    ) {
+        let z = self.k(0);
+        let one = self.k(1);
+        let mut reads = Vec::new();
+        match action {
+            Action::ForInit { the_loop, lo, hi } => {
+                let lo = self.expr(lo, env, guard, stop, ctx, &mut reads);
+                let hi = self.expr(hi, env, guard, stop, ctx, &mut reads);
+                env.regs[self.loop_regs + 2 * the_loop] = lo;
+                env.regs[self.loop_regs + 2 * the_loop + 1] = hi;
+            }
+            Action::ForVar { the_loop, var } => {
+                env.regs[var as usize] = env.regs[self.loop_regs + 2 * the_loop];
+            }
+            Action::ForStep(the_loop) => {
+                let r = self.loop_regs + 2 * the_loop;
+                env.regs[r] = self.bin(B::Add, env.regs[r], one);
+            }
+            Action::AllocEnter { array, size, site } => {
+                let len = self.expr(size, env, guard, stop, ctx, &mut reads);
+                let neg = self.bin(B::Lt, len, z);
+                self.fault(stop, guard, neg, fault::DOMAIN, ctx, [z, z, z]);
+                let top = env.regs[self.top_reg];
+                let end = self.bin(B::Add, top, len);
+                let maxc = self.k(limits.max_cells as i64);
+                let over = self.bin(B::Lt, maxc, end);
+                let code = self.k(3);
+                let next_round = self.bin(B::Add, round_k, one);
+                let line = self.k(ctx.line as i64);
+                self.stop(
+                    stop,
+                    guard,
+                    over,
+                    status::LIMIT,
+                    [code, next_round, z, line, maxc, z, z],
+                );
+                let r = self.scoped[array as usize].expect("an alloc names a scoped array");
+                let len = self.bin(B::Max, len, z);
+                let end = self.bin(B::Add, top, len);
+                env.regs[r] = top;
+                env.regs[r + 1] = len;
+                let a = self.k(self.allocs as i64);
+                let e = self.bin(B::MulSat, round_k, a);
+                let s1 = self.k(site as i64 + 1);
+                env.regs[r + 2] = self.bin(B::Add, e, s1);
+                env.regs[self.top_reg] = end;
+                *smax = self.bin(B::Max, *smax, end);
+            }
+            Action::AllocExit(array) => {
+                let r = self.scoped[array as usize].expect("an alloc names a scoped array");
+                env.regs[self.top_reg] = env.regs[r];
+                env.regs[r + 1] = z;
+            }
+        }
+    }
+
+    /// The slot fields every position computes for round k + 1 (used where it is a slot).
+    #[allow(clippy::too_many_arguments)]
+    fn slot_body(
+        &mut self,
+        cfg: &Cfg<'p>,
+        regs: &[V],
+        pc: V,
+        running: V,
+        pid: V,
+        round: V,
+        sizes: &[Vec<(V, V)>],
+        _seed: V,
+    ) -> Vec<V> {
+        let z = self.k(0);
+        let m1 = self.k(-1);
+        let nf = self.b_fields();
+        let mut out = vec![z; nf];
+        let mut stop = Stop {
+            status: z,
+            d: [z; 7],
+        };
+        let mut branch = z;
+        let mut writes: Vec<WriteSite> = (0..self.write_sites)
+            .map(|_| WriteSite {
+                key: m1,
+                value: z,
+                addr: z,
+                array: z,
+                index: z,
+                line: z,
+            })
+            .collect();
+        let mut reads_all: Vec<ReadSite> = (0..self.read_sites)
+            .map(|_| ReadSite {
+                addr: m1,
+                array: z,
+                index: z,
+                line: z,
+            })
+            .collect();
+        for (i, &r) in cfg.rounds.iter().enumerate() {
+            let Node::Round { kind, line, .. } = &cfg.nodes[r] else {
+                continue;
+            };
+            let at = self.eqc(pc, i as i64 + 1);
+            let gate = self.and(at, running);
+            let ctx = FaultCtx {
+                line: *line,
+                round,
+                pid,
+            };
+            let env = Env {
+                regs: regs.to_vec(),
+                locals: Vec::new(),
+            };
+            let mut my_writes: Vec<(WriteSite, V)> = Vec::new();
+            let mut my_reads: Vec<(ReadSite, V)> = Vec::new();
+            match kind {
+                RoundKind::Assign {
+                    array,
+                    index,
+                    value,
+                } => {
+                    let mut reads = Vec::new();
+                    let iv = self.expr(index, &env, gate, &mut stop, &ctx, &mut reads);
+                    let vv = self.expr(value, &env, gate, &mut stop, &ctx, &mut reads);
+                    let (key, addr) = self.address(*array, iv, &env, gate, &mut stop, &ctx);
+                    let arr = self.k(*array as i64);
+                    let lk = self.k(*line as i64);
+                    my_writes.push((
+                        WriteSite {
+                            key,
+                            value: vv,
+                            addr,
+                            array: arr,
+                            index: iv,
+                            line: lk,
+                        },
+                        gate,
+                    ));
+                }
+                RoundKind::Test(cond) => {
+                    let mut reads = Vec::new();
+                    let v = self.expr(cond, &env, gate, &mut stop, &ctx, &mut reads);
+                    branch = self.sel(gate, v, branch);
+                }
+                RoundKind::ForTest(the_loop) => {
+                    let c = env.regs[self.loop_regs + 2 * the_loop];
+                    let h = env.regs[self.loop_regs + 2 * the_loop + 1];
+                    let v = self.bin(B::Lt, c, h);
+                    branch = self.sel(gate, v, branch);
+                }
+                RoundKind::Pardo(round_ast) => {
+                    let mut env = env.clone();
+                    env.locals = vec![z; round_ast.locals as usize];
+                    // Processor id -> indices, lexicographic (the last index fastest).
+                    let dims = &sizes[i];
+                    let mut stride = self.k(1);
+                    for (m, &(lo, size)) in dims.iter().enumerate().rev() {
+                        let q = self.bin(B::DivEuclid, pid, stride);
+                        let q = self.bin(B::RemEuclid, q, size);
+                        env.locals[m] = self.bin(B::Add, lo, q);
+                        stride = self.bin(B::MulSat, stride, size);
+                    }
+                    self.ops(
+                        &round_ast.ops,
+                        &mut env,
+                        gate,
+                        &mut stop,
+                        &ctx,
+                        &mut my_writes,
+                        &mut my_reads,
+                    );
+                }
+            }
+            for (s, (w, g)) in my_writes.into_iter().enumerate() {
+                let key = self.sel(g, w.key, m1);
+                let cur = writes[s];
+                writes[s] = WriteSite {
+                    key: self.sel(gate, key, cur.key),
+                    value: self.sel(gate, w.value, cur.value),
+                    addr: self.sel(gate, w.addr, cur.addr),
+                    array: self.sel(gate, w.array, cur.array),
+                    index: self.sel(gate, w.index, cur.index),
+                    line: self.sel(gate, w.line, cur.line),
+                };
+            }
+            for (q, (rd, g)) in my_reads.into_iter().enumerate() {
+                let addr = self.sel(g, rd.addr, m1);
+                let cur = reads_all[q];
+                reads_all[q] = ReadSite {
+                    addr: self.sel(gate, addr, cur.addr),
+                    array: self.sel(gate, rd.array, cur.array),
+                    index: self.sel(gate, rd.index, cur.index),
+                    line: self.sel(gate, rd.line, cur.line),
+                };
+            }
+        }
+        out[sf::ROUND] = round;
+        out[sf::PID] = pid;
+        out[sf::BRANCH] = branch;
+        out[sf::FAULT] = stop.d[0];
+        out[sf::FAULT + 1] = stop.d[3];
+        out[sf::FAULT + 2] = stop.d[4];
+        out[sf::FAULT + 3] = stop.d[5];
+        out[sf::FAULT + 4] = stop.d[6];
+        for (s, w) in writes.iter().enumerate() {
+            let b = sf::WRITES + sf::PER_WRITE * s;
+            out[b] = w.key;
+            out[b + 1] = w.value;
+            out[b + 2] = w.addr;
+            out[b + 3] = w.array;
+            out[b + 4] = w.index;
+            out[b + 5] = w.line;
+        }
+        for (q, r) in reads_all.iter().enumerate() {
+            let b = sf::WRITES + sf::PER_WRITE * self.write_sites + sf::PER_READ * q;
+            out[b] = r.addr;
+            out[b + 1] = r.array;
+            out[b + 2] = r.index;
+            out[b + 3] = r.line;
+        }
+        out
+    }
+
+    /// A round body under `guard`, predicated: both branches of an `if` are computed and merged.
+    #[allow(clippy::too_many_arguments)]
+    fn ops(
+        &mut self,
+        ops: &[PramOp],
+        env: &mut Env,
+        guard: V,
+        stop: &mut Stop,
+        ctx: &FaultCtx,
+        writes: &mut Vec<(WriteSite, V)>,
+        reads: &mut Vec<(ReadSite, V)>,
+    ) {
+        for op in ops {
+            match op {
+                PramOp::Read {
+                    dst,
+                    array,
+                    index,
+                    span,
+                } => {
+                    let ctx = FaultCtx {
+                        line: span.line,
+                        ..*ctx
+                    };
+                    let mut none = Vec::new();
+                    let i = self.expr(index, env, guard, stop, &ctx, &mut none);
+                    let (key, addr) = self.address(*array, i, env, guard, stop, &ctx);
+                    let v = self.load(key);
+                    let arr = self.k(*array as i64);
+                    let line = self.k(span.line as i64);
+                    reads.push((
+                        ReadSite {
+                            addr,
+                            array: arr,
+                            index: i,
+                            line,
+                        },
+                        guard,
+                    ));
+                    env.locals[*dst as usize] = v;
+                }
+                PramOp::Compute { dst, expr, span } => {
+                    let ctx = FaultCtx {
+                        line: span.line,
+                        ..*ctx
+                    };
+                    let mut none = Vec::new();
+                    let v = self.expr(expr, env, guard, stop, &ctx, &mut none);
+                    env.locals[*dst as usize] = v;
+                }
+                PramOp::Write {
+                    array,
+                    index,
+                    value,
+                    span,
+                } => {
+                    let ctx = FaultCtx {
+                        line: span.line,
+                        ..*ctx
+                    };
+                    let mut none = Vec::new();
+                    let i = self.expr(index, env, guard, stop, &ctx, &mut none);
+                    let v = self.expr(value, env, guard, stop, &ctx, &mut none);
+                    let (key, addr) = self.address(*array, i, env, guard, stop, &ctx);
+                    let arr = self.k(*array as i64);
+                    let line = self.k(span.line as i64);
+                    writes.push((
+                        WriteSite {
+                            key,
+                            value: v,
+                            addr,
+                            array: arr,
+                            index: i,
+                            line,
+                        },
+                        guard,
+                    ));
+                }
+                PramOp::If {
+                    cond,
+                    then,
+                    otherwise,
+                    span,
+                } => {
+                    let ctx2 = FaultCtx {
+                        line: span.line,
+                        ..*ctx
+                    };
+                    let mut none = Vec::new();
+                    let c = self.expr(cond, env, guard, stop, &ctx2, &mut none);
+                    let taken = self.bin(B::Ne, c, self.consts[&0]);
+                    let not_taken = self.not(taken);
+                    let g1 = self.and(guard, taken);
+                    let g0 = self.and(guard, not_taken);
+                    let mut e1 = env.clone();
+                    self.ops(then, &mut e1, g1, stop, ctx, writes, reads);
+                    let mut e0 = env.clone();
+                    self.ops(otherwise, &mut e0, g0, stop, ctx, writes, reads);
+                    for l in 0..env.locals.len() {
+                        env.locals[l] = self.sel(taken, e1.locals[l], e0.locals[l]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Conflicts of round k under the access model, found as the interpreter finds them: the
+    /// lowest address with two processors in conflict, its two lowest processor ids, and the line
+    /// of the lowest one's access. Returns (violated, details).
+    fn violations(
+        &mut self,
+        is_slot: V,
+        slot_round: V,
+        slot_pid: V,
+        qround: V,
+        round_k: V,
+    ) -> (V, [V; 7]) {
+        let z = self.k(0);
+        let m1 = self.k(-1);
+        let big = self.k(i64::MAX);
+        let in_round = self.bin(B::Eq, slot_round, qround);
+        let in_round = self.and(in_round, is_slot);
+        let shift = self.k(RANK);
+        let ws = self.write_sites;
+        let writes_checked = matches!(
+            self.model,
+            AccessModel::Erew | AccessModel::Crew | AccessModel::CrcwCommon
+        );
+        let reads_checked = self.model == AccessModel::Erew;
+        // Per position: the best candidate c = address * 2^32 + pid, and the first processor,
+        // line, array and index that go with it.
+        let mut wc = big;
+        let mut wd = [z; 5]; // first pid, line, array, index, kind
+        if writes_checked {
+            let f = |s: usize, k: usize| sf::WRITES + sf::PER_WRITE * s + k;
+            let mut addr = Vec::new();
+            let mut valid = Vec::new();
+            for s in 0..ws {
+                let key = self.b.field(f(s, 0));
+                let a = self.b.field(f(s, 2));
+                let v = self.bin(B::Le, z, key);
+                addr.push(a);
+                valid.push(self.and(v, in_round));
+            }
+            // A processor's effective write to an address is its last one there.
+            let mut wkey = Vec::new();
+            for s in 0..ws {
+                let mut eff = valid[s];
+                for t in s + 1..ws {
+                    let same = self.bin(B::Eq, addr[t], addr[s]);
+                    let later = self.and(same, valid[t]);
+                    let no = self.not(later);
+                    eff = self.and(eff, no);
+                }
+                wkey.push(self.sel(eff, addr[s], m1));
+            }
+            for s in 0..ws {
+                // The lowest writer of this site's address, its value and line.
+                let mut first = big;
+                let mut v0 = z;
+                let mut line0 = z;
+                for t in 0..ws {
+                    let val = self.b.field(f(t, 1));
+                    let line = self.b.field(f(t, 5));
+                    let p = self.lookup(wkey[t], wkey[s], Prefer::Earliest, slot_pid, big);
+                    let v = self.lookup(wkey[t], wkey[s], Prefer::Earliest, val, z);
+                    let l = self.lookup(wkey[t], wkey[s], Prefer::Earliest, line, z);
+                    let better = self.bin(B::Lt, p, first);
+                    first = self.bin(B::Min, first, p);
+                    v0 = self.sel(better, v, v0);
+                    line0 = self.sel(better, l, line0);
+                }
+                let mine = self.bin(B::Le, z, wkey[s]);
+                let (conflict, kind) = if self.model == AccessModel::CrcwCommon {
+                    let val = self.b.field(f(s, 1));
+                    (self.bin(B::Ne, val, v0), 3)
+                } else {
+                    (self.bin(B::Ne, first, slot_pid), 2)
+                };
+                let cand = self.and(mine, conflict);
+                let hi = self.bin(B::MulSat, addr[s], shift);
+                let c = self.bin(B::Add, hi, slot_pid);
+                let c = self.sel(cand, c, big);
+                let take = self.bin(B::Lt, c, wc);
+                wc = self.bin(B::Min, wc, c);
+                let arr = self.b.field(f(s, 3));
+                let idx = self.b.field(f(s, 4));
+                let kind = self.k(kind);
+                for (slot, v) in wd.iter_mut().zip([first, line0, arr, idx, kind]) {
+                    *slot = self.sel(take, v, *slot);
+                }
+            }
+        }
+        let mut rc = big;
+        let mut rd = [z; 5];
+        if reads_checked && self.read_sites > 0 {
+            let base = sf::WRITES + sf::PER_WRITE * ws;
+            let f = |q: usize, k: usize| base + sf::PER_READ * q + k;
+            let mut rkey = Vec::new();
+            for q in 0..self.read_sites {
+                let a = self.b.field(f(q, 0));
+                let has = self.bin(B::Le, z, a);
+                let ok = self.and(has, in_round);
+                rkey.push(self.sel(ok, a, m1));
+            }
+            for q in 0..self.read_sites {
+                let mut first = big;
+                for t in 0..self.read_sites {
+                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, big);
+                    first = self.bin(B::Min, first, p);
+                }
+                // The lowest line among the first reader's reads of this address.
+                let mut line0 = big;
+                for t in 0..self.read_sites {
+                    let line = self.b.field(f(t, 3));
+                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, big);
+                    let l = self.lookup(rkey[t], rkey[q], Prefer::Earliest, line, big);
+                    let same = self.bin(B::Eq, p, first);
+                    let l = self.sel(same, l, big);
+                    line0 = self.bin(B::Min, line0, l);
+                }
+                let mine = self.bin(B::Le, z, rkey[q]);
+                let other = self.bin(B::Ne, first, slot_pid);
+                let cand = self.and(mine, other);
+                let hi = self.bin(B::MulSat, rkey[q], shift);
+                let c = self.bin(B::Add, hi, slot_pid);
+                let c = self.sel(cand, c, big);
+                let take = self.bin(B::Lt, c, rc);
+                rc = self.bin(B::Min, rc, c);
+                let arr = self.b.field(f(q, 1));
+                let idx = self.b.field(f(q, 2));
+                let kind = self.k(1);
+                for (slot, v) in rd.iter_mut().zip([first, line0, arr, idx, kind]) {
+                    *slot = self.sel(take, v, *slot);
+                }
+            }
+        }
+        // Global: the least write candidate and the least read candidate over the round's
+        // slots; the interpreter prefers the write violation only at a strictly lower address.
+        let one = self.k(1);
+        let global = |this: &mut Self, c: V, d: [V; 5]| {
+            let has = this.bin(B::Lt, c, big);
+            let key = this.sel(has, one, m1);
+            let gc = this.lookup(key, one, Prefer::MinBy(c), c, big);
+            let mut g = [z; 5];
+            for i in 0..5 {
+                g[i] = this.lookup(key, one, Prefer::MinBy(c), d[i], z);
+            }
+            (gc, g)
+        };
+        let (gw, dw) = global(self, wc, wd);
+        let (gr, dr) = global(self, rc, rd);
+        let wa = self.bin(B::DivEuclid, gw, shift);
+        let ra = self.bin(B::DivEuclid, gr, shift);
+        let use_write = self.bin(B::Lt, wa, ra);
+        let gc = self.sel(use_write, gw, gr);
+        let mut g = [z; 5];
+        for i in 0..5 {
+            g[i] = self.sel(use_write, dw[i], dr[i]);
+        }
+        let violated = self.bin(B::Lt, gc, big);
+        let second = self.bin(B::RemEuclid, gc, shift);
+        // d: kind, round, first processor, line, array, index, second processor.
+        (violated, [g[4], round_k, g[0], g[1], g[2], g[3], second])
+    }
+}
+
+/// A transition edge: its guard, the free actions on it, and the round node (or end) it reaches.
+type Edge<'p> = (V, Vec<(Action<'p>, u32)>, usize);
+
+/// Where a fault is reported.
+#[derive(Clone, Copy)]
+struct FaultCtx {
+    line: u32,
+    round: V,
+    pid: V,
+}
+
+/// Builds the initial canvas: the start header, given cells, and masks.
+pub fn initial_canvas(
+    c: &MdmCompiled,
+    program: &Program,
+    config: &RunConfig,
+) -> Result<Vec<crate::machine::Token<crate::seq::Word>>, CompileError> {
+    use crate::machine::Token;
+    use crate::seq::Word;
+    let setup = interp::setup(program, config).map_err(|e| CompileError::Setup(e.to_string()))?;
+    let mut x = Vec::with_capacity(c.regions.length);
+    let mut start = vec![0i64; c.fields];
+    start[0] = kind::HEADER;
+    start[hf::PC] = -1;
+    start[hf::S] = setup.cells.len() as i64;
+    start[hf::SEED] = config.seed as i64;
+    for (r, &v) in setup.registers.iter().enumerate() {
+        start[hf::REGS + r] = v;
+    }
+    start[hf::REGS + c.registers - 1] = setup.cells.len() as i64;
+    x.push(Token::Sym(Word(start)));
+    for &(_, _, addr) in &c.given {
+        let mut w = vec![0i64; c.fields];
+        w[0] = kind::GIVEN;
+        w[1] = addr;
+        w[2] = setup.cells[addr as usize];
+        x.push(Token::Sym(Word(w)));
+    }
+    x.resize(c.regions.length, Token::Mask);
+    Ok(x)
+}

@@ -1,0 +1,86 @@
+//! pram_to_mdm on the library: every program, at its own sizes and two seeds, compiles to an MDM
+//! schedule that reproduces the interpreter (outcome, output, T, P, W, S) within the bounds of
+//! proofs/mdm.bounds.json, with zero slack where the proof says the constants are tight.
+
+use apmdm::check::mdm::{check_case, fits, MdmBounds, BOUNDS_FILE};
+use apmdm::compile::pram_to_mdm::CompileLimits;
+use apmdm::pram::{library, RunConfig};
+
+/// Position-steps per checked case (keeps the debug-build test short; `apmdm check` goes further).
+const BUDGET: u64 = 300_000;
+
+#[test]
+fn library_programs_agree_with_the_interpreter_within_the_bounds() {
+    let bounds = MdmBounds::from_file();
+    let limits = CompileLimits::default();
+    let mut failures = Vec::new();
+    for (name, source) in library::PROGRAMS {
+        let program = library::load(name).unwrap().unwrap();
+        let mut rows = Vec::new();
+        for &n in &library::directive(source, "sizes") {
+            for &seed in library::directive(source, "seeds").iter().take(2) {
+                let mut config = RunConfig::new(n);
+                config.seed = seed as u64;
+                let row = check_case(&program, &config, &limits, &bounds, BUDGET).unwrap();
+                if !row.pass {
+                    failures.push(format!("{name} n={n} seed={seed}: {:?}", row.problems));
+                }
+                if row.materialized {
+                    assert!(row.agree, "{name} n={n}");
+                    // One step per round plus the finishing step, exactly.
+                    assert_eq!(row.steps, row.rounds + 1, "{name} n={n}");
+                    // Used context is exactly 2 + I + O + T + W.
+                    assert_eq!(row.context_used, row.context_used_bound, "{name} n={n}");
+                }
+                rows.push(row);
+            }
+        }
+        assert!(
+            rows.iter().any(|r| r.materialized),
+            "{name}: no size ran within the budget"
+        );
+        // The steps bound is met with zero slack at every size (steps = T + 1 by construction).
+        for f in fits(&rows) {
+            if f.quantity == "steps" {
+                assert_eq!(f.slack, 0, "{name}");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_bounds_file_states_the_constants_of_the_proof() {
+    let b = MdmBounds::from_file();
+    assert_eq!((b.steps.a, b.steps.b), (1, 1));
+    assert_eq!((b.context_paper.a, b.context_paper.b), (1, 2));
+    assert_eq!((b.context_work.a, b.context_work.b), (1, 2));
+    assert_eq!((b.context_used.a, b.context_used.b), (1, 2));
+    let proof = include_str!("../proofs/mdm.md");
+    assert!(proof.contains("mdm.bounds.json"));
+    assert!(BOUNDS_FILE.contains("\"steps\""));
+}
+
+#[test]
+fn the_bound_api_passes_true_bounds_and_prints_the_table_on_false_ones() {
+    use apmdm::check::bound::{Bound, BoundError};
+    let program = library::load("prefix_sum").unwrap().unwrap();
+    let rows = Bound::steps(|m| m.rounds + 1)
+        .over([1, 3, 8])
+        .seeds([1, 2])
+        .check(&program)
+        .unwrap();
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|r| r.ok && r.measured == r.bound));
+    let err = Bound::context(|m| m.work)
+        .over([2, 8])
+        .check(&program)
+        .unwrap_err();
+    let BoundError::Failed { rows, .. } = &err else {
+        panic!("{err}")
+    };
+    // prefix_sum at n = 8: laid-out 2 + 8 + 8 + 7 + 28 = 53 against W = 28.
+    assert_eq!((rows[1].measured, rows[1].bound), (53, 28));
+    let text = err.to_string();
+    assert!(text.contains("context bound failed") && text.contains("OVER"), "{text}");
+}
