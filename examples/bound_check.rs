@@ -21,7 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows = Bound::context_used(|m| 2 * (2 * m.n + m.work + m.rounds) + 2)
         .over([1, 2, 4, 8, 16, 32])
         .check(&program)?;
-    println!("used context <= 2(2n + W + T) + 2 held at {} sizes", rows.len());
+    println!(
+        "used context <= 2(2n + W + T) + 2 held at {} sizes",
+        rows.len()
+    );
 
     // A bound that is too tight fails with the whole table in its message.
     match Bound::steps(|m| m.rounds).over([1, 4, 16]).check(&program) {

@@ -82,5 +82,8 @@ fn the_bound_api_passes_true_bounds_and_prints_the_table_on_false_ones() {
     // prefix_sum at n = 8: laid-out 2 + 8 + 8 + 7 + 28 = 53 against W = 28.
     assert_eq!((rows[1].measured, rows[1].bound), (53, 28));
     let text = err.to_string();
-    assert!(text.contains("context bound failed") && text.contains("OVER"), "{text}");
+    assert!(
+        text.contains("context bound failed") && text.contains("OVER"),
+        "{text}"
+    );
 }
