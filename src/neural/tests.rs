@@ -349,3 +349,45 @@ fn wgpu_training_matches_cpu_training() {
         }
     }
 }
+
+/// The causal baseline machinery learns a task that needs attention to an earlier position: the
+/// answer at EOS is the last bit, at a fixed offset (so the ARM's failure on parity is parity's, not
+/// the code's).
+#[test]
+fn the_arm_learns_to_repeat_the_last_bit_and_answers_through_the_arm_rule() {
+    use crate::machine::library::ParityToken;
+    use crate::machine::Token;
+    let be = Cpu::new();
+    let vocab = parity::vocabulary();
+    let last_bit = |e: &Example| e.ids[e.ids.len() - 2];
+    let data: Vec<Example> = parity::arm_examples(200, 2, 6, 5)
+        .into_iter()
+        .map(|mut e| {
+            let n = e.ids.len();
+            e.targets[n - 1] = Some(last_bit(&e));
+            e
+        })
+        .collect();
+    let cfg = ModelConfig::arm(5, 1, 2, 16);
+    let mut t = Trainer::new(Model::new(cfg, 2).unwrap(), quick_train(6)).unwrap();
+    for _ in 0..800 {
+        t.train_step(&be, &data).unwrap();
+    }
+    let mut correct = 0;
+    for bits in parity::strings(5, 40, 77) {
+        let mut f = ArmStep::new(&t.model, Cpu::new(), &vocab);
+        let r = run(
+            &mut f,
+            parity::arm_canvas(&bits),
+            &RunConfig::new(ModelClass::Arm).max_steps(1),
+        );
+        let want = if bits[4] {
+            ParityToken::One
+        } else {
+            ParityToken::Zero
+        };
+        correct += usize::from(r.last.tokens()[7] == Token::Sym(want));
+        assert_eq!(r.last.tokens().len(), 9, "answer plus the next mask");
+    }
+    assert_eq!(correct, 40);
+}
