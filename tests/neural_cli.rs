@@ -207,6 +207,16 @@ fn bad_checkpoints_and_options_get_clear_errors() {
     ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("not divisible"), "{stderr}");
+    let (code, _, stderr) = apmdm(&[
+        "train",
+        "parity",
+        "--model",
+        "arm",
+        "--max-train-length",
+        "1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--max-train-length"), "{stderr}");
     let (code, _, stderr) = apmdm(&["train", "parity", "--steps", "0"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("--steps"), "{stderr}");

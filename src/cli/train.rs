@@ -123,9 +123,13 @@ pub struct ParityTrainArgs {
     /// Validation strings per length (AP-MDM: lengths 3..=20; ARM: 2..=100 in steps of 7).
     #[arg(long, default_value_t = 8)]
     val_count: usize,
-    /// ARM training strings (lengths 2..=100).
+    /// Baseline (ARM, MDM) training strings (lengths 2..=--max-train-length).
     #[arg(long, default_value_t = 20_000)]
     arm_strings: usize,
+    /// Longest baseline training string (the setting is 100; shorter shows where a
+    /// baseline that does learn stops generalizing).
+    #[arg(long, default_value_t = 100)]
+    max_train_length: usize,
     /// Output folder (default `runs/TASK`); per-seed checkpoints go to `OUT/seed-S/`.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -213,6 +217,9 @@ fn validate(model: &Model, kind: ModelKind, seed: u64, count: usize) -> (usize, 
 }
 
 fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
+    if a.max_train_length < 2 || a.arm_strings == 0 {
+        bail!("--max-train-length must be at least 2 and --arm-strings at least 1");
+    }
     if a.seeds.is_empty() || a.steps == 0 || a.eval_every == 0 {
         bail!("--seeds must name at least one seed; --steps and --eval-every must be at least 1");
     }
@@ -238,9 +245,9 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     };
     config.validate()?;
     let data: Vec<Example> = if a.model == ModelKind::Arm {
-        parity::arm_examples(a.arm_strings, 2, 100, 0x05EE_DA11)
+        parity::arm_examples(a.arm_strings, 2, a.max_train_length, 0x05EE_DA11)
     } else if a.model == ModelKind::Mdm {
-        parity::mdm_examples(a.arm_strings, 2, 100, 0x05EE_DA11)
+        parity::mdm_examples(a.arm_strings, 2, a.max_train_length, 0x05EE_DA11)
     } else {
         parity::training_examples(a.variant.variant())
     };
