@@ -7,5 +7,7 @@ pub mod check;
 pub mod compile;
 pub mod kernels;
 pub mod machine;
+pub mod neural;
 pub mod pram;
 pub mod seq;
+pub mod tasks;

@@ -24,6 +24,8 @@ pub struct BenchArgs {
 enum BenchCommand {
     /// Matmul GFLOP/s per backend vs the bare gemm crate, and attention throughput.
     Kernels(KernelsArgs),
+    /// Full optimizer steps of an AP-MDM (forward, both losses, backward, clip, AdamW).
+    Train(super::bench_train::TrainBenchArgs),
 }
 
 /// Options of `apmdm bench kernels`.
@@ -49,6 +51,7 @@ pub struct KernelsArgs {
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     match args.what {
         BenchCommand::Kernels(k) => kernels(k),
+        BenchCommand::Train(t) => super::bench_train::run(t),
     }
 }
 

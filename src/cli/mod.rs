@@ -1,11 +1,14 @@
 //! Subcommands of the `apmdm` binary; the only place (with report writers) that touches files.
 
 mod bench;
+mod bench_train;
 mod check;
 mod compile;
 mod demo;
+mod eval;
 mod run;
 mod table;
+mod train;
 
 use std::process::ExitCode;
 
@@ -23,7 +26,7 @@ pub struct Cli {
 enum Command {
     /// Run the built-in library and check every exact bound; non-zero exit on any failure.
     Check(check::CheckArgs),
-    /// Wall-clock benchmarks (kernels now; training later).
+    /// Wall-clock benchmarks: kernels, and full training steps (`bench train`).
     Bench(bench::BenchArgs),
     /// Step through a hand-written machine (parity AP-MDM, reverse ARM / MDM / AO-MDM / Masked ARM).
     Demo(demo::DemoArgs),
@@ -33,6 +36,10 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Step through a compiled schedule: each decoding step's decoded positions and what they serve.
     Trace(compile::TraceArgs),
+    /// Train a learned model (parity: AP-MDM on transitions, or the ARM / plain-MDM baselines).
+    Train(train::TrainArgs),
+    /// Evaluate a trained checkpoint on held-out inputs.
+    Eval(eval::EvalArgs),
 }
 
 /// Runs one subcommand; the exit code says whether everything it checked passed.
@@ -44,5 +51,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Compile(args) => compile::compile(args),
         Command::Trace(args) => compile::trace(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }

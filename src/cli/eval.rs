@@ -1,0 +1,238 @@
+//! `apmdm eval parity`: decodes held-out strings with a trained checkpoint through `machine`'s
+//! runner and reports accuracy with Wilson intervals, steps and stop reasons per length.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use apmdm::kernels::Cpu;
+use apmdm::machine::{self, ModelClass, RunConfig, TraceText};
+use apmdm::neural::checkpoint;
+use apmdm::neural::{ArmStep, ConfidenceStep, ModelStep};
+use apmdm::tasks::parity::{self, Eos, LengthResult};
+
+use super::table::Table;
+use super::train::{task_name, ModelKind, VariantArg};
+
+/// Options of `apmdm eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    task: EvalTask,
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalTask {
+    /// Parity at long lengths: accuracy (Wilson 95%), steps, stop reasons.
+    Parity(ParityEvalArgs),
+}
+
+/// The trailing EOS of test strings, as a command-line value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EosArg {
+    /// Drop it before decoding (the training transitions never contain EOS).
+    Drop,
+    /// Keep it; the answer is then read from `BOS EOS` / `BOS 1 EOS`.
+    Keep,
+}
+
+/// Options of `apmdm eval parity`.
+#[derive(Debug, Args)]
+pub struct ParityEvalArgs {
+    /// Model family of the checkpoint.
+    #[arg(long, value_enum, default_value_t = ModelKind::ApMdm)]
+    model: ModelKind,
+    /// Training-set variant of the checkpoint (AP-MDM only).
+    #[arg(long, value_enum, default_value_t = VariantArg::Halting)]
+    variant: VariantArg,
+    /// Checkpoint file (default: the latest in `runs/TASK/`).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Input lengths (bits per string). The 10,000 run is opt-in: it takes hours on 2 cores.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    lengths: Vec<usize>,
+    /// Strings per length (default: 1000 below length 10,000, else 10).
+    #[arg(long)]
+    count: Option<usize>,
+    /// Seed of the test strings (distinct from the validation seed used in training).
+    #[arg(long, default_value_t = 2026)]
+    test_seed: u64,
+    /// What to do with the trailing EOS of the test strings (AP-MDM only; the ARM reads it).
+    #[arg(long, value_enum, default_value_t = EosArg::Drop)]
+    eos: EosArg,
+    /// Also print the full traces of the first N test strings of the first length (AP-MDM).
+    #[arg(long, default_value_t = 0)]
+    show: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct EvalReport {
+    task: &'static str,
+    model: String,
+    parameters: usize,
+    checkpoint: PathBuf,
+    trained_steps: u32,
+    eos: Eos,
+    step_cap: &'static str,
+    results: Vec<LengthResult>,
+    seconds: f64,
+}
+
+pub fn run(args: EvalArgs) -> Result<ExitCode> {
+    match args.task {
+        EvalTask::Parity(p) => eval_parity(p),
+    }
+}
+
+fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
+    if a.lengths.is_empty() || a.lengths.contains(&0) || a.count == Some(0) {
+        bail!("--lengths must list lengths of at least 1 and --count must be at least 1");
+    }
+    let task = task_name(a.model, a.variant);
+    let path = match a.checkpoint.clone() {
+        Some(p) => p,
+        None => {
+            let dir = Path::new("runs").join(task);
+            checkpoint::latest(&dir)?.with_context(|| {
+                format!(
+                    "no checkpoint in {}; run `apmdm train parity` first or pass --checkpoint",
+                    dir.display()
+                )
+            })?
+        }
+    };
+    let ck =
+        checkpoint::load_for(&path, task).with_context(|| format!("reading {}", path.display()))?;
+    let model = &ck.trainer.model;
+    let vocab = parity::vocabulary();
+    if model.config.vocab != vocab.len() {
+        bail!(
+            "{}: the model has {} token ids, parity has {}",
+            path.display(),
+            model.config.vocab,
+            vocab.len()
+        );
+    }
+    let eos = match a.eos {
+        EosArg::Drop => Eos::Drop,
+        EosArg::Keep => Eos::Keep,
+    };
+    if a.show > 0 && a.model == ModelKind::ApMdm && !a.json {
+        let length = a.lengths[0];
+        for bits in parity::strings(length, a.show, a.test_seed) {
+            let mut f = ModelStep::new(model, Cpu::new(), &vocab);
+            let config = RunConfig::new(ModelClass::ApMdm)
+                .max_steps(parity::step_cap(length))
+                .full_trace();
+            let r = machine::run(&mut f, parity::canvas(&bits, eos), &config);
+            let truth = if parity::parity(&bits) { "odd" } else { "even" };
+            println!("input parity {truth}; stop: {}", r.stop);
+            print!("{}", TraceText(&r.trace));
+            println!();
+        }
+    }
+    let start = Instant::now();
+    let mut results = Vec::new();
+    for &length in &a.lengths {
+        let count = a.count.unwrap_or(if length >= 10_000 { 10 } else { 1000 });
+        let inputs = parity::strings(length, count, a.test_seed);
+        let r = match a.model {
+            ModelKind::ApMdm => parity::evaluate_ap_mdm(
+                || ModelStep::new(model, Cpu::new(), &vocab),
+                length,
+                &inputs,
+                eos,
+            ),
+            ModelKind::Arm => {
+                parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), length, &inputs)
+            }
+            ModelKind::Mdm => parity::evaluate_mdm(
+                || ConfidenceStep::new(model, Cpu::new(), &vocab),
+                length,
+                &inputs,
+            ),
+        };
+        if !a.json {
+            eprintln!(
+                "length {length}: {}/{} correct ({:.1} s so far)",
+                r.correct,
+                r.count,
+                start.elapsed().as_secs_f64()
+            );
+        }
+        results.push(r);
+    }
+    let report = EvalReport {
+        task: "parity",
+        model: match a.model {
+            ModelKind::ApMdm => task.to_string().replace("parity", "ap-mdm"),
+            ModelKind::Arm => "arm".to_string(),
+            ModelKind::Mdm => "mdm-confidence".to_string(),
+        },
+        parameters: model.parameter_count(),
+        checkpoint: path,
+        trained_steps: ck.header.step,
+        // The baselines always read `BOS bits EOS`; only the AP-MDM's handling is an option.
+        eos: if a.model == ModelKind::ApMdm {
+            eos
+        } else {
+            Eos::Keep
+        },
+        step_cap: match a.model {
+            ModelKind::ApMdm => "3L + 10",
+            ModelKind::Arm => "1 (one answer token)",
+            ModelKind::Mdm => "2 (one mask to fill, then the fixed point)",
+        },
+        results,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} ({} parameters, {} training steps) from {}; trailing EOS: {:?}; step cap {}",
+            report.model,
+            report.parameters,
+            report.trained_steps,
+            report.checkpoint.display(),
+            report.eos,
+            report.step_cap
+        );
+        let mut t = Table::new(&[
+            "length",
+            "count",
+            "correct",
+            "accuracy",
+            "95% CI",
+            "mean steps",
+            "stops",
+            "answers",
+            "peak",
+        ]);
+        for r in &report.results {
+            let stops: Vec<String> = r.stops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let answers: Vec<String> = r.answers.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            t.row(vec![
+                r.length.to_string(),
+                r.count.to_string(),
+                r.correct.to_string(),
+                format!("{:.4}", r.accuracy),
+                format!("[{:.4}, {:.4}]", r.ci_low, r.ci_high),
+                format!("{:.1}", r.mean_steps),
+                stops.join(", "),
+                answers.join(", "),
+                r.peak_length.to_string(),
+            ]);
+        }
+        print!("{}", t.render());
+        println!("({:.1} s)", report.seconds);
+    }
+    Ok(ExitCode::SUCCESS)
+}
