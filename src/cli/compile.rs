@@ -18,7 +18,7 @@ use apmdm::machine::{Canvas, Token};
 use apmdm::pram::{self, Program, RunConfig};
 use apmdm::seq::{Evaluator, Word};
 
-use super::run::{load_source, write_atomically};
+use super::run::{load_source, read_inputs, write_atomically};
 
 /// Options shared by `compile` and `trace`.
 #[derive(Debug, Args)]
@@ -92,12 +92,7 @@ fn load(c: &Common) -> Result<Loaded> {
     let mut config = RunConfig::new(c.n);
     config.seed = c.seed;
     if let Some(path) = &c.input {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-        config.inputs = pram::input::from_json(&value)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        config.inputs = read_inputs(path)?;
     }
     let limits = CompileLimits {
         max_length: c.max_length,

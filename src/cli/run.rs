@@ -51,6 +51,15 @@ fn parse_model(s: &str) -> Result<AccessModel, String> {
 }
 
 /// The program's display name and source: a file if one exists at that path, else a built-in.
+/// Inputs from a JSON file: an object mapping input names to numbers or arrays.
+pub(crate) fn read_inputs(path: &Path) -> Result<std::collections::BTreeMap<String, Vec<i64>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    pram::input::from_json(&value).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 pub(crate) fn load_source(name: &str) -> Result<(String, String)> {
     let path = Path::new(name);
     if path.exists() {
@@ -81,12 +90,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     config.max_processors = args.max_processors;
     config.max_cells = args.max_cells;
     if let Some(path) = &args.input {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-        config.inputs = pram::input::from_json(&value)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        config.inputs = read_inputs(path)?;
     }
     let report = match &args.trace {
         None => pram::run(&program, &config)?,
