@@ -347,3 +347,58 @@ fn total_arithmetic_matches_floor_semantics() {
     assert_eq!(binary(BinaryOp::Shl, 3, 62), None);
     assert_eq!(binary(BinaryOp::Mul, i64::MAX, 2), None);
 }
+
+/// Nodes whose value is the same at every position (constant queries, maps of constants) take
+/// the indexed evaluator's once-per-step path; it must equal the naive definition, including a
+/// missing match falling back to a per-position default.
+#[test]
+fn position_uniform_nodes_equal_the_naive_evaluator() {
+    let mut b = Builder::new(2);
+    let key = b.field(0);
+    let weight = b.field(1);
+    let idx = b.index();
+    let mut outs = Vec::new();
+    for k in 0..4 {
+        let q = b.constant(k);
+        let one = b.constant(1);
+        let q2 = b.binary(BinaryOp::Add, q, one);
+        for prefer in [
+            Prefer::Latest,
+            Prefer::Earliest,
+            Prefer::MaxBy(weight),
+            Prefer::MinBy(weight),
+        ] {
+            let select = Selector {
+                key,
+                query: q2,
+                position: None,
+            };
+            outs.push(b.lookup(select, prefer, weight, one));
+            // A default that varies by position: the node is uniform only when a match exists.
+            outs.push(b.lookup(select, prefer, weight, idx));
+        }
+        let select = Selector {
+            key,
+            query: q,
+            position: None,
+        };
+        outs.push(b.sum(select, weight));
+    }
+    let last = *outs.last().unwrap();
+    let p = b
+        .finish(Heads {
+            token: vec![last, last],
+            remask: last,
+            insert: last,
+            delete: last,
+        })
+        .unwrap();
+    for seed in 0..60 {
+        let x = random_canvas(seed, 1 + (seed as usize * 7) % 40);
+        assert_eq!(
+            evaluate(&p, &x, Evaluator::Naive),
+            evaluate(&p, &x, Evaluator::Indexed),
+            "seed {seed}"
+        );
+    }
+}

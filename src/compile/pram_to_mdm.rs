@@ -408,15 +408,7 @@ pub fn pram_to_mdm(
             output_count
         )));
     }
-    let seq = c.build(
-        &cfg,
-        &setup.registers,
-        &regions,
-        &outputs,
-        &layout,
-        limits,
-        &setup,
-    )?;
+    let seq = c.build(&cfg, &regions, &outputs, &layout, limits, &setup)?;
     Ok(MdmCompiled {
         seq,
         regions,
@@ -742,14 +734,12 @@ impl<'p> Compiler<'p> {
     fn build(
         &mut self,
         cfg: &Cfg<'p>,
-        initial_regs: &[i64],
         regions: &Regions,
         outputs: &[(u32, i64, i64, bool)],
         layout: &MdmLayout,
         limits: &CompileLimits,
         setup: &interp::Setup,
     ) -> Result<Seq, CompileError> {
-        let _ = initial_regs;
         let z = self.k(0);
         let one = self.k(1);
         let m1 = self.k(-1);
@@ -761,8 +751,6 @@ impl<'p> Compiler<'p> {
         let is_given = self.eqc(kind_f, kind::GIVEN);
         // The latest header, read by every position.
         let hkey = self.sel(is_header, one, m1);
-        let fields = self.b.field(0);
-        let _ = fields;
         let mut h = vec![z; hf::REGS + self.top_reg + 1];
         for (f, slot) in h.iter_mut().enumerate().skip(1) {
             let fv = self.b.field(f);
@@ -885,12 +873,6 @@ impl<'p> Compiler<'p> {
         let mut new_regs = hregs.clone();
         let mut new_pc = z;
         let mut new_s = h[hf::S];
-        let ctx_t = |line: u32| FaultCtx {
-            line,
-            round: round_k,
-            pid: z,
-        };
-        let _ = ctx_t;
         // Edges: (guard, actions, target).
         let mut edges: Vec<Edge<'p>> = Vec::new();
         let at_entry = self.eqc(h[hf::PC], -1);
@@ -1076,16 +1058,7 @@ impl<'p> Compiler<'p> {
         let at_slot = self.and(in_slot, running);
         let pid = rel;
         // Slot contents.
-        let slot = self.slot_body(
-            cfg,
-            &new_regs,
-            new_pc,
-            running,
-            pid,
-            next_round,
-            &sizes,
-            h[hf::SEED],
-        );
+        let slot = self.slot_body(cfg, &new_regs, new_pc, running, pid, next_round, &sizes);
         // Output cells.
         let ob = self.k(regions.outputs as i64);
         let orel = self.bin(B::Sub, idx, ob);
@@ -1106,7 +1079,6 @@ impl<'p> Compiler<'p> {
         let in_out_lo = self.bin(B::Le, z, orel);
         let in_output = self.and(in_out_lo, is_mask);
         let at_output = self.and(in_output, final_step);
-        let _ = in_output;
         // Proposed token.
         let nf = self.b_fields();
         let mut token = vec![z; nf];
@@ -1130,7 +1102,6 @@ impl<'p> Compiler<'p> {
         let decode = self.bin(B::Or, decode, final_step);
         let hold = self.not(decode);
         let remask = self.and(is_mask, hold);
-        let _ = (cfg, regions);
         let b = std::mem::replace(&mut self.b, Builder::new(nf));
         b.finish(Heads {
             token,
@@ -1224,7 +1195,6 @@ impl<'p> Compiler<'p> {
         pid: V,
         round: V,
         sizes: &[Vec<(V, V)>],
-        _seed: V,
     ) -> Vec<V> {
         let z = self.k(0);
         let m1 = self.k(-1);
