@@ -245,6 +245,31 @@ fn trace_renders_each_step_and_writes_jsonl() {
         (slot["round"].as_i64(), slot["line"].as_i64()),
         (Some(2), Some(20))
     );
+    let html = dir.join("t.html");
+    let (code, _, _) = apmdm(&[
+        "trace",
+        "prefix_sum",
+        "--n",
+        "4",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let page = std::fs::read_to_string(&html).unwrap();
+    // One row per canvas x_0 .. x_6, one cell per position (26), masks shown as M.
+    assert_eq!(page.matches("<tr>").count(), 7);
+    assert_eq!(page.matches("<td class=").count(), 7 * 26);
+    assert!(page.contains("<td class=\"m\" title=\"null\">M</td>"));
+    let (code, _, stderr) = apmdm(&[
+        "trace",
+        "prefix_sum",
+        "--n",
+        "1000",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--max-html"), "{stderr}");
     let (code, _, stderr) = apmdm(&["compile", "prefix_sum", "--target", "apmdm"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("not built yet"), "{stderr}");

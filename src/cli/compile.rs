@@ -66,6 +66,13 @@ pub struct TraceArgs {
     /// Write one JSON record per decoding step to this file.
     #[arg(long)]
     jsonl: Option<PathBuf>,
+    /// Write a self-contained HTML step-through (one row per step, one cell per position) to
+    /// this file; canvases longer than --max-html positions are refused.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// The longest canvas rendered as HTML.
+    #[arg(long, default_value_t = 4000)]
+    max_html: usize,
     /// Print at most this many positions per step in the text rendering.
     #[arg(long, default_value_t = 400)]
     max_shown: usize,
@@ -189,6 +196,13 @@ fn print_row(r: &Row) {
 pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     let l = load(&args.common)?;
     let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
+    if args.html.is_some() && compiled.regions.length > args.max_html {
+        bail!(
+            "the canvas has {} positions, above --max-html {}; use --jsonl, or a smaller --n",
+            compiled.regions.length,
+            args.max_html
+        );
+    }
     let (report, run) = run_mdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?;
     let states = run.trace.states().context("the run kept no full trace")?;
     let rounds = round_sources(&l.program, run.last.tokens());
@@ -232,6 +246,11 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
             );
         }
     }
+    if let Some(path) = &args.html {
+        let html = render_html(&compiled, &l.program, &rounds, &states, &report, l.config.n);
+        write_atomically(path, html.as_bytes())?;
+        println!("{} steps rendered to {}", run.steps(), path.display());
+    }
     if let Some(path) = &args.jsonl {
         write_atomically(path, lines.as_bytes())?;
         println!(
@@ -241,10 +260,74 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
             compiled.regions.length,
             report.outcome
         );
-    } else {
+    } else if args.html.is_none() {
         println!("outcome {:?}; output {:?}", report.outcome, report.output);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Escapes text for HTML.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// One table: a row per canvas (x_0 .. x_K), a cell per position, coloured by kind; a cell decoded
+/// in that step is outlined, and its title says what it serves.
+fn render_html(
+    c: &MdmCompiled,
+    program: &Program,
+    rounds: &BTreeMap<i64, (u32, &'static str)>,
+    states: &[&Canvas<Word>],
+    report: &apmdm::compile::mdm_run::MdmReport,
+    n: i64,
+) -> String {
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+    out.push_str(&escape(&format!("{} -> mdm, n = {n}", program.name)));
+    out.push_str(
+        "</title><style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:11px}\
+         td{border:1px solid #ccc;padding:2px 4px;white-space:nowrap}td.m{background:#ddd;color:#888}\
+         td.h{background:#fde68a}td.g{background:#bfdbfe}td.s{background:#bbf7d0}td.o{background:#fbcfe8}\
+         td.p{background:#f5f5f5;color:#aaa}td.new{outline:2px solid #111}</style></head><body>\n",
+    );
+    out.push_str(&format!(
+        "<h1>{} compiled to an MDM schedule, n = {n}</h1>\n<p>{} positions, {} decoding steps, outcome {}. \
+         Yellow: headers (control state); blue: given cells; green: processor slots (round, \
+         processor, statement, writes); pink: output cells; grey: masks. Outlined: decoded in \
+         that step.</p>\n<table>\n",
+        escape(&program.name),
+        c.regions.length,
+        states.len().saturating_sub(1),
+        escape(&format!("{:?}", report.outcome)),
+    ));
+    for (k, x) in states.iter().enumerate() {
+        out.push_str(&format!("<tr><td>x<sub>{k}</sub></td>"));
+        for (i, t) in x.tokens().iter().enumerate() {
+            let class = match t {
+                Token::Mask => "m",
+                Token::Sym(w) => match w.0[0] {
+                    kind::HEADER => "h",
+                    kind::GIVEN => "g",
+                    kind::SLOT => "s",
+                    kind::OUTPUT => "o",
+                    _ => "p",
+                },
+            };
+            let fresh = k > 0 && states[k - 1].tokens()[i].is_mask() && !t.is_mask();
+            let title = escape(&serves(c, program, rounds, Some(t)).to_string());
+            out.push_str(&format!(
+                "<td class=\"{class}{}\" title=\"{}\">{}</td>",
+                if fresh { " new" } else { "" },
+                title.replace('"', "&quot;"),
+                escape(&short(c, program, rounds, t))
+            ));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n</body></html>\n");
+    out
 }
 
 /// What a decoded token stands for: the round, processor and source line of a slot, the round
