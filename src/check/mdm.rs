@@ -285,8 +285,8 @@ pub fn fits(rows: &[Row]) -> Vec<FitRow> {
         return Vec::new();
     };
     let describe = |c: Classification| match c {
-        Classification::NotClassified { sizes } => ("not classified".to_string(), false, sizes),
-        Classification::Classified { best, tie, .. } => (best.growth.label().to_string(), tie, 0),
+        Classification::NotClassified { .. } => ("not classified".to_string(), false),
+        Classification::Classified { best, tie, .. } => (best.growth.label().to_string(), tie),
     };
     let steps: Vec<(u64, f64)> = rows
         .iter()
@@ -328,7 +328,7 @@ pub fn fits(rows: &[Row]) -> Vec<FitRow> {
         ("steps", steps, steps_slack),
         ("context", context, context_slack),
     ] {
-        let (class, tie, _) = describe(classify(&points));
+        let (class, tie) = describe(classify(&points));
         out.push(FitRow {
             program: first.program.clone(),
             target: first.target.clone(),

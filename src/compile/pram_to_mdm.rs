@@ -237,8 +237,7 @@ struct ReadSite {
     line: V,
 }
 
-struct Compiler<'p> {
-    _program: std::marker::PhantomData<&'p Program>,
+struct Compiler {
     b: Builder,
     consts: HashMap<i64, V>,
     word: (i64, i64),
@@ -251,6 +250,8 @@ struct Compiler<'p> {
     top_reg: usize,
     allocs: usize,
     model: AccessModel,
+    /// Fields per token (the widest of header and slot).
+    fields: usize,
     write_sites: usize,
     read_sites: usize,
     /// Memory: per write site, the visible key, priority and value nodes; given key and value.
@@ -293,35 +294,26 @@ pub fn pram_to_mdm(
         }
     }
     let cfg = Cfg::of(program);
-    let write_sites = cfg
-        .rounds
-        .iter()
-        .map(|&r| match &cfg.nodes[r] {
-            Node::Round {
-                kind: RoundKind::Pardo(round),
-                ..
-            } => count_writes(&round.ops),
-            Node::Round {
-                kind: RoundKind::Assign { .. },
-                ..
-            } => 1,
-            _ => 0,
-        })
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let read_sites = cfg
-        .rounds
-        .iter()
-        .map(|&r| match &cfg.nodes[r] {
-            Node::Round {
-                kind: RoundKind::Pardo(round),
-                ..
-            } => count_reads(&round.ops),
-            _ => 0,
-        })
-        .max()
-        .unwrap_or(0);
+    // Sites per slot: the most write (read) operations of any round; an assignment writes once.
+    let most = |read: bool| {
+        cfg.rounds
+            .iter()
+            .map(|&r| match &cfg.nodes[r] {
+                Node::Round {
+                    kind: RoundKind::Pardo(round),
+                    ..
+                } => count_sites(&round.ops, read),
+                Node::Round {
+                    kind: RoundKind::Assign { .. },
+                    ..
+                } => usize::from(!read),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let write_sites = most(false).max(1);
+    let read_sites = most(true);
     if write_sites > 16 {
         return Err(CompileError::TooLarge(format!(
             "a round has {write_sites} write sites; the priority encoding holds 16"
@@ -351,7 +343,6 @@ pub fn pram_to_mdm(
     let fields = (hf::REGS + registers)
         .max(sf::WRITES + sf::PER_WRITE * write_sites + sf::PER_READ * read_sites);
     let mut c = Compiler {
-        _program: std::marker::PhantomData,
         b: Builder::new(fields),
         consts: HashMap::new(),
         word: (setup.word_min, setup.word_max),
@@ -361,6 +352,7 @@ pub fn pram_to_mdm(
         top_reg,
         allocs: cfg.allocs,
         model: setup.model,
+        fields,
         write_sites,
         read_sites,
         mem: None,
@@ -425,31 +417,21 @@ pub fn pram_to_mdm(
     })
 }
 
-fn count_writes(ops: &[PramOp]) -> usize {
+/// The read operations (`read`) or write operations of a round body, both branches of every `if`.
+fn count_sites(ops: &[PramOp], read: bool) -> usize {
     ops.iter()
         .map(|op| match op {
-            PramOp::Write { .. } => 1,
+            PramOp::Read { .. } => usize::from(read),
+            PramOp::Write { .. } => usize::from(!read),
             PramOp::If {
                 then, otherwise, ..
-            } => count_writes(then) + count_writes(otherwise),
-            _ => 0,
+            } => count_sites(then, read) + count_sites(otherwise, read),
+            PramOp::Compute { .. } => 0,
         })
         .sum()
 }
 
-fn count_reads(ops: &[PramOp]) -> usize {
-    ops.iter()
-        .map(|op| match op {
-            PramOp::Read { .. } => 1,
-            PramOp::If {
-                then, otherwise, ..
-            } => count_reads(then) + count_reads(otherwise),
-            _ => 0,
-        })
-        .sum()
-}
-
-impl<'p> Compiler<'p> {
+impl Compiler {
     fn k(&mut self, v: i64) -> V {
         if let Some(&x) = self.consts.get(&v) {
             return x;
@@ -731,7 +713,7 @@ impl<'p> Compiler<'p> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn build(
+    fn build<'p>(
         &mut self,
         cfg: &Cfg<'p>,
         regions: &Regions,
@@ -1032,7 +1014,7 @@ impl<'p> Compiler<'p> {
         let ord_new = self.bin(B::Add, k_ord, one);
         let pc_h = self.sel(running, new_pc, z);
         let hk = self.k(kind::HEADER);
-        let mut header = vec![z; self.b_fields()];
+        let mut header = vec![z; self.fields];
         header[0] = hk;
         header[hf::ORD] = ord_new;
         header[hf::PC] = pc_h;
@@ -1080,7 +1062,7 @@ impl<'p> Compiler<'p> {
         let in_output = self.and(in_out_lo, is_mask);
         let at_output = self.and(in_output, final_step);
         // Proposed token.
-        let nf = self.b_fields();
+        let nf = self.fields;
         let mut token = vec![z; nf];
         let pk = self.k(kind::PAD);
         let ok = self.k(kind::OUTPUT);
@@ -1112,13 +1094,8 @@ impl<'p> Compiler<'p> {
         .map_err(|e| CompileError::Unsupported(format!("internal: {e}")))
     }
 
-    fn b_fields(&self) -> usize {
-        (hf::REGS + self.top_reg + 1)
-            .max(sf::WRITES + sf::PER_WRITE * self.write_sites + sf::PER_READ * self.read_sites)
-    }
-
     #[allow(clippy::too_many_arguments)]
-    fn action(
+    fn action<'p>(
         &mut self,
         action: Action<'p>,
         env: &mut Env,
@@ -1186,7 +1163,7 @@ impl<'p> Compiler<'p> {
 
     /// The slot fields every position computes for round k + 1 (used where it is a slot).
     #[allow(clippy::too_many_arguments)]
-    fn slot_body(
+    fn slot_body<'p>(
         &mut self,
         cfg: &Cfg<'p>,
         regs: &[V],
@@ -1198,7 +1175,7 @@ impl<'p> Compiler<'p> {
     ) -> Vec<V> {
         let z = self.k(0);
         let m1 = self.k(-1);
-        let nf = self.b_fields();
+        let nf = self.fields;
         let mut out = vec![z; nf];
         let mut stop = Stop {
             status: z,
