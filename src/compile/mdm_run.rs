@@ -127,6 +127,46 @@ pub fn decode(
         }
     }
     let h = &header.ok_or_else(|| bad("no header"))?.0;
+    let outcome = outcome_of(h, program)?;
+    let u = |v: i64| v.max(0) as u64;
+    let mut output = Vec::new();
+    let mut at = 0usize;
+    for &(a, _, len, scalar) in &compiled.outputs {
+        let vals: Vec<i64> = cells
+            .get(at..at + len as usize)
+            .ok_or_else(|| bad("output cells missing"))?
+            .iter()
+            .map(|c| c.1)
+            .collect();
+        at += len as usize;
+        let name = program.arrays[a as usize].name.clone();
+        let v = if scalar {
+            Value::Scalar(*vals.first().ok_or_else(|| bad("empty scalar"))?)
+        } else {
+            Value::Array(vals)
+        };
+        output.push((name, v));
+    }
+    Ok(MdmReport {
+        outcome,
+        output,
+        metrics: Metrics {
+            rounds: u(h[hf::T]),
+            processors: u(h[hf::P]),
+            work: u(h[hf::W]),
+            space: u(h[hf::S]),
+        },
+        steps: run.steps(),
+        context: run.context_length(),
+        context_used: used,
+        ops: run.trace.totals(),
+        stop: run.stop.to_string(),
+    })
+}
+
+/// The outcome a final header states (status and detail fields, as `hf` lays them out).
+pub fn outcome_of(h: &[i64], program: &Program) -> Result<Outcome, MdmRunError> {
+    let bad = |s: &str| MdmRunError::Unreadable(s.to_string());
     let d = |i: usize| h[hf::D + i];
     let u = |v: i64| v.max(0) as u64;
     let array_name = |a: i64| {
@@ -190,39 +230,7 @@ pub fn decode(
         },
         _ => return Err(bad("the last header is not final")),
     };
-    let mut output = Vec::new();
-    let mut at = 0usize;
-    for &(a, _, len, scalar) in &compiled.outputs {
-        let vals: Vec<i64> = cells
-            .get(at..at + len as usize)
-            .ok_or_else(|| bad("output cells missing"))?
-            .iter()
-            .map(|c| c.1)
-            .collect();
-        at += len as usize;
-        let name = program.arrays[a as usize].name.clone();
-        let v = if scalar {
-            Value::Scalar(*vals.first().ok_or_else(|| bad("empty scalar"))?)
-        } else {
-            Value::Array(vals)
-        };
-        output.push((name, v));
-    }
-    Ok(MdmReport {
-        outcome,
-        output,
-        metrics: Metrics {
-            rounds: u(h[hf::T]),
-            processors: u(h[hf::P]),
-            work: u(h[hf::W]),
-            space: u(h[hf::S]),
-        },
-        steps: run.steps(),
-        context: run.context_length(),
-        context_used: used,
-        ops: run.trace.totals(),
-        stop: run.stop.to_string(),
-    })
+    Ok(outcome)
 }
 
 /// Wall time of a closure, in seconds, with its result.

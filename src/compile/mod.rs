@@ -5,8 +5,10 @@
 //! program into a seq step function and its canvas (`proofs/mdm.md`); `mdm_run` runs that
 //! schedule with `machine`'s runner and decodes its final canvas into an interpreter-style report.
 
+pub mod apmdm_run;
 pub mod cfg;
 pub mod declared;
 pub mod mdm_layout;
 pub mod mdm_run;
+pub mod pram_to_apmdm;
 pub mod pram_to_mdm;

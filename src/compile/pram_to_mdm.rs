@@ -89,10 +89,13 @@ pub mod sf {
     pub const BRANCH: usize = 3;
     /// Fault kind (0: none), line, and details a, b, c.
     pub const FAULT: usize = 4;
-    /// First write site: key, value, address, array, index, line.
+    /// First write site: key, value, address, array, index, line, target position.
     pub const WRITES: usize = 9;
     /// Fields per write site.
-    pub const PER_WRITE: usize = 6;
+    pub const PER_WRITE: usize = 7;
+    /// Offset of a write site's target position: where the written cell stands on the canvas
+    /// (AP-MDM, whose cells are rewritten in place; 0 in MDM slots).
+    pub const TARGET: usize = 6;
     /// Fields per read site: address, array, index, line.
     pub const PER_READ: usize = 4;
 }
@@ -205,14 +208,79 @@ impl Default for CompileLimits {
 
 /// A stop being accumulated in program order: the first one that fires wins.
 #[derive(Clone, Copy)]
-struct Stop {
+pub(super) struct Stop {
     status: V,
     d: [V; 7],
 }
 
+impl Stop {
+    /// No stop yet (`zero` is the constant 0).
+    pub(super) fn none(zero: V) -> Stop {
+        Stop {
+            status: zero,
+            d: [zero; 7],
+        }
+    }
+}
+
+/// What every position reads off the canvas before choosing its role (see `observe`).
+pub(super) struct Observed {
+    /// The current header's fields.
+    pub h: Vec<V>,
+    /// The round the current header started (its T).
+    pub round_k: V,
+    /// The header's status is running.
+    pub started: V,
+    /// Round k faulted or violated its access model.
+    pub failed: V,
+    /// Round k's test value.
+    pub branch: V,
+    /// Round k's own failure, as a stop.
+    pub stop: Stop,
+    /// This position's index.
+    pub idx: V,
+    /// This position holds the mask.
+    pub is_mask: V,
+    /// This position holds a decoded slot.
+    pub is_slot: V,
+    /// This position holds a decoded memory cell (a given cell in MDM).
+    pub is_given: V,
+}
+
+/// The next control state (see `transition`).
+pub(super) struct Transition {
+    /// The new header, `fields` wide.
+    pub header: Vec<V>,
+    /// Rounds remain and nothing stopped.
+    pub running: V,
+    /// Registers after the free path.
+    pub regs: Vec<V>,
+    /// The next round's program counter.
+    pub pc: V,
+    /// The next round's processor count.
+    pub cnt: V,
+    /// Each pardo's (lo, size) per dimension at the new registers.
+    pub sizes: Vec<Vec<(V, V)>>,
+    /// round_k + 1.
+    pub next_round: V,
+    /// The new header's ordinal.
+    pub ord: V,
+    /// The lowest top of memory on the free path (scopes left, then entered).
+    pub low: V,
+}
+
+/// What bounds the processor slots of a round.
+#[derive(Clone, Copy)]
+pub(super) enum SlotCap {
+    /// MDM: the slots laid out, W_decl-style (work so far plus this round's count).
+    Work(i64),
+    /// AP-MDM: the processor region (this round's count).
+    Processors(i64),
+}
+
 /// Per-processor (or per-transition) evaluation environment.
 #[derive(Clone)]
-struct Env {
+pub(super) struct Env {
     regs: Vec<V>,
     locals: Vec<V>,
 }
@@ -237,8 +305,8 @@ struct ReadSite {
     line: V,
 }
 
-struct Compiler {
-    b: Builder,
+pub(super) struct Compiler {
+    pub(super) b: Builder,
     consts: HashMap<i64, V>,
     word: (i64, i64),
     /// Static arrays: (base, length); scoped: None.
@@ -247,15 +315,33 @@ struct Compiler {
     scoped: Vec<Option<usize>>,
     /// Register of each loop's (counter, limit).
     loop_regs: usize,
-    top_reg: usize,
+    pub(super) top_reg: usize,
     allocs: usize,
     model: AccessModel,
     /// Fields per token (the widest of header and slot).
-    fields: usize,
-    write_sites: usize,
-    read_sites: usize,
+    pub(super) fields: usize,
+    pub(super) write_sites: usize,
+    pub(super) read_sites: usize,
     /// Memory: per write site, the visible key, priority and value nodes; given key and value.
     mem: Option<Memory>,
+    /// Memory held in place (AP-MDM): keys are plain addresses (no scope epochs) and every
+    /// write records the canvas position of the cell it targets.
+    pub(super) in_place: bool,
+    /// How writes find their target positions (AP-MDM, set before slot bodies are built).
+    pub(super) targets: Option<Targets>,
+}
+
+/// How a write finds its cell's position on an AP-MDM canvas: a decoded cell by address, else a
+/// fresh (still masked) cell by its rank among the fresh ones, whose addresses follow the
+/// decoded cells'.
+#[derive(Clone, Copy)]
+pub(super) struct Targets {
+    /// A decoded cell's address, else -1.
+    pub cell_key: V,
+    /// A fresh cell's rank, else -1.
+    pub fresh_key: V,
+    /// How many cells are decoded.
+    pub decoded: V,
 }
 
 #[derive(Clone)]
@@ -263,6 +349,8 @@ struct Memory {
     keys: Vec<V>,
     prios: Vec<V>,
     values: Vec<V>,
+    /// Per write site, its visible target position (AP-MDM; empty in MDM).
+    targets: Vec<V>,
     given_key: V,
     given_value: V,
 }
@@ -281,82 +369,11 @@ pub fn pram_to_mdm(
             layout.length, limits.max_length
         ))
     })?;
-    let mut config = RunConfig::new(n);
-    config.max_cells = limits.max_cells;
-    config.max_processors = limits.max_processors;
-    let setup = interp::setup(program, &config).map_err(|e| CompileError::Setup(e.to_string()))?;
-    for &o in &program.outputs {
-        if program.arrays[o as usize].scoped {
-            return Err(CompileError::Unsupported(format!(
-                "output `{}` is a scoped array",
-                program.arrays[o as usize].name
-            )));
-        }
-    }
-    let cfg = Cfg::of(program);
-    // Sites per slot: the most write (read) operations of any round; an assignment writes once.
-    let most = |read: bool| {
-        cfg.rounds
-            .iter()
-            .map(|&r| match &cfg.nodes[r] {
-                Node::Round {
-                    kind: RoundKind::Pardo(round),
-                    ..
-                } => count_sites(&round.ops, read),
-                Node::Round {
-                    kind: RoundKind::Assign { .. },
-                    ..
-                } => usize::from(!read),
-                _ => 0,
-            })
-            .max()
-            .unwrap_or(0)
-    };
-    let write_sites = most(false).max(1);
-    let read_sites = most(true);
-    if write_sites > 16 {
-        return Err(CompileError::TooLarge(format!(
-            "a round has {write_sites} write sites; the priority encoding holds 16"
-        )));
-    }
     let rounds_decl = layout.rounds_declared.to_i64().unwrap_or(i64::MAX);
-    if rounds_decl >= 1 << 25 || limits.max_cells >= EPOCH as u64 {
-        return Err(CompileError::TooLarge(
-            "rounds must stay below 2^25 and cells below 2^31 for the key encoding".into(),
-        ));
-    }
-    let program_regs = program.registers.len();
-    let loop_regs = program_regs;
-    let mut next_reg = loop_regs + 2 * cfg.loops;
-    let mut scoped = vec![None; program.arrays.len()];
-    for (a, decl) in program.arrays.iter().enumerate() {
-        if decl.scoped {
-            scoped[a] = Some(next_reg);
-            next_reg += 3;
-        }
-    }
-    let top_reg = next_reg;
-    let registers = top_reg + 1;
-    let places = (0..program.arrays.len())
-        .map(|a| (!program.arrays[a].scoped).then(|| (setup.base[a] as i64, setup.len[a] as i64)))
-        .collect();
-    let fields = (hf::REGS + registers)
-        .max(sf::WRITES + sf::PER_WRITE * write_sites + sf::PER_READ * read_sites);
-    let mut c = Compiler {
-        b: Builder::new(fields),
-        consts: HashMap::new(),
-        word: (setup.word_min, setup.word_max),
-        places,
-        scoped,
-        loop_regs,
-        top_reg,
-        allocs: cfg.allocs,
-        model: setup.model,
-        fields,
-        write_sites,
-        read_sites,
-        mem: None,
-    };
+    let (mut c, cfg, setup) = prepare(program, n, limits, rounds_decl, 0, false)?;
+    let registers = c.top_reg + 1;
+    let fields = c.fields;
+    let (write_sites, read_sites) = (c.write_sites, c.read_sites);
     // Regions.
     let given: Vec<(u32, i64, i64)> = program
         .arrays
@@ -417,6 +434,96 @@ pub fn pram_to_mdm(
     })
 }
 
+/// The interpreter's set-up at n, the control-flow graph, and a compiler over them whose tokens
+/// are wide enough for a header with `header_extra` more fields and for every round's slots.
+pub(super) fn prepare<'p>(
+    program: &'p Program,
+    n: i64,
+    limits: &CompileLimits,
+    rounds_decl: i64,
+    header_extra: usize,
+    in_place: bool,
+) -> Result<(Compiler, Cfg<'p>, interp::Setup), CompileError> {
+    let mut config = RunConfig::new(n);
+    config.max_cells = limits.max_cells;
+    config.max_processors = limits.max_processors;
+    let setup = interp::setup(program, &config).map_err(|e| CompileError::Setup(e.to_string()))?;
+    for &o in &program.outputs {
+        if program.arrays[o as usize].scoped {
+            return Err(CompileError::Unsupported(format!(
+                "output `{}` is a scoped array",
+                program.arrays[o as usize].name
+            )));
+        }
+    }
+    let cfg = Cfg::of(program);
+    // Sites per slot: the most write (read) operations of any round; an assignment writes once.
+    let most = |read: bool| {
+        cfg.rounds
+            .iter()
+            .map(|&r| match &cfg.nodes[r] {
+                Node::Round {
+                    kind: RoundKind::Pardo(round),
+                    ..
+                } => count_sites(&round.ops, read),
+                Node::Round {
+                    kind: RoundKind::Assign { .. },
+                    ..
+                } => usize::from(!read),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let write_sites = most(false).max(1);
+    let read_sites = most(true);
+    if write_sites > 16 {
+        return Err(CompileError::TooLarge(format!(
+            "a round has {write_sites} write sites; the priority encoding holds 16"
+        )));
+    }
+    if (!in_place && rounds_decl >= 1 << 25) || limits.max_cells >= EPOCH as u64 {
+        return Err(CompileError::TooLarge(
+            "rounds must stay below 2^25 and cells below 2^31 for the key encoding".into(),
+        ));
+    }
+    let program_regs = program.registers.len();
+    let loop_regs = program_regs;
+    let mut next_reg = loop_regs + 2 * cfg.loops;
+    let mut scoped = vec![None; program.arrays.len()];
+    for (a, decl) in program.arrays.iter().enumerate() {
+        if decl.scoped {
+            scoped[a] = Some(next_reg);
+            next_reg += 3;
+        }
+    }
+    let top_reg = next_reg;
+    let registers = top_reg + 1;
+    let places = (0..program.arrays.len())
+        .map(|a| (!program.arrays[a].scoped).then(|| (setup.base[a] as i64, setup.len[a] as i64)))
+        .collect();
+    let fields = (hf::REGS + registers + header_extra)
+        .max(sf::WRITES + sf::PER_WRITE * write_sites + sf::PER_READ * read_sites);
+    let c = Compiler {
+        b: Builder::new(fields),
+        consts: HashMap::new(),
+        word: (setup.word_min, setup.word_max),
+        places,
+        scoped,
+        loop_regs,
+        top_reg,
+        allocs: cfg.allocs,
+        model: setup.model,
+        fields,
+        write_sites,
+        read_sites,
+        mem: None,
+        in_place,
+        targets: None,
+    };
+    Ok((c, cfg, setup))
+}
+
 /// The read operations (`read`) or write operations of a round body, both branches of every `if`.
 fn count_sites(ops: &[PramOp], read: bool) -> usize {
     ops.iter()
@@ -432,7 +539,7 @@ fn count_sites(ops: &[PramOp], read: bool) -> usize {
 }
 
 impl Compiler {
-    fn k(&mut self, v: i64) -> V {
+    pub(super) fn k(&mut self, v: i64) -> V {
         if let Some(&x) = self.consts.get(&v) {
             return x;
         }
@@ -441,24 +548,24 @@ impl Compiler {
         x
     }
 
-    fn bin(&mut self, op: B, a: V, b: V) -> V {
+    pub(super) fn bin(&mut self, op: B, a: V, b: V) -> V {
         self.b.binary(op, a, b)
     }
 
-    fn and(&mut self, a: V, b: V) -> V {
+    pub(super) fn and(&mut self, a: V, b: V) -> V {
         self.bin(B::And, a, b)
     }
 
-    fn not(&mut self, a: V) -> V {
+    pub(super) fn not(&mut self, a: V) -> V {
         self.b.unary(U::Not, a)
     }
 
-    fn eqc(&mut self, a: V, c: i64) -> V {
+    pub(super) fn eqc(&mut self, a: V, c: i64) -> V {
         let c = self.k(c);
         self.bin(B::Eq, a, c)
     }
 
-    fn sel(&mut self, c: V, a: V, b: V) -> V {
+    pub(super) fn sel(&mut self, c: V, a: V, b: V) -> V {
         if a == b {
             return a;
         }
@@ -678,6 +785,7 @@ impl Compiler {
         let addr = self.bin(B::Add, base, i);
         let key = match epoch {
             None => addr,
+            Some(_) if self.in_place => addr,
             Some(e) => {
                 let span = self.k(EPOCH);
                 let hi = self.bin(B::MulSat, e, span);
@@ -690,6 +798,11 @@ impl Compiler {
     /// The value of memory at `key` as of the visible writes: the highest-priority write, else the
     /// given cell, else 0.
     fn load(&mut self, key: V) -> V {
+        self.load_full(key).0
+    }
+
+    /// `load`, with the winning write's priority (-1: no visible write to `key`).
+    pub(super) fn load_full(&mut self, key: V) -> (V, V) {
         let m = self.mem.clone().expect("memory is set up before loads");
         let m1 = self.k(-1);
         let z = self.k(0);
@@ -709,19 +822,45 @@ impl Compiler {
         }
         let g = self.lookup(m.given_key, key, Prefer::Latest, m.given_value, z);
         let none = self.bin(B::Lt, best, z);
-        self.sel(none, g, value)
+        (self.sel(none, g, value), best)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn build<'p>(
-        &mut self,
-        cfg: &Cfg<'p>,
-        regions: &Regions,
-        outputs: &[(u32, i64, i64, bool)],
-        layout: &MdmLayout,
-        limits: &CompileLimits,
-        setup: &interp::Setup,
-    ) -> Result<Seq, CompileError> {
+    /// In-place memory: the winning visible write whose target position is `pos`, as
+    /// (priority, value, address); priority -1 when none targets it.
+    pub(super) fn write_at(&mut self, pos: V) -> (V, V, V) {
+        let m = self.mem.clone().expect("memory is set up before loads");
+        let m1 = self.k(-1);
+        let z = self.k(0);
+        let (mut best, mut value, mut addr) = (m1, z, z);
+        for s in 0..m.targets.len() {
+            let by = Prefer::MaxBy(m.prios[s]);
+            let a = self.b.field(sf::WRITES + sf::PER_WRITE * s + 2);
+            let p = self.lookup(m.targets[s], pos, by, m.prios[s], m1);
+            let v = self.lookup(m.targets[s], pos, by, m.values[s], z);
+            let a = self.lookup(m.targets[s], pos, by, a, z);
+            let take = self.bin(B::Lt, best, p);
+            best = self.bin(B::Max, best, p);
+            value = self.sel(take, v, value);
+            addr = self.sel(take, a, addr);
+        }
+        (best, value, addr)
+    }
+
+    /// In-place memory: the canvas position of the cell at address `key` (-1 for none): a
+    /// decoded cell, else a fresh one by rank.
+    fn target_of(&mut self, key: V, t: Targets) -> V {
+        let m1 = self.k(-1);
+        let idx = self.b.index();
+        let rank = self.bin(B::Sub, key, t.decoded);
+        let fresh = self.lookup(t.fresh_key, rank, Prefer::Latest, idx, m1);
+        self.lookup(t.cell_key, key, Prefer::Latest, idx, fresh)
+    }
+
+    /// What every position reads off the canvas: the current header (`width` fields), the
+    /// results of the round it started (test value, lowest fault, violations), and memory.
+    /// `exec` names a header field and value that must hold for those slots to count as
+    /// decoded (AP-MDM's phase); MDM's slots count whenever their round has a header.
+    pub(super) fn observe(&mut self, width: usize, exec: Option<(usize, i64)>) -> Observed {
         let z = self.k(0);
         let one = self.k(1);
         let m1 = self.k(-1);
@@ -733,14 +872,13 @@ impl Compiler {
         let is_given = self.eqc(kind_f, kind::GIVEN);
         // The latest header, read by every position.
         let hkey = self.sel(is_header, one, m1);
-        let mut h = vec![z; hf::REGS + self.top_reg + 1];
+        let mut h = vec![z; width];
         for (f, slot) in h.iter_mut().enumerate().skip(1) {
             let fv = self.b.field(f);
             *slot = self.lookup(hkey, one, Prefer::Latest, fv, z);
         }
         self.b.name(h[hf::ORD], "header.ord");
         self.b.name(h[hf::PC], "header.pc");
-        let k_ord = h[hf::ORD];
         let round_k = h[hf::T];
         // Slots of round k (the round the latest header started).
         let slot_round = self.b.field(sf::ROUND);
@@ -748,7 +886,11 @@ impl Compiler {
         let rkey = self.sel(is_slot, slot_round, m1);
         let started = self.eqc(h[hf::STATUS], status::RUNNING);
         let real_round = self.bin(B::Lt, z, h[hf::PC]);
-        let round_done = self.and(started, real_round);
+        let mut round_done = self.and(started, real_round);
+        if let Some((field, value)) = exec {
+            let at = self.eqc(h[field], value);
+            round_done = self.and(round_done, at);
+        }
         let qround = self.sel(round_done, round_k, m1);
         let bf = self.b.field(sf::BRANCH);
         let branch = self.lookup(rkey, qround, Prefer::Earliest, bf, z);
@@ -757,27 +899,13 @@ impl Compiler {
         let has_fault = self.bin(B::Ne, fk_f, z);
         let has_fault = self.and(is_slot, has_fault);
         let fkey = self.sel(has_fault, slot_round, m1);
-        let mut fd = [z; 7];
-        let fields_of_fault = [
-            sf::FAULT,
-            sf::FAULT + 1,
-            sf::FAULT + 2,
-            sf::FAULT + 3,
-            sf::FAULT + 4,
-        ];
         let mut fv = Vec::new();
-        for f in fields_of_fault {
+        for f in sf::FAULT..sf::FAULT + 5 {
             let x = self.b.field(f);
             fv.push(self.lookup(fkey, qround, Prefer::Earliest, x, z));
         }
         let fpid = self.lookup(fkey, qround, Prefer::Earliest, slot_pid, z);
-        fd[0] = fv[0];
-        fd[1] = round_k;
-        fd[2] = fpid;
-        fd[3] = fv[1];
-        fd[4] = fv[2];
-        fd[5] = fv[3];
-        fd[6] = fv[4];
+        let fd = [fv[0], round_k, fpid, fv[1], fv[2], fv[3], fv[4]];
         let round_faulted = self.bin(B::Ne, fv[0], z);
         // Violations of round k.
         let (violated, vd) = self.violations(is_slot, slot_round, slot_pid, qround, round_k);
@@ -790,6 +918,7 @@ impl Compiler {
         let mut keys = Vec::new();
         let mut prios = Vec::new();
         let mut values = Vec::new();
+        let mut targets = Vec::new();
         let ws = self.write_sites as i64;
         for s in 0..self.write_sites {
             let base = sf::WRITES + sf::PER_WRITE * s;
@@ -799,8 +928,12 @@ impl Compiler {
             let has = self.bin(B::Le, z, key);
             let ok = self.and(visible, has);
             keys.push(self.sel(ok, key, m1));
+            if self.in_place {
+                let t = self.b.field(base + sf::TARGET);
+                targets.push(self.sel(ok, t, m1));
+            }
             // priority: (round * 2^32 + (2^32 - 1 - rank)) * sites + s
-            let rank = if setup.model == AccessModel::CrcwArbitrary {
+            let rank = if self.model == AccessModel::CrcwArbitrary {
                 let seed = h[hf::SEED];
                 let mp = self.b.unary(U::Mix, slot_pid);
                 let x = self.bin(B::BitXor, addr, mp);
@@ -818,9 +951,14 @@ impl Compiler {
             };
             let top = self.k(RANK - 1);
             let inv = self.bin(B::Sub, top, rank);
-            let r = self.k(RANK);
-            let hi = self.bin(B::MulSat, slot_round, r);
-            let p = self.bin(B::Add, hi, inv);
+            // In place, only the current round's slots are decoded: the rank alone orders them.
+            let p = if self.in_place {
+                inv
+            } else {
+                let r = self.k(RANK);
+                let hi = self.bin(B::MulSat, slot_round, r);
+                self.bin(B::Add, hi, inv)
+            };
             let w = self.k(ws);
             let p = self.bin(B::MulSat, p, w);
             let sc = self.k(s as i64);
@@ -834,27 +972,59 @@ impl Compiler {
             keys,
             prios,
             values,
+            targets,
             given_key,
             given_value: gv,
         });
-        // The transition: from the latest header and round k's results to the next state.
-        let hregs: Vec<V> = (0..=self.top_reg).map(|r| h[hf::REGS + r]).collect();
-        let mut stop = Stop {
-            status: z,
-            d: [z; 7],
-        };
-        // Round k's own failure first.
+        // Round k's own failure comes first.
         let vs = self.k(status::VIOLATION);
         let fs = self.k(status::FAULT);
         let st = self.sel(violated, vs, z);
-        stop.status = self.sel(round_faulted, fs, st);
+        let mut stop = Stop {
+            status: self.sel(round_faulted, fs, st),
+            d: [z; 7],
+        };
         for i in 0..7 {
             let v = self.sel(violated, vd[i], z);
             stop.d[i] = self.sel(round_faulted, fd[i], v);
         }
+        Observed {
+            h,
+            round_k,
+            started,
+            failed,
+            branch,
+            stop,
+            idx,
+            is_mask,
+            is_slot,
+            is_given,
+        }
+    }
+
+    /// The next control state from the current header and round k's results: the free path the
+    /// (pc, test value) pair selects, the next round's processor count, limits and bounds, and
+    /// the new header (`self.fields` wide, the caller's extra fields left 0).
+    pub(super) fn transition<'p>(
+        &mut self,
+        cfg: &Cfg<'p>,
+        o: &Observed,
+        limits: &CompileLimits,
+        setup: &interp::Setup,
+        rounds_declared: i64,
+        cap: SlotCap,
+    ) -> Transition {
+        let z = self.k(0);
+        let one = self.k(1);
+        let h = &o.h;
+        let round_k = o.round_k;
+        let started = o.started;
+        let hregs: Vec<V> = (0..=self.top_reg).map(|r| h[hf::REGS + r]).collect();
+        let mut stop = o.stop;
         let mut new_regs = hregs.clone();
         let mut new_pc = z;
         let mut new_s = h[hf::S];
+        let mut new_low = hregs[self.top_reg];
         // Edges: (guard, actions, target).
         let mut edges: Vec<Edge<'p>> = Vec::new();
         let at_entry = self.eqc(h[hf::PC], -1);
@@ -870,23 +1040,23 @@ impl Compiler {
                 let (acts, target) = cfg.path(next[0]);
                 edges.push((at, acts, target));
             } else {
-                let taken = self.bin(B::Ne, branch, z);
+                let taken = self.bin(B::Ne, o.branch, z);
                 let not_taken = self.not(taken);
-                for (o, cond) in [(0, not_taken), (1, taken)] {
+                for (out, cond) in [(0, not_taken), (1, taken)] {
                     let g = self.and(at, cond);
-                    let (acts, target) = cfg.path(next[o]);
+                    let (acts, target) = cfg.path(next[out]);
                     edges.push((g, acts, target));
                 }
             }
         }
-        let ok_so_far = self.not(failed);
+        let ok_so_far = self.not(o.failed);
         for (guard, acts, target) in edges {
             let guard = self.and(guard, ok_so_far);
             let mut env = Env {
                 regs: hregs.clone(),
                 locals: Vec::new(),
             };
-            let mut smax = h[hf::S];
+            let mut span = (h[hf::S], hregs[self.top_reg]);
             for (action, line) in acts {
                 let ctx = FaultCtx {
                     line,
@@ -894,77 +1064,38 @@ impl Compiler {
                     pid: z,
                 };
                 self.action(
-                    action, &mut env, &mut smax, guard, &mut stop, &ctx, round_k, limits,
+                    action, &mut env, &mut span, guard, &mut stop, &ctx, round_k, limits,
                 );
             }
             for r in 0..env.regs.len() {
                 new_regs[r] = self.sel(guard, env.regs[r], new_regs[r]);
             }
-            new_s = self.sel(guard, smax, new_s);
+            new_s = self.sel(guard, span.0, new_s);
+            new_low = self.sel(guard, span.1, new_low);
             let pc = self.k(cfg.pc(target));
             new_pc = self.sel(guard, pc, new_pc);
         }
         // The next round: processor count (and faults evaluating a pardo's ranges).
         let running_pc = self.bin(B::Lt, z, new_pc);
         let no_stop = self.eqc(stop.status, 0);
-        let mut cnt = one;
-        let mut sizes: Vec<Vec<(V, V)>> = Vec::new();
         let next_round = self.bin(B::Add, round_k, one);
-        for (i, &r) in cfg.rounds.iter().enumerate() {
-            let Node::Round { kind, line, .. } = &cfg.nodes[r] else {
-                continue;
-            };
-            let mut here = Vec::new();
-            if let RoundKind::Pardo(round) = kind {
-                let at = self.eqc(new_pc, i as i64 + 1);
-                let g = self.and(at, no_stop);
-                let ctx = FaultCtx {
-                    line: *line,
-                    round: round_k,
-                    pid: z,
-                };
-                let env = Env {
-                    regs: new_regs.clone(),
-                    locals: Vec::new(),
-                };
-                let mut p = one;
-                for (lo, hi) in &round.indices {
-                    let mut reads = Vec::new();
-                    let lo = self.expr(lo, &env, g, &mut stop, &ctx, &mut reads);
-                    let hi = self.expr(hi, &env, g, &mut stop, &ctx, &mut reads);
-                    let d = self.bin(B::Sub, hi, lo);
-                    let d = self.bin(B::Max, d, z);
-                    p = self.bin(B::MulSat, p, d);
-                    here.push((lo, d));
-                }
-                cnt = self.sel(at, p, cnt);
-                // Limit: more processors than allowed.
-                let maxp = self.k(limits.max_processors as i64);
-                let over = self.bin(B::Lt, maxp, p);
-                let code = self.k(2);
-                let lk = self.k(*line as i64);
-                self.stop(
-                    &mut stop,
-                    g,
-                    over,
-                    status::LIMIT,
-                    [code, next_round, z, lk, maxp, z, z],
-                );
-            }
-            sizes.push(here);
-        }
+        let (cnt, sizes) = self.pardo_sizes(
+            cfg,
+            &new_regs,
+            new_pc,
+            no_stop,
+            &mut stop,
+            round_k,
+            Some(limits),
+        );
         // The new header.
         let no_stop = self.eqc(stop.status, 0);
         let running = self.and(no_stop, running_pc);
         let halted_now = self.not(running_pc);
         let halted_now = self.and(no_stop, halted_now);
-        let t_decl = self.k(layout.rounds_declared.to_i64().unwrap_or(i64::MAX));
-        let slots_total = self.k(regions.slot_count as i64);
+        let t_decl = self.k(rounds_declared);
         let over_rounds = self.bin(B::Lt, t_decl, next_round);
-        let w_after = self.bin(B::Add, h[hf::W], cnt);
-        let over_work = self.bin(B::Lt, slots_total, w_after);
         let c_rounds = self.k(1);
-        let c_work = self.k(3);
         self.stop(
             &mut stop,
             running,
@@ -972,12 +1103,18 @@ impl Compiler {
             status::BOUND,
             [c_rounds, next_round, t_decl, z, z, z, z],
         );
+        let (code, measured, bound) = match cap {
+            SlotCap::Work(total) => (3, self.bin(B::Add, h[hf::W], cnt), self.k(total)),
+            SlotCap::Processors(p) => (2, cnt, self.k(p)),
+        };
+        let over = self.bin(B::Lt, bound, measured);
+        let code = self.k(code);
         self.stop(
             &mut stop,
             running,
-            over_work,
+            over,
             status::BOUND,
-            [c_work, w_after, slots_total, z, z, z, z],
+            [code, measured, bound, z, z, z, z],
         );
         let no_stop = self.eqc(stop.status, 0);
         let running = self.and(no_stop, running_pc);
@@ -1006,12 +1143,11 @@ impl Compiler {
         let halted_ok = self.and(halted_ok, halted_now);
         let hs = self.k(status::HALTED);
         let new_status = self.sel(halted_ok, hs, stop.status);
-        let final_step = self.not(running);
         let cnt_h = self.sel(running, cnt, z);
         let t_new = self.sel(running, next_round, round_k);
         let w_new = self.bin(B::Add, h[hf::W], cnt_h);
         let p_new = self.bin(B::Max, h[hf::P], cnt_h);
-        let ord_new = self.bin(B::Add, k_ord, one);
+        let ord_new = self.bin(B::Add, h[hf::ORD], one);
         let pc_h = self.sel(running, new_pc, z);
         let hk = self.k(kind::HEADER);
         let mut header = vec![z; self.fields];
@@ -1027,6 +1163,109 @@ impl Compiler {
         header[hf::SEED] = h[hf::SEED];
         header[hf::D..hf::D + 7].copy_from_slice(&stop.d);
         header[hf::REGS..hf::REGS + new_regs.len()].copy_from_slice(&new_regs);
+        Transition {
+            header,
+            running,
+            regs: new_regs,
+            pc: new_pc,
+            cnt,
+            sizes,
+            next_round,
+            ord: ord_new,
+            low: new_low,
+        }
+    }
+
+    /// Each pardo's per-dimension (lo, size) at `regs` and the processor count of the round at
+    /// `pc` (1 for a sequential round). With `limits`, faults evaluating the ranges and the
+    /// processor limit are recorded in `stop` under `guard`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn pardo_sizes<'p>(
+        &mut self,
+        cfg: &Cfg<'p>,
+        regs: &[V],
+        pc: V,
+        guard: V,
+        stop: &mut Stop,
+        round_k: V,
+        limits: Option<&CompileLimits>,
+    ) -> (V, Vec<Vec<(V, V)>>) {
+        let z = self.k(0);
+        let one = self.k(1);
+        let next_round = self.bin(B::Add, round_k, one);
+        let mut cnt = one;
+        let mut sizes: Vec<Vec<(V, V)>> = Vec::new();
+        for (i, &r) in cfg.rounds.iter().enumerate() {
+            let Node::Round { kind, line, .. } = &cfg.nodes[r] else {
+                continue;
+            };
+            let mut here = Vec::new();
+            if let RoundKind::Pardo(round) = kind {
+                let at = self.eqc(pc, i as i64 + 1);
+                let g = self.and(at, guard);
+                let ctx = FaultCtx {
+                    line: *line,
+                    round: round_k,
+                    pid: z,
+                };
+                let env = Env {
+                    regs: regs.to_vec(),
+                    locals: Vec::new(),
+                };
+                let mut p = one;
+                for (lo, hi) in &round.indices {
+                    let mut reads = Vec::new();
+                    let lo = self.expr(lo, &env, g, stop, &ctx, &mut reads);
+                    let hi = self.expr(hi, &env, g, stop, &ctx, &mut reads);
+                    let d = self.bin(B::Sub, hi, lo);
+                    let d = self.bin(B::Max, d, z);
+                    p = self.bin(B::MulSat, p, d);
+                    here.push((lo, d));
+                }
+                cnt = self.sel(at, p, cnt);
+                if let Some(limits) = limits {
+                    // Limit: more processors than allowed.
+                    let maxp = self.k(limits.max_processors as i64);
+                    let over = self.bin(B::Lt, maxp, p);
+                    let code = self.k(2);
+                    let lk = self.k(*line as i64);
+                    self.stop(
+                        stop,
+                        g,
+                        over,
+                        status::LIMIT,
+                        [code, next_round, z, lk, maxp, z, z],
+                    );
+                }
+            }
+            sizes.push(here);
+        }
+        (cnt, sizes)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build<'p>(
+        &mut self,
+        cfg: &Cfg<'p>,
+        regions: &Regions,
+        outputs: &[(u32, i64, i64, bool)],
+        layout: &MdmLayout,
+        limits: &CompileLimits,
+        setup: &interp::Setup,
+    ) -> Result<Seq, CompileError> {
+        let z = self.k(0);
+        let o = self.observe(hf::REGS + self.top_reg + 1, None);
+        let t = self.transition(
+            cfg,
+            &o,
+            limits,
+            setup,
+            layout.rounds_declared.to_i64().unwrap_or(i64::MAX),
+            SlotCap::Work(regions.slot_count as i64),
+        );
+        let (h, idx, is_mask) = (&o.h, o.idx, o.is_mask);
+        let (running, cnt, header, ord_new) = (t.running, t.cnt, &t.header, t.ord);
+        let final_step = self.not(running);
         // Roles.
         let hdr_pos = self.k(regions.headers as i64 - 1);
         let hdr_pos = self.bin(B::Add, hdr_pos, ord_new);
@@ -1039,8 +1278,9 @@ impl Compiler {
         let in_slot = self.and(in_lo, in_hi);
         let at_slot = self.and(in_slot, running);
         let pid = rel;
+        let (new_regs, new_pc, next_round, sizes) = (t.regs.clone(), t.pc, t.next_round, &t.sizes);
         // Slot contents.
-        let slot = self.slot_body(cfg, &new_regs, new_pc, running, pid, next_round, &sizes);
+        let slot = self.slot_body(cfg, &new_regs, new_pc, running, pid, next_round, sizes);
         // Output cells.
         let ob = self.k(regions.outputs as i64);
         let orel = self.bin(B::Sub, idx, ob);
@@ -1084,8 +1324,7 @@ impl Compiler {
         let decode = self.bin(B::Or, decode, final_step);
         let hold = self.not(decode);
         let remask = self.and(is_mask, hold);
-        let b = std::mem::replace(&mut self.b, Builder::new(nf));
-        b.finish(Heads {
+        self.finish(Heads {
             token,
             remask,
             insert: z,
@@ -1094,12 +1333,18 @@ impl Compiler {
         .map_err(|e| CompileError::Unsupported(format!("internal: {e}")))
     }
 
+    /// The finished seq program with these output heads.
+    pub(super) fn finish(&mut self, heads: Heads) -> Result<Seq, crate::seq::ProgramError> {
+        let b = std::mem::replace(&mut self.b, Builder::new(self.fields));
+        b.finish(heads)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn action<'p>(
         &mut self,
         action: Action<'p>,
         env: &mut Env,
-        smax: &mut V,
+        span: &mut (V, V),
         guard: V,
         stop: &mut Stop,
         ctx: &FaultCtx,
@@ -1151,19 +1396,20 @@ impl Compiler {
                 let s1 = self.k(site as i64 + 1);
                 env.regs[r + 2] = self.bin(B::Add, e, s1);
                 env.regs[self.top_reg] = end;
-                *smax = self.bin(B::Max, *smax, end);
+                span.0 = self.bin(B::Max, span.0, end);
             }
             Action::AllocExit(array) => {
                 let r = self.scoped[array as usize].expect("an alloc names a scoped array");
                 env.regs[self.top_reg] = env.regs[r];
                 env.regs[r + 1] = z;
+                span.1 = self.bin(B::Min, span.1, env.regs[r]);
             }
         }
     }
 
     /// The slot fields every position computes for round k + 1 (used where it is a slot).
     #[allow(clippy::too_many_arguments)]
-    fn slot_body<'p>(
+    pub(super) fn slot_body<'p>(
         &mut self,
         cfg: &Cfg<'p>,
         regs: &[V],
@@ -1308,6 +1554,11 @@ impl Compiler {
         out[sf::FAULT + 4] = stop.d[6];
         for (s, w) in writes.iter().enumerate() {
             let b = sf::WRITES + sf::PER_WRITE * s;
+            if let Some(t) = self.targets {
+                let pos = self.target_of(w.key, t);
+                let has = self.bin(B::Le, z, w.key);
+                out[b + sf::TARGET] = self.sel(has, pos, m1);
+            }
             out[b] = w.key;
             out[b + 1] = w.value;
             out[b + 2] = w.addr;

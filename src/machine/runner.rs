@@ -299,6 +299,25 @@ where
     P: Clone,
     F: StepFunction<A> + ?Sized,
 {
+    run_watched(f, initial, config, &mut |record, _| observe(record))
+}
+
+/// What [`run_watched`] calls after every counted step: the record and the new sequence.
+pub type Watcher<'a, A, P> = dyn FnMut(&StepRecord<A, P>, &Canvas<A, P>) + 'a;
+
+/// [`run_observed`], with the sequence after each counted step handed to `observe` as well (so
+/// that a checker can read every step's state without keeping a full trace).
+pub fn run_watched<A, P, F>(
+    f: &mut F,
+    initial: Canvas<A, P>,
+    config: &RunConfig<A>,
+    observe: &mut Watcher<'_, A, P>,
+) -> Run<A, P>
+where
+    A: Symbol,
+    P: Clone,
+    F: StepFunction<A> + ?Sized,
+{
     let mut trace = Trace {
         class: config.class,
         initial: initial.clone(),
@@ -355,7 +374,7 @@ where
             counts: transition.counts,
             detail,
         };
-        observe(&record);
+        observe(&record, &transition.next);
         trace.records.push(record);
         x = transition.next;
         if let Some(position) = end_position {

@@ -68,6 +68,10 @@ pub struct TraceRound {
     pub reads: Vec<ReadRecord>,
     /// Applied writes.
     pub writes: Vec<WriteRecord>,
+    /// Shared-memory cells in use during the round (static cells and open scopes).
+    pub space: u64,
+    /// The fewest cells in use since the previous round (scopes left before entering others).
+    pub low: u64,
 }
 
 /// Runs `program` under `config`.
@@ -201,6 +205,8 @@ struct Interpreter<'a, 't> {
     /// The declared bounds evaluated at n.
     bounds: Vec<(Metric, i64)>,
     trace: Option<&'t mut dyn FnMut(TraceRound)>,
+    /// The fewest cells in use since the last round was emitted.
+    low: u64,
 }
 
 type Step = Result<(), Outcome>;
@@ -335,6 +341,7 @@ impl<'a, 't> Interpreter<'a, 't> {
             active: ActiveCounts::default(),
             bounds,
             trace,
+            low: top,
         })
     }
 
@@ -410,6 +417,9 @@ impl<'a, 't> Interpreter<'a, 't> {
 
     fn emit(&mut self, active: u64, line: u32, reads: Vec<ReadRecord>, writes: Vec<WriteRecord>) {
         let round = self.metrics.rounds;
+        let space = self.mem.cells.len() as u64;
+        let low = self.low.min(space);
+        self.low = space;
         if let Some(t) = self.trace.as_mut() {
             t(TraceRound {
                 round,
@@ -417,6 +427,8 @@ impl<'a, 't> Interpreter<'a, 't> {
                 line,
                 reads,
                 writes,
+                space,
+                low,
             });
         }
     }
@@ -526,6 +538,7 @@ impl<'a, 't> Interpreter<'a, 't> {
                 let r = self.block(body);
                 // Last in, first out: the scope's cells are the top of memory.
                 self.mem.cells.truncate(base as usize);
+                self.low = self.low.min(base);
                 self.mem.len[a] = 0;
                 r?;
             }

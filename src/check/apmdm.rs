@@ -1,0 +1,375 @@
+//! Checking the Theorem 4 construction: compile, run, compare with the interpreter, and hold the
+//! steps and every step's length against `proofs/apmdm.bounds.json`.
+//!
+//! The space in use is the interpreter's, read from its per-round trace (cells in use during each
+//! round, and the fewest in use since the previous one); the allocation steps the bound allows
+//! are computed here from that trace by the proof's formula, not taken from the schedule.
+
+use serde::{Deserialize, Serialize};
+
+use super::mdm::{outcome_words, Linear};
+use crate::compile::apmdm_run::run_apmdm;
+use crate::compile::mdm_run::timed;
+use crate::compile::pram_to_apmdm::{pram_to_apmdm, ApmdmLayout};
+use crate::compile::pram_to_mdm::{CompileError, CompileLimits};
+use crate::pram::interp::{run_traced, TraceRound};
+use crate::pram::program::Program;
+use crate::pram::{self, RunConfig, RunReport};
+use crate::seq::Evaluator;
+
+/// The constants of the AP-MDM construction, as `proofs/apmdm.bounds.json` states them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApmdmBounds {
+    /// steps <= a*T + (allocation steps) + b.
+    pub steps: Linear,
+    /// context <= c*(S + max(1, P_decl)) + d.
+    pub context: Linear,
+}
+
+/// The bounds file, embedded so that an installed binary checks the same constants.
+pub const BOUNDS_FILE: &str = include_str!("../../proofs/apmdm.bounds.json");
+
+impl ApmdmBounds {
+    /// The constants of `proofs/apmdm.bounds.json`.
+    pub fn from_file() -> ApmdmBounds {
+        // The file is part of the crate and checked by a test; a malformed one is a build defect.
+        serde_json::from_str(BOUNDS_FILE).expect("proofs/apmdm.bounds.json is well formed")
+    }
+}
+
+/// The interpreter's memory over time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpaceProfile {
+    /// Cells in use before the first round (the static arrays).
+    pub initial: u64,
+    /// Per completed round: (cells in use during it, fewest in use since the previous round).
+    pub rounds: Vec<(u64, u64)>,
+}
+
+impl SpaceProfile {
+    /// Cells in use during round r (round 0: before the first), if the run completed it.
+    pub fn space(&self, r: usize) -> Option<u64> {
+        if r == 0 {
+            Some(self.initial)
+        } else {
+            self.rounds.get(r - 1).map(|x| x.0)
+        }
+    }
+
+    /// The allocation steps of the proof, summed over the transitions into completed rounds:
+    /// one DELETE step when the transition leaves cells in use (low < before), and
+    /// ceil(log2((after + 1) / (low + 1))) GROW steps when it allocates (after > low).
+    pub fn allocation_steps(&self) -> u64 {
+        let mut before = self.initial;
+        let mut total = 0;
+        for &(after, low) in &self.rounds {
+            total += u64::from(low < before) + grow_steps(low, after);
+            before = after;
+        }
+        total
+    }
+}
+
+/// GROW steps from `low` cells to `after` cells: each step at most doubles the memory region
+/// plus one (its positions and the header beside it insert one mask each), so the count is the
+/// least g with (low + 1) * 2^g >= after + 1.
+pub fn grow_steps(low: u64, after: u64) -> u64 {
+    let mut g = 0;
+    let mut have = low.saturating_add(1);
+    let want = after.saturating_add(1);
+    while have < want {
+        have = have.saturating_mul(2);
+        g += 1;
+    }
+    g
+}
+
+/// Runs the interpreter, keeping its space per round.
+pub fn profile(
+    program: &Program,
+    config: &RunConfig,
+) -> Result<(RunReport, SpaceProfile), CompileError> {
+    let setup =
+        pram::interp::setup(program, config).map_err(|e| CompileError::Setup(e.to_string()))?;
+    let mut rounds = Vec::new();
+    let mut keep = |t: TraceRound| rounds.push((t.space, t.low));
+    let report = run_traced(program, config, Some(&mut keep))
+        .map_err(|e| CompileError::Setup(e.to_string()))?;
+    Ok((
+        report,
+        SpaceProfile {
+            initial: setup.cells.len() as u64,
+            rounds,
+        },
+    ))
+}
+
+/// One checked (program, n, seed) on the AP-MDM.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ApmdmRow {
+    /// The program.
+    pub program: String,
+    /// `"apmdm"`.
+    pub target: String,
+    /// The size.
+    pub n: i64,
+    /// The seed of the input.
+    pub seed: u64,
+    /// Rounds T (the interpreter's).
+    pub rounds: u64,
+    /// Processors P.
+    pub processors: u64,
+    /// Work W.
+    pub work: u64,
+    /// Space S (peak cells in use).
+    pub space: u64,
+    /// The processor region, max(1, P_decl).
+    pub slots: u64,
+    /// Decoding steps (0 when not run).
+    pub steps: u64,
+    /// The allocation steps the proof allows (from the interpreter's space profile).
+    pub allocation_steps: u64,
+    /// a*T + allocation steps + b.
+    pub steps_bound: u64,
+    /// The peak context: measured when run, else the proof's exact 2 + S + slots.
+    pub context: u64,
+    /// c*(S + slots) + d.
+    pub context_bound: u64,
+    /// The initial canvas length.
+    pub initial: u64,
+    /// Steps whose length was held against the space in use then (all, when run).
+    pub steps_checked: u64,
+    /// Whether the schedule was built and run.
+    pub materialized: bool,
+    /// Why it was not, if it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
+    /// Whether output, metrics and outcome equal the interpreter's.
+    pub agree: bool,
+    /// The interpreter's outcome, in words.
+    pub outcome: String,
+    /// Seq program: operators.
+    pub seq_nodes: usize,
+    /// Attention operators.
+    pub seq_heads: usize,
+    /// Attention depth (layers).
+    pub seq_depth: usize,
+    /// Fields per token.
+    pub fields: usize,
+    /// Operations summed over steps.
+    pub unmask: u64,
+    /// Remasks.
+    pub remask: u64,
+    /// Inserts.
+    pub insert: u64,
+    /// Deletes.
+    pub delete: u64,
+    /// Seconds to compile and run the schedule.
+    pub seconds: f64,
+    /// Every check of the row held.
+    pub pass: bool,
+    /// What failed, if anything.
+    pub problems: Vec<String>,
+}
+
+/// Compiles and runs `program` on the AP-MDM for `config`'s input, compares with the interpreter
+/// and checks the bounds, the peak and every step's length.
+///
+/// A run whose predicted position-steps (steps bound times the peak context) exceed `max_work`,
+/// or whose initial canvas exceeds `limits.max_length`, is not run; its row carries the proof's
+/// exact context and step bound and says why.
+pub fn check_apmdm_case(
+    program: &Program,
+    config: &RunConfig,
+    limits: &CompileLimits,
+    bounds: &ApmdmBounds,
+    max_work: u64,
+) -> Result<ApmdmRow, CompileError> {
+    let (n, seed) = (config.n, config.seed);
+    let mut config = config.clone();
+    config.max_cells = limits.max_cells;
+    config.max_processors = limits.max_processors;
+    let (want, space) = profile(program, &config)?;
+    let layout = ApmdmLayout::at(program, n.max(0) as u64)?;
+    let m = &want.metrics;
+    let slots = u64::try_from(&layout.slots).unwrap_or(u64::MAX);
+    let initial = u64::try_from(&layout.initial).unwrap_or(u64::MAX);
+    let allocation_steps = space.allocation_steps();
+    let sb = &bounds.steps;
+    let steps_bound = (sb.a as u64)
+        .saturating_mul(m.rounds)
+        .saturating_add(allocation_steps)
+        .saturating_add(sb.b as u64);
+    let cb = &bounds.context;
+    let context_at = |s: u64| {
+        (cb.a as u64)
+            .saturating_mul(s.saturating_add(slots))
+            .saturating_add(cb.b as u64)
+    };
+    let context_bound = context_at(m.space);
+    let mut row = ApmdmRow {
+        program: program.name.clone(),
+        target: "apmdm".into(),
+        n,
+        seed,
+        rounds: m.rounds,
+        processors: m.processors,
+        work: m.work,
+        space: m.space,
+        slots,
+        steps: 0,
+        allocation_steps,
+        steps_bound,
+        context: m.space.saturating_add(slots).saturating_add(2),
+        context_bound,
+        initial,
+        steps_checked: 0,
+        materialized: false,
+        not_run: None,
+        agree: false,
+        outcome: outcome_words(&want.outcome),
+        seq_nodes: 0,
+        seq_heads: 0,
+        seq_depth: 0,
+        fields: 0,
+        unmask: 0,
+        remask: 0,
+        insert: 0,
+        delete: 0,
+        seconds: 0.0,
+        pass: false,
+        problems: Vec::new(),
+    };
+    let cost = steps_bound.saturating_mul(row.context);
+    let not_run = if initial > limits.max_length as u64 {
+        Some(format!("longer than --max-length {}", limits.max_length))
+    } else if cost > max_work {
+        Some(format!("steps x context {cost} over --max-work {max_work}"))
+    } else {
+        None
+    };
+    let mut problems = Vec::new();
+    if row.context > context_bound {
+        problems.push(format!(
+            "predicted context {} > bound {context_bound}",
+            row.context
+        ));
+    }
+    if not_run.is_some() {
+        row.not_run = not_run;
+        row.pass = problems.is_empty();
+        row.problems = problems;
+        return Ok(row);
+    }
+    let (result, seconds) = timed(|| -> Result<_, CompileError> {
+        let compiled = pram_to_apmdm(program, n, limits)?;
+        let run = run_apmdm(&compiled, program, &config, Evaluator::Indexed, false);
+        Ok((compiled, run))
+    });
+    let (compiled, run) = result?;
+    let shape = compiled.seq.shape();
+    row.seq_nodes = shape.nodes;
+    row.seq_heads = shape.attention;
+    row.seq_depth = shape.attention_depth;
+    row.fields = compiled.fields;
+    row.materialized = true;
+    row.seconds = seconds;
+    match run {
+        Err(e) => problems.push(format!("schedule failed: {e}")),
+        Ok((got, _)) => {
+            row.steps = got.steps as u64;
+            row.context = got.context as u64;
+            row.unmask = got.ops.unmask;
+            row.remask = got.ops.remask;
+            row.insert = got.ops.insert;
+            row.delete = got.ops.delete;
+            row.agree = got.outcome == want.outcome
+                && got.output == want.output
+                && got.metrics == want.metrics;
+            if !row.agree {
+                problems.push(format!(
+                    "disagrees with the interpreter: apmdm {} {:?}, interpreter {} {:?}",
+                    outcome_words(&got.outcome),
+                    got.metrics,
+                    row.outcome,
+                    want.metrics
+                ));
+            }
+            if row.steps > steps_bound {
+                problems.push(format!("steps {} > bound {steps_bound}", row.steps));
+            }
+            if row.context > context_bound {
+                problems.push(format!("context {} > bound {context_bound}", row.context));
+            }
+            // Every step against the space in use: a step whose header stands at round r
+            // serves round r or the transition into it, so the cells in use are at most
+            // max(space of round r - 1, space of round r).
+            if got.initial as u64 > context_at(space.initial) {
+                problems.push(format!(
+                    "initial length {} > bound {}",
+                    got.initial,
+                    context_at(space.initial)
+                ));
+            }
+            for (j, s) in got.per_step.iter().enumerate() {
+                let r = s.round as usize;
+                let here = match (space.space(r.saturating_sub(1)), space.space(r)) {
+                    (Some(a), Some(b)) => a.max(b),
+                    (Some(a), None) => a.max(m.space),
+                    _ => m.space,
+                };
+                let allowed = context_at(here);
+                if s.length as u64 > allowed {
+                    problems.push(format!(
+                        "step {} (round {r}): length {} > bound {allowed} for {here} cells in use",
+                        j + 1,
+                        s.length
+                    ));
+                    break;
+                }
+                row.steps_checked += 1;
+            }
+        }
+    }
+    row.pass = problems.is_empty();
+    row.problems = problems;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grow_steps_double_the_region_plus_one() {
+        assert_eq!(grow_steps(5, 5), 0);
+        assert_eq!(grow_steps(0, 1), 1);
+        assert_eq!(grow_steps(0, 3), 2);
+        assert_eq!(grow_steps(0, 4), 3);
+        assert_eq!(grow_steps(3, 4), 1);
+        assert_eq!(grow_steps(3, 7), 1);
+        assert_eq!(grow_steps(3, 8), 2);
+        assert_eq!(grow_steps(22, 38), 1);
+        assert_eq!(grow_steps(6, 4), 0);
+    }
+
+    #[test]
+    fn allocation_steps_count_deletes_and_grows() {
+        let p = SpaceProfile {
+            initial: 10,
+            rounds: vec![(12, 10), (12, 12), (11, 10), (10, 10), (20, 10)],
+        };
+        // 10 -> 12: grow 1; 12 -> 12: 0; 12 -> (10) -> 11: delete + grow 1; 11 -> 10: delete;
+        // 10 -> 20: ceil(log2(21/11)) = 1.
+        assert_eq!(p.allocation_steps(), 1 + 2 + 1 + 1);
+    }
+
+    #[test]
+    fn the_bounds_file_parses() {
+        let b = ApmdmBounds::from_file();
+        assert_eq!(
+            (b.steps.a, b.steps.b, b.context.a, b.context.b),
+            (3, 2, 1, 2)
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! pram_to_apmdm on the library: every program, at its own sizes and two seeds, compiles to an
+//! AP-MDM schedule that reproduces the interpreter (outcome, output, T, P, W, S) within the
+//! bounds of proofs/apmdm.bounds.json, checked at every step against the space in use.
+
+use apmdm::check::apmdm::{check_apmdm_case, ApmdmBounds};
+use apmdm::compile::pram_to_mdm::CompileLimits;
+use apmdm::pram::{library, RunConfig};
+
+/// Position-steps per checked case (keeps the debug-build test short; `apmdm check` goes further).
+const BUDGET: u64 = 400_000;
+
+#[test]
+fn library_programs_agree_with_the_interpreter_within_the_bounds_at_every_step() {
+    let bounds = ApmdmBounds::from_file();
+    let limits = CompileLimits::default();
+    let mut failures = Vec::new();
+    for (name, source) in library::PROGRAMS {
+        let program = library::load(name).unwrap().unwrap();
+        let mut ran = 0;
+        for &n in &library::directive(source, "sizes") {
+            for &seed in library::directive(source, "seeds").iter().take(2) {
+                let mut config = RunConfig::new(n);
+                config.seed = seed as u64;
+                let row = check_apmdm_case(&program, &config, &limits, &bounds, BUDGET).unwrap();
+                if !row.pass {
+                    failures.push(format!("{name} n={n} seed={seed}: {:?}", row.problems));
+                    continue;
+                }
+                if !row.materialized {
+                    continue;
+                }
+                ran += 1;
+                assert!(row.agree, "{name} n={n}");
+                // Three steps per round, the proof's allocation steps, and two to finish: the
+                // steps bound holds with equality.
+                assert_eq!(row.steps, row.steps_bound, "{name} n={n} seed={seed}");
+                assert_eq!(
+                    row.steps,
+                    3 * row.rounds + row.allocation_steps + 2,
+                    "{name} n={n}"
+                );
+                // The peak canvas is two headers, the peak space and the processor region.
+                assert_eq!(row.context, 2 + row.space + row.slots, "{name} n={n}");
+                assert_eq!(row.steps_checked, row.steps, "{name} n={n}");
+            }
+        }
+        assert!(ran > 0, "{name}: no size ran within the budget");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
