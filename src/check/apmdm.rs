@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::mdm::{outcome_words, Linear};
+use super::mdm::{answer_words, fit_quantities, outcome_words, FitRow, Linear};
 use crate::compile::apmdm_run::run_apmdm;
 use crate::compile::mdm_run::timed;
 use crate::compile::pram_to_apmdm::{pram_to_apmdm, ApmdmLayout};
@@ -148,6 +148,8 @@ pub struct ApmdmRow {
     pub agree: bool,
     /// The interpreter's outcome, in words.
     pub outcome: String,
+    /// The interpreter's output in short: scalars by value, arrays by length.
+    pub answer: String,
     /// Seq program: operators.
     pub seq_nodes: usize,
     /// Attention operators.
@@ -228,6 +230,7 @@ pub fn check_apmdm_case(
         not_run: None,
         agree: false,
         outcome: outcome_words(&want.outcome),
+        answer: answer_words(&want.output),
         seq_nodes: 0,
         seq_heads: 0,
         seq_depth: 0,
@@ -334,6 +337,39 @@ pub fn check_apmdm_case(
     row.pass = problems.is_empty();
     row.problems = problems;
     Ok(row)
+}
+
+/// Fits steps (over rows run) and peak context (over all rows) of one program on the AP-MDM.
+pub fn fits(rows: &[ApmdmRow]) -> Vec<FitRow> {
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    let steps = rows
+        .iter()
+        .filter(|r| r.materialized)
+        .map(|r| {
+            (
+                r.n as u64,
+                r.steps as f64,
+                r.steps as i128 - r.steps_bound as i128,
+            )
+        })
+        .collect();
+    let context = rows
+        .iter()
+        .map(|r| {
+            (
+                r.n as u64,
+                r.context as f64,
+                r.context as i128 - r.context_bound as i128,
+            )
+        })
+        .collect();
+    fit_quantities(
+        &first.program,
+        &first.target,
+        &[("steps", steps), ("context", context)],
+    )
 }
 
 #[cfg(test)]

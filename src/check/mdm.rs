@@ -80,6 +80,8 @@ pub struct Row {
     pub agree: bool,
     /// The interpreter's outcome, in words.
     pub outcome: String,
+    /// The interpreter's output in short: scalars by value, arrays by length.
+    pub answer: String,
     /// The steps bound a*T + b.
     pub steps_bound: u64,
     /// The paper's context bound c*(n + P_decl*T_decl + T_decl) + d.
@@ -165,6 +167,7 @@ pub fn check_case(
         not_run: None,
         agree: false,
         outcome: outcome_words(&want.outcome),
+        answer: answer_words(&want.output),
         steps_bound,
         context_bound_paper: paper.to_string(),
         context_bound_work: work.to_string(),
@@ -248,6 +251,18 @@ pub fn check_case(
     Ok(row)
 }
 
+/// An output in a few words: `value=1, G[16]`.
+pub fn answer_words(output: &[(String, pram::outcome::Value)]) -> String {
+    output
+        .iter()
+        .map(|(name, v)| match v {
+            pram::outcome::Value::Scalar(x) => format!("{name}={x}"),
+            pram::outcome::Value::Array(a) => format!("{name}[{}]", a.len()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An outcome in a few words (`ok`, `fault`, `violation`, ...).
 pub fn outcome_words(o: &pram::Outcome) -> String {
     match o {
@@ -280,62 +295,71 @@ pub struct FitRow {
 
 /// Fits steps (over materialized rows) and laid-out context (over all rows) of one program.
 pub fn fits(rows: &[Row]) -> Vec<FitRow> {
-    use super::fit::{classify, Classification};
     let Some(first) = rows.first() else {
         return Vec::new();
     };
+    let steps: Vec<(u64, f64, i128)> = rows
+        .iter()
+        .filter(|r| r.materialized)
+        .map(|r| {
+            (
+                r.n as u64,
+                r.steps as f64,
+                r.steps as i128 - r.steps_bound as i128,
+            )
+        })
+        .collect();
+    let context: Vec<(u64, f64, i128)> = rows
+        .iter()
+        .map(|r| {
+            let l: Option<i128> = r.context.parse().ok();
+            let b: Option<i128> = r.context_bound_work.parse().ok();
+            (
+                r.n as u64,
+                r.context.parse::<f64>().unwrap_or(f64::INFINITY),
+                l.zip(b).map_or(i128::MIN, |(l, b)| l - b),
+            )
+        })
+        .collect();
+    fit_quantities(
+        &first.program,
+        &first.target,
+        &[("steps", steps), ("context", context)],
+    )
+}
+
+/// Fits each named quantity's (n, value, measured minus bound) points: growth class over the
+/// points, slack as the largest difference (0 when there are none).
+pub fn fit_quantities(
+    program: &str,
+    target: &str,
+    quantities: &[(&str, Vec<(u64, f64, i128)>)],
+) -> Vec<FitRow> {
+    use super::fit::{classify, Classification};
     let describe = |c: Classification| match c {
         Classification::NotClassified { .. } => ("not classified".to_string(), false),
         Classification::Classified { best, tie, .. } => (best.growth.label().to_string(), tie),
     };
-    let steps: Vec<(u64, f64)> = rows
-        .iter()
-        .filter(|r| r.materialized)
-        .map(|r| (r.n as u64, r.steps as f64))
-        .collect();
-    let context: Vec<(u64, f64)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.n as u64,
-                r.context.parse::<f64>().unwrap_or(f64::INFINITY),
-            )
-        })
-        .collect();
-    let count = |p: &[(u64, f64)]| {
-        let mut s: Vec<u64> = p.iter().map(|x| x.0).collect();
-        s.sort_unstable();
-        s.dedup();
-        s.len()
-    };
-    let steps_slack = rows
-        .iter()
-        .filter(|r| r.materialized)
-        .map(|r| r.steps as i128 - r.steps_bound as i128)
-        .max()
-        .unwrap_or(0);
-    let context_slack = rows
-        .iter()
-        .filter_map(|r| {
-            let l: i128 = r.context.parse().ok()?;
-            let b: i128 = r.context_bound_work.parse().ok()?;
-            Some(l - b)
-        })
-        .max()
-        .unwrap_or(0);
     let mut out = Vec::new();
-    for (quantity, points, slack) in [
-        ("steps", steps, steps_slack),
-        ("context", context, context_slack),
-    ] {
-        let (class, tie) = describe(classify(&points));
+    for (quantity, points) in quantities {
+        let xy: Vec<(u64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+        let mut sizes: Vec<u64> = xy.iter().map(|x| x.0).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let slack = points
+            .iter()
+            .map(|p| p.2)
+            .filter(|&d| d != i128::MIN)
+            .max()
+            .unwrap_or(0);
+        let (class, tie) = describe(classify(&xy));
         out.push(FitRow {
-            program: first.program.clone(),
-            target: first.target.clone(),
-            quantity: quantity.into(),
+            program: program.to_string(),
+            target: target.to_string(),
+            quantity: quantity.to_string(),
             class,
             tie,
-            sizes: count(&points),
+            sizes: sizes.len(),
             slack,
         });
     }

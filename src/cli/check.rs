@@ -1,5 +1,6 @@
 //! `apmdm check`: runs the built-in library and asserts every exact step and context formula:
-//! the hand-written machines, then every PRAM program compiled to an MDM schedule (Theorem 1).
+//! the hand-written machines, then every PRAM program compiled to an MDM schedule (Theorem 1)
+//! and to an AP-MDM schedule (Theorem 4), and the two side by side.
 
 use std::process::ExitCode;
 
@@ -7,6 +8,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use serde_json::json;
 
+use apmdm::check::apmdm::{check_apmdm_case, ApmdmBounds, ApmdmRow};
 use apmdm::check::mdm::{check_case, fits, FitRow, MdmBounds, Row};
 use apmdm::compile::pram_to_mdm::CompileLimits;
 use apmdm::machine::library::{run_case, CaseReport, BUILTIN};
@@ -41,6 +43,9 @@ pub struct CheckArgs {
     /// n steps of O(n) work each).
     #[arg(long, default_value_t = 16384)]
     max_n: usize,
+    /// Which constructions to check: `mdm`, `apmdm` or `both`.
+    #[arg(long, default_value = "both", value_parser = ["mdm", "apmdm", "both"])]
+    target: String,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -80,11 +85,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         }
     }
     let bounds = MdmBounds::from_file();
+    let ap_bounds = ApmdmBounds::from_file();
+    let (do_mdm, do_ap) = (args.target != "apmdm", args.target != "mdm");
     let limits = CompileLimits {
         max_length: args.max_length,
         ..CompileLimits::default()
     };
     let mut rows: Vec<Row> = Vec::new();
+    let mut ap_rows: Vec<ApmdmRow> = Vec::new();
     let mut fit_rows: Vec<FitRow> = Vec::new();
     for (name, source) in library::PROGRAMS.iter().filter(|(n, _)| wanted(n)) {
         let program = library::load(name)
@@ -95,6 +103,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             None => library::directive(source, "sizes"),
         };
         let mut mine = Vec::new();
+        let mut ap_mine = Vec::new();
         for &n in &sizes {
             for &seed in &args.seeds {
                 let mut config = RunConfig::new(n);
@@ -102,31 +111,52 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 if !args.json {
                     eprint!("\rchecking {name} at n = {n}, seed {seed} ...          ");
                 }
-                match check_case(&program, &config, &limits, &bounds, args.max_work) {
-                    Ok(r) => mine.push(r),
-                    Err(e) => bail!("{name} at n = {n}: {e}"),
+                if do_mdm {
+                    match check_case(&program, &config, &limits, &bounds, args.max_work) {
+                        Ok(r) => mine.push(r),
+                        Err(e) => bail!("{name} at n = {n} (mdm): {e}"),
+                    }
+                }
+                if do_ap {
+                    match check_apmdm_case(&program, &config, &limits, &ap_bounds, args.max_work) {
+                        Ok(r) => ap_mine.push(r),
+                        Err(e) => bail!("{name} at n = {n} (apmdm): {e}"),
+                    }
                 }
             }
         }
         fit_rows.extend(fits(&mine));
+        fit_rows.extend(apmdm::check::apmdm::fits(&ap_mine));
         rows.extend(mine);
+        ap_rows.extend(ap_mine);
     }
     if !args.json {
         eprint!("\r{:60}\r", "");
     }
-    let pass = machine_rows.iter().all(|r| r.pass) && rows.iter().all(|r| r.pass);
+    let pass = machine_rows.iter().all(|r| r.pass)
+        && rows.iter().all(|r| r.pass)
+        && ap_rows.iter().all(|r| r.pass);
     if args.json {
-        let rows_json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
+        let mut rows_json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
+        rows_json.extend(
+            ap_rows
+                .iter()
+                .map(|r| serde_json::to_value(r).unwrap_or_default()),
+        );
         println!(
             "{}",
             json!({ "machines": machine_rows, "rows": rows_json, "fits": fit_rows, "pass": pass })
         );
     } else {
         print_machines(&machine_rows);
-        print_rows(&rows, &fit_rows);
+        print_rows(&rows);
+        print_ap_rows(&ap_rows);
+        print_side_by_side(&rows, &ap_rows);
+        print_fits(&fit_rows);
         let failed = machine_rows.iter().filter(|r| !r.pass).count()
-            + rows.iter().filter(|r| !r.pass).count();
-        let total = machine_rows.len() + rows.len();
+            + rows.iter().filter(|r| !r.pass).count()
+            + ap_rows.iter().filter(|r| !r.pass).count();
+        let total = machine_rows.len() + rows.len() + ap_rows.len();
         println!("{total} rows, {} passed, {failed} failed", total - failed);
     }
     Ok(if pass {
@@ -174,7 +204,7 @@ fn print_machines(rows: &[CaseReport]) {
     println!();
 }
 
-fn print_rows(rows: &[Row], fit_rows: &[FitRow]) {
+fn print_rows(rows: &[Row]) {
     if rows.is_empty() {
         return;
     }
@@ -258,6 +288,153 @@ fn print_rows(rows: &[Row], fit_rows: &[FitRow]) {
         println!("not run (exact length reported): {}", not_run.join("; "));
     }
     println!();
+}
+
+fn print_ap_rows(rows: &[ApmdmRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut table = Table::new(&[
+        "program",
+        "target",
+        "n",
+        "T",
+        "P",
+        "S",
+        "steps",
+        "alloc",
+        "aT+alloc+b",
+        "context",
+        "c(S+P)+d",
+        "steps held",
+        "remask",
+        "insert",
+        "delete",
+        "heads",
+        "time s",
+        "result",
+    ]);
+    for r in rows {
+        let m = r.materialized;
+        let dash = |s: String| if m { s } else { "-".into() };
+        table.row(vec![
+            r.program.clone(),
+            r.target.clone(),
+            r.n.to_string(),
+            r.rounds.to_string(),
+            r.processors.to_string(),
+            r.space.to_string(),
+            dash(r.steps.to_string()),
+            r.allocation_steps.to_string(),
+            r.steps_bound.to_string(),
+            if m {
+                r.context.to_string()
+            } else {
+                format!("{} (not run)", r.context)
+            },
+            r.context_bound.to_string(),
+            dash(r.steps_checked.to_string()),
+            dash(r.remask.to_string()),
+            dash(r.insert.to_string()),
+            dash(r.delete.to_string()),
+            dash(r.seq_heads.to_string()),
+            dash(format!("{:.2}", r.seconds)),
+            if r.pass { "PASS" } else { "FAIL" }.to_string(),
+        ]);
+    }
+    print!("{}", table.render());
+    for r in rows.iter().filter(|r| !r.pass) {
+        for p in &r.problems {
+            println!("{} n = {} seed {} (apmdm): {p}", r.program, r.n, r.seed);
+        }
+    }
+    let not_run: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(format!(
+                "{} n = {}: {}",
+                r.program,
+                r.n,
+                r.not_run.as_ref()?
+            ))
+        })
+        .collect();
+    if !not_run.is_empty() {
+        println!(
+            "not run (the proof's exact peak context reported): {}",
+            not_run.join("; ")
+        );
+    }
+    println!();
+}
+
+/// MDM and AP-MDM on the same (program, n, seed): context grows with time on one and with
+/// space on the other.
+fn print_side_by_side(rows: &[Row], ap_rows: &[ApmdmRow]) {
+    if rows.is_empty() || ap_rows.is_empty() {
+        return;
+    }
+    let mut table = Table::new(&[
+        "program",
+        "n",
+        "seed",
+        "outcome",
+        "answer",
+        "T",
+        "S",
+        "MDM steps",
+        "MDM context",
+        "AP-MDM steps",
+        "AP-MDM context",
+        "both agree",
+    ]);
+    for r in rows {
+        let Some(a) = ap_rows
+            .iter()
+            .find(|a| a.program == r.program && a.n == r.n && a.seed == r.seed)
+        else {
+            continue;
+        };
+        let steps = |run: bool, s: u64| if run { s.to_string() } else { "-".into() };
+        let agree = match (r.materialized, a.materialized) {
+            (true, true) => (r.agree && a.agree).to_string(),
+            (false, true) => format!("{} (AP-MDM only)", a.agree),
+            (true, false) => format!("{} (MDM only)", r.agree),
+            (false, false) => "-".into(),
+        };
+        table.row(vec![
+            r.program.clone(),
+            r.n.to_string(),
+            r.seed.to_string(),
+            r.outcome.clone(),
+            r.answer.clone(),
+            r.rounds.to_string(),
+            r.space.to_string(),
+            steps(r.materialized, r.steps),
+            match &r.not_run {
+                None => r.context.clone(),
+                Some(why) if why.starts_with("longer") => {
+                    format!("{} (not materialized)", r.context)
+                }
+                Some(_) => format!("{} (not run)", r.context),
+            },
+            steps(a.materialized, a.steps),
+            if a.materialized {
+                a.context.to_string()
+            } else {
+                format!("{} (not run)", a.context)
+            },
+            agree,
+        ]);
+    }
+    print!("{}", table.render());
+    println!();
+}
+
+fn print_fits(fit_rows: &[FitRow]) {
+    if fit_rows.is_empty() {
+        return;
+    }
     let mut table = Table::new(&[
         "program", "target", "quantity", "growth", "tie", "sizes", "slack",
     ]);
