@@ -328,12 +328,15 @@ pub fn fits(rows: &[Row]) -> Vec<FitRow> {
     )
 }
 
+/// One point of a fit: (n, value, measured minus bound; i128::MIN when there is no bound).
+pub type FitPoint = (u64, f64, i128);
+
 /// Fits each named quantity's (n, value, measured minus bound) points: growth class over the
 /// points, slack as the largest difference (0 when there are none).
 pub fn fit_quantities(
     program: &str,
     target: &str,
-    quantities: &[(&str, Vec<(u64, f64, i128)>)],
+    quantities: &[(&str, Vec<FitPoint>)],
 ) -> Vec<FitRow> {
     use super::fit::{classify, Classification};
     let describe = |c: Classification| match c {
