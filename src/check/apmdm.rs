@@ -56,6 +56,17 @@ impl SpaceProfile {
         }
     }
 
+    /// The most cells in use at a step whose header stands at round r: it serves round r or the
+    /// transition into it, so max(space of round r - 1, space of round r); a round the run did
+    /// not complete (a failing one, the end) counts with the peak `peak`.
+    pub fn in_use_at(&self, r: usize, peak: u64) -> u64 {
+        match (self.space(r.saturating_sub(1)), self.space(r)) {
+            (Some(a), Some(b)) => a.max(b),
+            (Some(a), None) => a.max(peak),
+            _ => peak,
+        }
+    }
+
     /// The allocation steps of the proof, summed over the transitions into completed rounds:
     /// one DELETE step when the transition leaves cells in use (low < before), and
     /// ceil(log2((after + 1) / (low + 1))) GROW steps when it allocates (after > low).
@@ -316,11 +327,7 @@ pub fn check_apmdm_case(
             }
             for (j, s) in got.per_step.iter().enumerate() {
                 let r = s.round as usize;
-                let here = match (space.space(r.saturating_sub(1)), space.space(r)) {
-                    (Some(a), Some(b)) => a.max(b),
-                    (Some(a), None) => a.max(m.space),
-                    _ => m.space,
-                };
+                let here = space.in_use_at(r, m.space);
                 let allowed = context_at(here);
                 if s.length as u64 > allowed {
                     problems.push(format!(
