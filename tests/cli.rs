@@ -40,12 +40,24 @@ fn check_json_reports_every_builtin_row_as_passing() {
         (mdm9["steps"].as_u64(), mdm9["context"].as_u64()),
         (Some(4), Some(19))
     );
-    // `parity` is also a PRAM program: its compiled MDM rows, with the issue's fields.
+    // `parity` is also a PRAM program: its compiled MDM and AP-MDM rows, with the issue's fields.
     let rows = v["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
-    for r in rows {
+    assert_eq!(rows.len(), 4);
+    for r in rows.iter().filter(|r| r["target"] == "apmdm") {
         assert_eq!(r["program"], "parity");
-        assert_eq!(r["target"], "mdm");
+        assert_eq!(r["pass"], true);
+        assert_eq!(r["agree"], true);
+        let t = r["rounds"].as_u64().unwrap();
+        // No allocation: three steps per round and two to finish.
+        assert_eq!(r["steps"].as_u64().unwrap(), 3 * t + 2);
+        assert_eq!(
+            r["context"].as_u64().unwrap(),
+            r["space"].as_u64().unwrap() + r["slots"].as_u64().unwrap() + 2
+        );
+        assert_eq!(r["steps_checked"], r["steps"]);
+    }
+    for r in rows.iter().filter(|r| r["target"] == "mdm") {
+        assert_eq!(r["program"], "parity");
         assert_eq!(r["materialized"], true);
         assert_eq!(r["pass"], true);
         assert_eq!(
@@ -63,8 +75,9 @@ fn check_json_reports_every_builtin_row_as_passing() {
             assert!(r[key].is_u64(), "{key}: {r}");
         }
     }
+    assert_eq!(rows.iter().filter(|r| r["target"] == "mdm").count(), 2);
     let fits = v["fits"].as_array().unwrap();
-    assert_eq!(fits.len(), 2);
+    assert_eq!(fits.len(), 4);
     assert_eq!(fits[0]["class"], "not classified");
 }
 
@@ -270,7 +283,117 @@ fn trace_renders_each_step_and_writes_jsonl() {
     ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("--max-html"), "{stderr}");
-    let (code, _, stderr) = apmdm(&["compile", "prefix_sum", "--target", "apmdm"]);
+    let (code, _, stderr) = apmdm(&["compile", "prefix_sum", "--target", "pram"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("not built yet"), "{stderr}");
+    assert!(
+        stderr.contains("mdm") && stderr.contains("apmdm"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
+    let dir = std::env::temp_dir().join(format!("apmdm-ap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seq_path = dir.join("seq.json");
+    let canvas_path = dir.join("canvas.json");
+    let (code, stdout, stderr) = apmdm(&[
+        "compile",
+        "tqbf",
+        "--target",
+        "apmdm",
+        "--n",
+        "3",
+        "--emit-seq",
+        seq_path.to_str().unwrap(),
+        "--emit-canvas",
+        canvas_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("PASS") && stdout.contains("value=1"),
+        "{stdout}"
+    );
+    // The written step function runs under the AP-MDM class in this process, which never
+    // calls the interpreter; its final memory holds tqbf's answer (`value`, address 3n + 3).
+    let seq: apmdm::seq::Program =
+        serde_json::from_str(&std::fs::read_to_string(&seq_path).unwrap()).unwrap();
+    let x0: Vec<apmdm::machine::Token<apmdm::seq::Word>> =
+        serde_json::from_str(&std::fs::read_to_string(&canvas_path).unwrap()).unwrap();
+    let mut f = apmdm::seq::SeqStep {
+        program: seq,
+        evaluator: apmdm::seq::Evaluator::Indexed,
+    };
+    let config = apmdm::machine::RunConfig::new(apmdm::machine::ModelClass::ApMdm)
+        .max_steps(100_000)
+        .max_length(1000);
+    let canvas: apmdm::machine::Canvas<apmdm::seq::Word> = apmdm::machine::Canvas::new(x0);
+    let run = apmdm::machine::run(&mut f, canvas, &config);
+    assert!(run.stop.error().is_none(), "{}", run.stop);
+    let (code, interp, _) = apmdm(&["run", "tqbf", "--n", "3", "--json"]);
+    assert_eq!(code, 0);
+    let interp: serde_json::Value = serde_json::from_str(&interp).unwrap();
+    let value = run
+        .last
+        .tokens()
+        .iter()
+        .find_map(|t| match t {
+            apmdm::machine::Token::Sym(w) if w.0[0] == 2 && w.0[1] == 3 * 3 + 4 => Some(w.0[2]),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(Some(value), interp["output"]["value"].as_i64());
+    assert_eq!(
+        run.steps() as u64,
+        3 * interp["metrics"]["rounds"].as_u64().unwrap() + 1 + 2
+    );
+    // The trace names remask, insert and delete with what each position serves.
+    let program = "program p; model erew; word 16;\ninput A[n] = random(0, 9);\nshared s;\n\
+                   output s;\nbounds { rounds <= 10; processors <= n; work <= 10 * n; }\n\
+                   alloc C[n] { pardo i in 0..n { C[i] = A[i] + 1; } }\n\
+                   alloc D[2] { s = 1; }\n";
+    let source = dir.join("p.pram");
+    std::fs::write(&source, program).unwrap();
+    let jsonl = dir.join("t.jsonl");
+    let (code, stdout, stderr) = apmdm(&[
+        "trace",
+        source.to_str().unwrap(),
+        "--target",
+        "apmdm",
+        "--n",
+        "4",
+        "--jsonl",
+        jsonl.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ops: Vec<(String, String, bool)> = records
+        .iter()
+        .flat_map(|r| r["positions"].as_array().unwrap().clone())
+        .map(|p| {
+            (
+                p["op"].as_str().unwrap().to_string(),
+                p["serves"].as_str().unwrap().to_string(),
+                p["insert"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(ops
+        .iter()
+        .any(|o| o.0 == "remask" && o.1.contains("(scoped)")));
+    assert!(ops.iter().any(|o| o.2), "an insert");
+    assert!(ops.iter().any(|o| o.0 == "delete"), "a delete");
+    assert!(ops.iter().any(|o| o.0 == "unmask" && o.1 == "processor 3"));
+    assert!(ops.iter().any(|o| o.0 == "remask" && o.1 == "s (cell 4)"));
+    let (code, text, _) = apmdm(&["trace", "tqbf", "--target", "apmdm", "--n", "1"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("[grow -> decode, round 1, length 11 -> 13]"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

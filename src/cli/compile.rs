@@ -25,8 +25,8 @@ use super::run::{load_source, read_inputs, write_atomically};
 pub struct Common {
     /// A `.pram` file, or the name of a built-in program (e.g. `prefix_sum`).
     program: String,
-    /// The construction: `mdm` (Theorem 1). `apmdm` (Theorem 4) is not built yet.
-    #[arg(long, default_value = "mdm")]
+    /// The construction: `mdm` (Theorem 1) or `apmdm` (Theorem 4).
+    #[arg(long, default_value = "mdm", value_parser = ["mdm", "apmdm"])]
     target: String,
     /// The size n.
     #[arg(long, default_value_t = 8)]
@@ -49,13 +49,13 @@ pub struct CompileArgs {
     common: Common,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// Write the compiled step function (a seq program, JSON) to this file.
     #[arg(long)]
-    emit_seq: Option<PathBuf>,
+    pub emit_seq: Option<PathBuf>,
     /// Write the initial canvas (JSON: a list of words, masks as null) to this file.
     #[arg(long)]
-    emit_canvas: Option<PathBuf>,
+    pub emit_canvas: Option<PathBuf>,
 }
 
 /// Options of `apmdm trace`.
@@ -65,32 +65,27 @@ pub struct TraceArgs {
     common: Common,
     /// Write one JSON record per decoding step to this file.
     #[arg(long)]
-    jsonl: Option<PathBuf>,
+    pub jsonl: Option<PathBuf>,
     /// Write a self-contained HTML step-through (one row per step, one cell per position) to
     /// this file; canvases longer than --max-html positions are refused.
     #[arg(long)]
-    html: Option<PathBuf>,
+    pub html: Option<PathBuf>,
     /// The longest canvas rendered as HTML.
     #[arg(long, default_value_t = 4000)]
-    max_html: usize,
+    pub max_html: usize,
     /// Print at most this many positions per step in the text rendering.
     #[arg(long, default_value_t = 400)]
-    max_shown: usize,
+    pub max_shown: usize,
 }
 
-struct Loaded {
-    program: Program,
-    config: RunConfig,
-    limits: CompileLimits,
+/// A parsed program with its run configuration and compile limits.
+pub struct Loaded {
+    pub program: Program,
+    pub config: RunConfig,
+    pub limits: CompileLimits,
 }
 
 fn load(c: &Common) -> Result<Loaded> {
-    if c.target == "apmdm" {
-        bail!("--target apmdm (Theorem 4) is not built yet; use --target mdm");
-    }
-    if c.target != "mdm" {
-        bail!("unknown target {:?}; expected mdm", c.target);
-    }
     if c.n < 1 {
         bail!("--n must be at least 1 (got {})", c.n);
     }
@@ -114,6 +109,9 @@ fn load(c: &Common) -> Result<Loaded> {
 
 pub fn compile(args: CompileArgs) -> Result<ExitCode> {
     let l = load(&args.common)?;
+    if args.common.target == "apmdm" {
+        return super::compile_apmdm::compile(&args, &l);
+    }
     if args.emit_seq.is_some() || args.emit_canvas.is_some() {
         let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
         if let Some(path) = &args.emit_seq {
@@ -195,6 +193,9 @@ fn print_row(r: &Row) {
 
 pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     let l = load(&args.common)?;
+    if args.common.target == "apmdm" {
+        return super::compile_apmdm::trace(&args, &l);
+    }
     let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
     if args.html.is_some() && compiled.regions.length > args.max_html {
         bail!(
@@ -267,7 +268,7 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
 }
 
 /// Escapes text for HTML.
-fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

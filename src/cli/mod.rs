@@ -4,6 +4,7 @@ mod bench;
 mod bench_train;
 mod check;
 mod compile;
+mod compile_apmdm;
 mod demo;
 mod eval;
 mod run;

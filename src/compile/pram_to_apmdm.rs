@@ -128,6 +128,8 @@ pub struct ApmdmCompiled {
     pub static_cells: usize,
     /// Output arrays in order: (array, base address, length, scalar).
     pub outputs: Vec<(u32, i64, i64, bool)>,
+    /// Static arrays: (array, base address, length).
+    pub places: Vec<(u32, i64, i64)>,
     /// Word fields.
     pub fields: usize,
     /// Registers in a header (as in MDM; the last is the top of memory).
@@ -394,6 +396,10 @@ pub fn pram_to_apmdm(
             )
         })
         .collect();
+    let places = (0..program.arrays.len())
+        .filter(|&a| !program.arrays[a].scoped)
+        .map(|a| (a as u32, setup.base[a] as i64, setup.len[a] as i64))
+        .collect();
     let steps_per = 3usize + 1 + 33;
     let max_steps = (rounds_decl.max(0) as usize)
         .saturating_add(1)
@@ -405,6 +411,7 @@ pub fn pram_to_apmdm(
         slots,
         static_cells,
         outputs,
+        places,
         fields: nf,
         registers,
         phase_field,

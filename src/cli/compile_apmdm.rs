@@ -1,0 +1,302 @@
+//! `apmdm compile --target apmdm` and `apmdm trace --target apmdm`: one Theorem 4 schedule, run
+//! and compared with the interpreter; the trace names each position's operation (unmask, remask,
+//! insert, delete) and the header, memory cell or processor it serves.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use apmdm::check::apmdm::{check_apmdm_case, ApmdmBounds, ApmdmRow};
+use apmdm::compile::apmdm_run::{current_header, run_apmdm};
+use apmdm::compile::pram_to_apmdm::{initial_canvas, phase, pram_to_apmdm, ApmdmCompiled};
+use apmdm::compile::pram_to_mdm::{hf, kind, sf};
+use apmdm::machine::{Canvas, StepRecord, Token};
+use apmdm::pram::Program;
+use apmdm::seq::{Evaluator, Word};
+
+use super::compile::{escape, CompileArgs, Loaded, TraceArgs};
+use super::run::write_atomically;
+
+pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
+    if args.emit_seq.is_some() || args.emit_canvas.is_some() {
+        let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
+        if let Some(path) = &args.emit_seq {
+            write_atomically(path, serde_json::to_string(&compiled.seq)?.as_bytes())?;
+        }
+        if let Some(path) = &args.emit_canvas {
+            let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
+            write_atomically(path, serde_json::to_string(&x0)?.as_bytes())?;
+        }
+    }
+    let row = check_apmdm_case(
+        &l.program,
+        &l.config,
+        &l.limits,
+        &ApmdmBounds::from_file(),
+        u64::MAX,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string(&row)?);
+    } else {
+        print_row(&row);
+    }
+    Ok(if row.pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_row(r: &ApmdmRow) {
+    println!(
+        "{} -> {} at n = {} (seed {}): {}",
+        r.program,
+        r.target,
+        r.n,
+        r.seed,
+        if r.pass { "PASS" } else { "FAIL" }
+    );
+    println!(
+        "interpreter: T = {}, P = {}, W = {}, S = {}, outcome {}, {}",
+        r.rounds, r.processors, r.work, r.space, r.outcome, r.answer
+    );
+    println!(
+        "schedule: {} steps (bound 3T + {} allocation steps + 2 = {}), context {} (bound S + {} slots + 2 = {}), initial {}",
+        r.steps, r.allocation_steps, r.steps_bound, r.context, r.slots, r.context_bound, r.initial
+    );
+    println!(
+        "every step within the space in use: {} of {} steps checked; agrees with the interpreter: {}",
+        r.steps_checked,
+        r.steps,
+        if r.agree { "yes" } else { "NO" }
+    );
+    println!(
+        "operations: {} unmask, {} remask, {} insert, {} delete",
+        r.unmask, r.remask, r.insert, r.delete
+    );
+    println!(
+        "seq program: {} operators, {} attention heads, attention depth {}, {} fields per token; {:.3} s",
+        r.seq_nodes, r.seq_heads, r.seq_depth, r.fields, r.seconds
+    );
+    for p in &r.problems {
+        println!("problem: {p}");
+    }
+}
+
+/// What one position of x_{k-1} did in step k.
+struct PositionOp {
+    position: usize,
+    op: &'static str,
+    inserted: bool,
+    serves: String,
+    token: Option<Word>,
+}
+
+/// The operations of one step: every position that did more than keep or hold.
+fn ops_of(
+    c: &ApmdmCompiled,
+    program: &Program,
+    before: &Canvas<Word>,
+    rec: &StepRecord<Word>,
+) -> Vec<PositionOp> {
+    let Some(detail) = &rec.detail else {
+        return Vec::new();
+    };
+    let tokens = before.tokens();
+    let len = tokens.len();
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let bits = detail.bits.0[i];
+        let y = &detail.y[i];
+        let op = match (t, bits.delete, bits.remask) {
+            (Token::Mask, true, _) => "delete",
+            (Token::Mask, false, true) => "hold",
+            (Token::Mask, false, false) => "unmask",
+            (Token::Sym(_), _, true) => "remask",
+            (Token::Sym(_), _, false) => "keep",
+        };
+        let inserted = bits.insert && !(t.is_mask() && bits.delete);
+        if (op == "keep" || op == "hold") && !inserted {
+            continue;
+        }
+        let serves = if i < 2 {
+            "header".to_string()
+        } else if i + c.slots >= len {
+            format!("processor {}", i + c.slots - len)
+        } else {
+            let addr = match t {
+                Token::Sym(w) => Some(w.0[1]),
+                Token::Mask if op == "unmask" => Some(y.0[1]),
+                Token::Mask => None,
+            };
+            addr.map_or_else(|| "memory cell".to_string(), |a| cell_name(c, program, a))
+        };
+        out.push(PositionOp {
+            position: i,
+            op,
+            inserted,
+            serves,
+            token: (op == "unmask").then(|| y.clone()),
+        });
+    }
+    out
+}
+
+/// `A[3] (cell 7)` for an address of a static array, `cell 12 (scoped)` above them.
+fn cell_name(c: &ApmdmCompiled, program: &Program, addr: i64) -> String {
+    c.places
+        .iter()
+        .find(|p| p.1 <= addr && addr < p.1 + p.2)
+        .map_or_else(
+            || format!("cell {addr} (scoped)"),
+            |p| {
+                let a = &program.arrays[p.0 as usize];
+                if a.len.is_none() {
+                    format!("{} (cell {addr})", a.name)
+                } else {
+                    format!("{}[{}] (cell {addr})", a.name, addr - p.1)
+                }
+            },
+        )
+}
+
+fn short(w: &Word) -> String {
+    let f = &w.0;
+    match f[0] {
+        kind::HEADER => format!("H[pc{} st{} T{}]", f[hf::PC], f[hf::STATUS], f[hf::T]),
+        kind::GIVEN => format!("@{}={}", f[1], f[2]),
+        kind::SLOT => format!("r{}p{}", f[sf::ROUND], f[sf::PID]),
+        _ => "?".into(),
+    }
+}
+
+pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
+    let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
+    let (report, run) = run_apmdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?;
+    if args.html.is_some() && report.context > args.max_html {
+        bail!(
+            "the canvas reaches {} positions, above --max-html {}; use --jsonl, or a smaller --n",
+            report.context,
+            args.max_html
+        );
+    }
+    let states = run.trace.states().context("the run kept no full trace")?;
+    let mut lines = String::new();
+    for (k, rec) in run.trace.records.iter().enumerate() {
+        let before = states[k];
+        let after = states[k + 1];
+        let ph =
+            |x: &Canvas<Word>| current_header(x.tokens()).map_or(0, |h| h.0[compiled.phase_field]);
+        let round = current_header(before.tokens()).map_or(0, |h| h.0[hf::T]);
+        let ops = ops_of(&compiled, &l.program, before, rec);
+        let record = json!({
+            "step": rec.step,
+            "phase": phase::name(ph(before)),
+            "round": round,
+            "length_before": before.len(),
+            "length": rec.length,
+            "counts": rec.counts,
+            "positions": ops.iter().map(|o| json!({
+                "position": o.position,
+                "op": o.op,
+                "insert": o.inserted,
+                "serves": o.serves,
+                "token": o.token,
+            })).collect::<Vec<_>>(),
+        });
+        lines.push_str(&record.to_string());
+        lines.push('\n');
+        if args.jsonl.is_none() && args.html.is_none() {
+            let shown: Vec<String> = ops
+                .iter()
+                .take(args.max_shown)
+                .map(|o| {
+                    let mut s = format!("{}:{} {}", o.position, o.op, o.serves);
+                    if let Some(t) = &o.token {
+                        s.push_str(&format!(" {}", short(t)));
+                    }
+                    if o.inserted {
+                        s.push_str(" +insert");
+                    }
+                    s
+                })
+                .collect();
+            println!(
+                "step {} [{} -> {}, round {round}, length {} -> {}]\n  {}",
+                rec.step,
+                phase::name(ph(before)),
+                phase::name(ph(after)),
+                before.len(),
+                rec.length,
+                shown.join("; ")
+            );
+        }
+    }
+    if let Some(path) = &args.html {
+        let html = render_html(&compiled, &l.program, &states, &report, l.config.n);
+        write_atomically(path, html.as_bytes())?;
+        println!("{} steps rendered to {}", run.steps(), path.display());
+    }
+    if let Some(path) = &args.jsonl {
+        write_atomically(path, lines.as_bytes())?;
+        println!(
+            "{} steps written to {} (peak {} positions, outcome {:?})",
+            run.steps(),
+            path.display(),
+            report.context,
+            report.outcome
+        );
+    } else if args.html.is_none() {
+        println!("outcome {:?}; output {:?}", report.outcome, report.output);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A row per canvas (the rows differ in length: inserts and deletes), a cell per position.
+fn render_html(
+    c: &ApmdmCompiled,
+    program: &Program,
+    states: &[&Canvas<Word>],
+    report: &apmdm::compile::apmdm_run::ApmdmReport,
+    n: i64,
+) -> String {
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+    out.push_str(&escape(&format!("{} -> apmdm, n = {n}", program.name)));
+    out.push_str(
+        "</title><style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:11px}\
+         td{border:1px solid #ccc;padding:2px 4px;white-space:nowrap}td.m{background:#ddd;color:#888}\
+         td.h{background:#fde68a}td.g{background:#bfdbfe}td.s{background:#bbf7d0}</style></head><body>\n",
+    );
+    out.push_str(&format!(
+        "<h1>{} compiled to an AP-MDM schedule, n = {n}</h1>\n<p>peak {} positions, {} decoding \
+         steps, outcome {}. Yellow: headers (control state and phase); blue: memory cells \
+         (address = value); green: processor slots (round, processor); grey: masks.</p>\n<table>\n",
+        escape(&program.name),
+        report.context,
+        states.len().saturating_sub(1),
+        escape(&format!("{:?}", report.outcome)),
+    ));
+    for (k, x) in states.iter().enumerate() {
+        let ph = current_header(x.tokens()).map_or(0, |h| h.0[c.phase_field]);
+        out.push_str(&format!("<tr><td>x<sub>{k}</sub> {}</td>", phase::name(ph)));
+        for t in x.tokens() {
+            let (class, text) = match t {
+                Token::Mask => ("m", apmdm::machine::MASK_TEXT.to_string()),
+                Token::Sym(w) => (
+                    match w.0[0] {
+                        kind::HEADER => "h",
+                        kind::GIVEN => "g",
+                        _ => "s",
+                    },
+                    short(w),
+                ),
+            };
+            out.push_str(&format!("<td class=\"{class}\">{}</td>", escape(&text)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n</body></html>\n");
+    out
+}
