@@ -295,12 +295,10 @@ fn an_overwritten_cell_mid_run_equals_the_interpreter_restarted_from_that_memory
     )
     .unwrap();
     // The interpreter restarted: the last round alone, on the modified memory.
-    let rest = format!(
-        "program q; model crew; word 20;\ninput B[n] = zeros;\noutput B;\n\
-         bounds {{ rounds <= 1; processors <= n; work <= n; }}\n\
-         pardo i in 0..n {{ B[i] = B[i] * 3 + B[(i + 1) % n]; }}\n"
-    );
-    let rest = pram::parse("q.pram", &rest).unwrap();
+    let rest = "program q; model crew; word 20;\ninput B[n] = zeros;\noutput B;\n\
+                bounds { rounds <= 1; processors <= n; work <= n; }\n\
+                pardo i in 0..n { B[i] = B[i] * 3 + B[(i + 1) % n]; }\n";
+    let rest = pram::parse("q.pram", rest).unwrap();
     let mut restart = run_config(n, 4);
     restart.inputs.insert("B".into(), b_now);
     let want = pram::run(&rest, &restart).unwrap();
