@@ -467,26 +467,6 @@ pub fn initial_canvas(
     Ok(x)
 }
 
-/// What a position of an AP-MDM canvas serves, for traces.
-pub fn role(
-    c: &ApmdmCompiled,
-    tokens: &[crate::machine::Token<crate::seq::Word>],
-    i: usize,
-) -> String {
-    use crate::machine::Token;
-    let len = tokens.len();
-    if i < 2 {
-        return "header".into();
-    }
-    if i + c.slots >= len {
-        return format!("processor {}", i + c.slots - len);
-    }
-    match &tokens[i] {
-        Token::Sym(w) if w.0[0] == kind::GIVEN => format!("cell {}", w.0[1]),
-        _ => "cell ?".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
