@@ -389,6 +389,25 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
     assert!(ops.iter().any(|o| o.0 == "delete"), "a delete");
     assert!(ops.iter().any(|o| o.0 == "unmask" && o.1 == "processor 3"));
     assert!(ops.iter().any(|o| o.0 == "remask" && o.1 == "s (cell 4)"));
+    // Over --max-work the row is not run; it reports the proof's peak context and says why.
+    let (code, stdout, _) = apmdm(&[
+        "check",
+        "tqbf",
+        "--sizes",
+        "8",
+        "--target",
+        "apmdm",
+        "--max-work",
+        "1000",
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let row = &v["rows"][0];
+    assert_eq!(row["target"], "apmdm");
+    assert_eq!(row["materialized"], false);
+    assert!(row["not_run"].as_str().unwrap().contains("--max-work"));
+    assert_eq!(row["context"].as_u64(), Some(5 * 8 + 8));
     let (code, text, _) = apmdm(&["trace", "tqbf", "--target", "apmdm", "--n", "1"]);
     assert_eq!(code, 0);
     assert!(

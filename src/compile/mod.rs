@@ -4,6 +4,8 @@
 //! `cfg` is the sequential control-flow graph the schedules follow; `pram_to_mdm` compiles a
 //! program into a seq step function and its canvas (`proofs/mdm.md`); `mdm_run` runs that
 //! schedule with `machine`'s runner and decodes its final canvas into an interpreter-style report.
+//! `pram_to_apmdm` is Theorem 4's construction on the same round compiler, memory held in place
+//! (`proofs/apmdm.md`); `apmdm_run` runs and decodes it.
 
 pub mod apmdm_run;
 pub mod cfg;

@@ -7,6 +7,9 @@
 //! position computes the same global state (the latest header and the results of the round just
 //! decoded) with lookups, then its own role: the next header, a processor slot, an output cell, a
 //! pad, or hold.
+//!
+//! The round compiler here (`prepare`, `observe`, `transition`, `slot_body`, memory loads) is
+//! shared with `pram_to_apmdm`, which lays the same state out on a canvas rewritten in place.
 
 // Parallel arrays of nodes (registers, fields, details) are updated index by index.
 #![allow(clippy::needless_range_loop)]
@@ -280,7 +283,7 @@ pub(super) enum SlotCap {
 
 /// Per-processor (or per-transition) evaluation environment.
 #[derive(Clone)]
-pub(super) struct Env {
+struct Env {
     regs: Vec<V>,
     locals: Vec<V>,
 }
@@ -326,7 +329,7 @@ pub(super) struct Compiler {
     mem: Option<Memory>,
     /// Memory held in place (AP-MDM): keys are plain addresses (no scope epochs) and every
     /// write records the canvas position of the cell it targets.
-    pub(super) in_place: bool,
+    in_place: bool,
     /// How writes find their target positions (AP-MDM, set before slot bodies are built).
     pub(super) targets: Option<Targets>,
 }
