@@ -414,5 +414,31 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
         text.contains("[grow -> decode, round 1, length 11 -> 13]"),
         "{text}"
     );
+    let html = dir.join("t.html");
+    let (code, _, _) = apmdm(&[
+        "trace",
+        "tqbf",
+        "--target",
+        "apmdm",
+        "--n",
+        "1",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let page = std::fs::read_to_string(&html).unwrap();
+    // One row per canvas: x_0 and one per step (171 steps at n = 1).
+    assert_eq!(page.matches("<tr>").count(), 172);
+    assert!(page.contains("compiled to an AP-MDM schedule") && page.contains("grow"));
+    // A program without declared bounds gets a clear error, not a panic.
+    let bare = dir.join("bare.pram");
+    std::fs::write(
+        &bare,
+        "program b; model erew; word 8;\nshared s;\noutput s;\ns = 1;\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = apmdm(&["compile", bare.to_str().unwrap(), "--target", "apmdm"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("declares no rounds bound"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -42,7 +42,7 @@ pub enum LayoutError {
     #[error(transparent)]
     Declared(#[from] DeclaredError),
     /// The layout needs a bound the program does not declare.
-    #[error("the program declares no {0} bound; the MDM canvas is laid out from it")]
+    #[error("the program declares no {0} bound; the canvas is laid out from it")]
     MissingBound(&'static str),
     /// A region would have negative size.
     #[error("{0} is negative at this n")]
