@@ -1,5 +1,6 @@
 //! Using apmdm as a regression-test helper: assert that a PRAM program's compiled MDM schedule
-//! takes O(T) decoding steps and O(n + W + T) context, for every size, exactly.
+//! takes O(T) decoding steps and O(n + W + T) context, and its AP-MDM schedule O(T) steps and
+//! O(S + P) context, for every size, exactly.
 //!
 //! Run with `cargo run --release --example bound_check`.
 
@@ -25,6 +26,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "used context <= 2(2n + W + T) + 2 held at {} sizes",
         rows.len()
     );
+
+    // The same program on the AP-MDM (Theorem 4): three steps per round and two to finish, and
+    // a context of the space plus the processor region (n here) plus the two headers.
+    let rows = Bound::steps(|m| 3 * m.rounds + 2)
+        .apmdm()
+        .over([1, 2, 4, 8, 16, 32])
+        .check(&program)?;
+    println!("AP-MDM steps <= 3T + 2 held at {} sizes", rows.len());
+    let rows = Bound::context(|m| m.space + m.n + 2)
+        .apmdm()
+        .over([1, 2, 4, 8, 16, 32])
+        .check(&program)?;
+    println!("AP-MDM context <= S + n + 2 held at {} sizes", rows.len());
 
     // A bound that is too tight fails with the whole table in its message.
     match Bound::steps(|m| m.rounds).over([1, 4, 16]).check(&program) {

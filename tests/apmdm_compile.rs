@@ -48,3 +48,37 @@ fn library_programs_agree_with_the_interpreter_within_the_bounds_at_every_step()
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn the_bound_api_checks_the_apmdm_construction() {
+    use apmdm::check::bound::{Bound, BoundError};
+    let program = library::load("list_ranking").unwrap().unwrap();
+    // No allocation: exactly 3T + 2 steps; context S + P_decl + 2 with P_decl = n.
+    let rows = Bound::steps(|m| 3 * m.rounds + 2)
+        .apmdm()
+        .over([1, 3, 8, 20])
+        .seeds([1, 2])
+        .check(&program)
+        .unwrap();
+    assert_eq!(rows.len(), 8);
+    assert!(rows
+        .iter()
+        .all(|r| r.ok && r.agree && r.measured == r.bound));
+    let rows = Bound::context(|m| m.space + m.n + 2)
+        .apmdm()
+        .over([1, 3, 8, 20])
+        .check(&program)
+        .unwrap();
+    assert!(rows.iter().all(|r| r.measured == r.bound));
+    // One step per round is not enough on the AP-MDM: the error is the whole table.
+    let err = Bound::steps(|m| m.rounds + 1)
+        .apmdm()
+        .over([2, 8])
+        .check(&program)
+        .unwrap_err();
+    let BoundError::Failed { rows, .. } = &err else {
+        panic!("{err}")
+    };
+    assert!(rows.iter().all(|r| !r.ok && r.agree));
+    assert!(err.to_string().contains("OVER"), "{err}");
+}

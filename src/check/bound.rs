@@ -1,10 +1,12 @@
-//! A bound assertion for other crates' tests: compile a program to an MDM schedule at several
-//! sizes, run it, and check a measured quantity against a formula in the run's metrics.
+//! A bound assertion for other crates' tests: compile a program to an MDM (or, with `.apmdm()`,
+//! an AP-MDM) schedule at several sizes, run it, and check a measured quantity against a formula
+//! in the run's metrics.
 //!
 //! ```no_run
 //! use apmdm::check::bound::Bound;
 //! let program = apmdm::pram::library::load("prefix_sum").unwrap().unwrap();
 //! Bound::steps(|m| 2 * m.rounds + 3).over([1, 2, 4, 8, 16]).check(&program).unwrap();
+//! Bound::context(|m| m.space + m.n + 2).apmdm().over([1, 8, 64]).check(&program).unwrap();
 //! ```
 //!
 //! A failure's message is the whole table (size, T, P, W, S, measured, bound), so a failing test
@@ -12,7 +14,8 @@
 
 use std::fmt;
 
-use super::mdm::{check_case, MdmBounds, Row};
+use super::apmdm::{check_apmdm_case, ApmdmBounds};
+use super::mdm::{check_case, MdmBounds};
 use crate::compile::pram_to_mdm::{CompileError, CompileLimits};
 use crate::pram::program::Program;
 use crate::pram::RunConfig;
@@ -32,14 +35,23 @@ pub struct Measured {
     pub space: u64,
 }
 
+/// Which construction is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Theorem 1 (`pram_to_mdm`).
+    Mdm,
+    /// Theorem 4 (`pram_to_apmdm`).
+    Apmdm,
+}
+
 /// Which quantity of the compiled schedule is bounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quantity {
     /// Decoding steps.
     Steps,
-    /// The laid-out context (canvas length).
+    /// The context: the laid-out canvas length (MDM), the longest canvas held (AP-MDM).
     Context,
-    /// Positions used by the run.
+    /// Positions used by the run (AP-MDM: the longest canvas, which it uses whole).
     ContextUsed,
 }
 
@@ -62,13 +74,18 @@ pub struct Bound {
     sizes: Vec<i64>,
     seeds: Vec<u64>,
     limits: CompileLimits,
+    target: Target,
 }
 
-/// One checked size: the schedule's row, the bound's value, whether it held.
+/// One checked (size, seed): the interpreter's metrics, the measured quantity, the bound.
 #[derive(Clone, Debug)]
 pub struct BoundRow {
-    /// The checker's row (agreement with the interpreter, steps, context, ...).
-    pub row: Row,
+    /// The seed.
+    pub seed: u64,
+    /// n and the interpreter's T, P, W, S.
+    pub metrics: Measured,
+    /// The schedule reproduced the interpreter (outcome, output, metrics).
+    pub agree: bool,
     /// The measured quantity.
     pub measured: u64,
     /// The formula's value.
@@ -114,7 +131,7 @@ impl fmt::Display for BoundError {
                     "n", "T", "P", "W", "S", "measured", "bound"
                 )?;
                 for r in rows {
-                    let result = if !r.row.agree {
+                    let result = if !r.agree {
                         "DISAGREES WITH THE INTERPRETER"
                     } else if r.ok {
                         "ok"
@@ -124,11 +141,11 @@ impl fmt::Display for BoundError {
                     writeln!(
                         f,
                         "{:>8} {:>6} {:>8} {:>10} {:>8} {:>10} {:>10}  {result}",
-                        r.row.n,
-                        r.row.rounds,
-                        r.row.processors,
-                        r.row.work,
-                        r.row.space,
+                        r.metrics.n,
+                        r.metrics.rounds,
+                        r.metrics.processors,
+                        r.metrics.work,
+                        r.metrics.space,
                         r.measured,
                         r.bound
                     )?;
@@ -149,7 +166,14 @@ impl Bound {
             sizes: vec![1, 2, 4, 8, 16],
             seeds: vec![1],
             limits: CompileLimits::default(),
+            target: Target::Mdm,
         }
+    }
+
+    /// Checks the AP-MDM construction (Theorem 4) instead of the MDM one.
+    pub fn apmdm(mut self) -> Bound {
+        self.target = Target::Apmdm;
+        self
     }
 
     /// Bounds the decoding steps.
@@ -188,42 +212,64 @@ impl Bound {
     /// Compiles and runs `program` at every size and seed; `Ok` with the rows when the
     /// schedule agreed with the interpreter and the bound held everywhere.
     pub fn check(&self, program: &Program) -> Result<Vec<BoundRow>, BoundError> {
-        let bounds = MdmBounds::from_file();
         let mut rows = Vec::new();
         for &n in &self.sizes {
             for &seed in &self.seeds {
                 let mut config = RunConfig::new(n);
                 config.seed = seed;
-                let row = check_case(program, &config, &self.limits, &bounds, u64::MAX)
-                    .map_err(|error| BoundError::Compile { n, error })?;
-                if !row.materialized {
-                    return Err(BoundError::Compile {
-                        n,
-                        error: CompileError::TooLarge(format!(
-                            "the canvas has {} positions, above the limit",
-                            row.context
-                        )),
-                    });
-                }
-                let m = Measured {
+                let compile = |error| BoundError::Compile { n, error };
+                let too_long = |length: String| {
+                    compile(CompileError::TooLarge(format!(
+                        "the canvas has {length} positions, above the limit"
+                    )))
+                };
+                let (m, agree, measured) = match self.target {
+                    Target::Mdm => {
+                        let bounds = MdmBounds::from_file();
+                        let row = check_case(program, &config, &self.limits, &bounds, u64::MAX)
+                            .map_err(compile)?;
+                        if !row.materialized {
+                            return Err(too_long(row.context));
+                        }
+                        let measured = match self.quantity {
+                            Quantity::Steps => row.steps,
+                            Quantity::Context => row.context.parse().unwrap_or(u64::MAX),
+                            Quantity::ContextUsed => row.context_used,
+                        };
+                        let m = (row.rounds, row.processors, row.work, row.space);
+                        (m, row.agree, measured)
+                    }
+                    Target::Apmdm => {
+                        let bounds = ApmdmBounds::from_file();
+                        let row =
+                            check_apmdm_case(program, &config, &self.limits, &bounds, u64::MAX)
+                                .map_err(compile)?;
+                        if !row.materialized {
+                            return Err(too_long(row.initial.to_string()));
+                        }
+                        let measured = match self.quantity {
+                            Quantity::Steps => row.steps,
+                            Quantity::Context | Quantity::ContextUsed => row.context,
+                        };
+                        let m = (row.rounds, row.processors, row.work, row.space);
+                        (m, row.agree, measured)
+                    }
+                };
+                let metrics = Measured {
                     n: n as u64,
-                    rounds: row.rounds,
-                    processors: row.processors,
-                    work: row.work,
-                    space: row.space,
+                    rounds: m.0,
+                    processors: m.1,
+                    work: m.2,
+                    space: m.3,
                 };
-                let measured = match self.quantity {
-                    Quantity::Steps => row.steps,
-                    Quantity::Context => row.context.parse().unwrap_or(u64::MAX),
-                    Quantity::ContextUsed => row.context_used,
-                };
-                let bound = (self.formula)(&m);
-                let ok = row.agree && measured <= bound;
+                let bound = (self.formula)(&metrics);
                 rows.push(BoundRow {
-                    row,
+                    seed,
+                    metrics,
+                    agree,
                     measured,
                     bound,
-                    ok,
+                    ok: agree && measured <= bound,
                 });
             }
         }
