@@ -8,10 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::mdm::{answer_words, fit_quantities, outcome_words, FitRow, Linear};
-use crate::compile::apmdm_run::run_apmdm;
+use crate::compile::apmdm_run::{run_apmdm_watched, StepInfo};
 use crate::compile::mdm_run::timed;
-use crate::compile::pram_to_apmdm::{pram_to_apmdm, ApmdmLayout};
+use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm, ApmdmLayout};
 use crate::compile::pram_to_mdm::{CompileError, CompileLimits};
+use crate::machine::Canvas;
 use crate::pram::interp::{run_traced, TraceRound};
 use crate::pram::program::Program;
 use crate::pram::{self, RunConfig, RunReport};
@@ -198,6 +199,18 @@ pub fn check_apmdm_case(
     bounds: &ApmdmBounds,
     max_work: u64,
 ) -> Result<ApmdmRow, CompileError> {
+    check_apmdm_case_watched(program, config, limits, bounds, max_work, &mut |_| {})
+}
+
+/// [`check_apmdm_case`], handing each step of the schedule's run to `watch` (for progress).
+pub fn check_apmdm_case_watched(
+    program: &Program,
+    config: &RunConfig,
+    limits: &CompileLimits,
+    bounds: &ApmdmBounds,
+    max_work: u64,
+    watch: &mut dyn FnMut(&StepInfo),
+) -> Result<ApmdmRow, CompileError> {
     let (n, seed) = (config.n, config.seed);
     let mut config = config.clone();
     config.max_cells = limits.max_cells;
@@ -271,7 +284,15 @@ pub fn check_apmdm_case(
     }
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
         let compiled = pram_to_apmdm(program, n, limits)?;
-        let run = run_apmdm(&compiled, program, &config, Evaluator::Indexed, false);
+        let x0 = initial_canvas(&compiled, program, &config)?;
+        let run = run_apmdm_watched(
+            &compiled,
+            program,
+            Canvas::new(x0),
+            Evaluator::Indexed,
+            false,
+            watch,
+        );
         Ok((compiled, run))
     });
     let (compiled, run) = result?;

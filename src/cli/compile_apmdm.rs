@@ -5,9 +5,10 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use apmdm::check::apmdm::{check_apmdm_case, ApmdmBounds, ApmdmRow};
+use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds, ApmdmRow};
 use apmdm::compile::apmdm_run::{current_header, run_apmdm};
 use apmdm::compile::pram_to_apmdm::{initial_canvas, phase, pram_to_apmdm, ApmdmCompiled};
 use apmdm::compile::pram_to_mdm::{hf, kind, sf};
@@ -29,13 +30,21 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
             write_atomically(path, serde_json::to_string(&x0)?.as_bytes())?;
         }
     }
-    let row = check_apmdm_case(
+    let bar = step_progress(args.json);
+    let row = check_apmdm_case_watched(
         &l.program,
         &l.config,
         &l.limits,
         &ApmdmBounds::from_file(),
         u64::MAX,
+        &mut |s| {
+            bar.inc(1);
+            if bar.position() % 1024 == 0 {
+                bar.set_message(format!("round {}, length {}", s.round, s.length));
+            }
+        },
     )?;
+    bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string(&row)?);
     } else {
@@ -46,6 +55,20 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A step counter on stderr for long runs (drawn only on a terminal, never with `--json`).
+fn step_progress(hidden: bool) -> ProgressBar {
+    let bar = ProgressBar::no_length();
+    bar.set_draw_target(if hidden {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    if let Ok(style) = ProgressStyle::with_template("decoding step {pos} ({per_sec}) {msg}") {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn print_row(r: &ApmdmRow) {

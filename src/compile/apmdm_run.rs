@@ -79,6 +79,19 @@ pub fn run_apmdm_from(
     evaluator: Evaluator,
     full: bool,
 ) -> Result<(ApmdmReport, Run<Word>), MdmRunError> {
+    run_apmdm_watched(compiled, program, canvas, evaluator, full, &mut |_| {})
+}
+
+/// [`run_apmdm_from`], handing each step's length, round and phase to `watch` as it happens (for
+/// progress on long runs).
+pub fn run_apmdm_watched(
+    compiled: &ApmdmCompiled,
+    program: &Program,
+    canvas: Canvas<Word>,
+    evaluator: Evaluator,
+    full: bool,
+    watch: &mut dyn FnMut(&StepInfo),
+) -> Result<(ApmdmReport, Run<Word>), MdmRunError> {
     let mut f = SeqStep {
         program: compiled.seq.clone(),
         evaluator,
@@ -95,11 +108,13 @@ pub fn run_apmdm_from(
         let (round, phase) = current_header(x.tokens()).map_or((0, 0), |h| {
             (h.0[hf::T].max(0) as u64, h.0[compiled.phase_field])
         });
-        per_step.push(StepInfo {
+        let info = StepInfo {
             length: record.length,
             round,
             phase,
-        });
+        };
+        watch(&info);
+        per_step.push(info);
     });
     if let Some(e) = run.stop.error() {
         return Err(MdmRunError::Machine {
