@@ -31,9 +31,10 @@ pub struct CheckArgs {
     /// "not materialized" row (a resource limit: a step costs O(L log L) per attention head).
     #[arg(long, default_value_t = 1 << 20)]
     max_length: usize,
-    /// The most position-steps (canvas length times T + 1) a checked schedule may take; larger
-    /// ones get their exact length and a "not run" row (a time limit: the default keeps the
-    /// whole library under a minute on 2 cores).
+    /// The most position-steps a checked schedule may take (MDM: canvas length times T + 1;
+    /// AP-MDM: its steps bound times its peak context); larger ones get their exact length and
+    /// a "not run" row (a time limit: the default keeps the whole library under a minute on 2
+    /// cores).
     #[arg(long, default_value_t = 6_000_000)]
     max_work: u64,
     /// Seed for randomly drawn inputs.
