@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::mdm::{answer_words, fit_quantities, outcome_words, FitRow, Linear};
+use super::mdm::{answer_words, disagreement, fit_quantities, outcome_words, FitRow, Linear};
 use crate::compile::apmdm_run::{run_apmdm_watched, StepInfo};
 use crate::compile::mdm_run::timed;
 use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm, ApmdmLayout};
@@ -312,18 +312,10 @@ pub fn check_apmdm_case_watched(
             row.remask = got.ops.remask;
             row.insert = got.ops.insert;
             row.delete = got.ops.delete;
-            row.agree = got.outcome == want.outcome
-                && got.output == want.output
-                && got.metrics == want.metrics;
-            if !row.agree {
-                problems.push(format!(
-                    "disagrees with the interpreter: apmdm {} {:?}, interpreter {} {:?}",
-                    outcome_words(&got.outcome),
-                    got.metrics,
-                    row.outcome,
-                    want.metrics
-                ));
-            }
+            let disagreement =
+                disagreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
+            row.agree = disagreement.is_none();
+            problems.extend(disagreement);
             if row.steps > steps_bound {
                 problems.push(format!("steps {} > bound {steps_bound}", row.steps));
             }

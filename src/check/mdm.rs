@@ -217,18 +217,9 @@ pub fn check_case(
             row.context_used = got.context_used as u64;
             row.unmask = got.ops.unmask;
             row.hold = got.ops.hold;
-            row.agree = got.outcome == want.outcome
-                && got.output == want.output
-                && got.metrics == want.metrics;
-            if !row.agree {
-                problems.push(format!(
-                    "disagrees with the interpreter: mdm {} {:?}, interpreter {} {:?}",
-                    outcome_words(&got.outcome),
-                    got.metrics,
-                    row.outcome,
-                    want.metrics
-                ));
-            }
+            let disagreement = disagreement("mdm", &got.outcome, &got.output, &got.metrics, &want);
+            row.agree = disagreement.is_none();
+            problems.extend(disagreement);
             if got.context != compiled.regions.length {
                 problems.push(format!(
                     "context {} differs from the laid-out {}",
@@ -249,6 +240,27 @@ pub fn check_case(
     row.pass = problems.is_empty();
     row.problems = problems;
     Ok(row)
+}
+
+/// Why a schedule's result differs from the interpreter's report `want` (outcome, output or
+/// metrics), or `None` when it is the same.
+pub fn disagreement(
+    target: &str,
+    outcome: &pram::Outcome,
+    output: &[(String, pram::outcome::Value)],
+    metrics: &pram::Metrics,
+    want: &pram::RunReport,
+) -> Option<String> {
+    (*outcome != want.outcome || output != want.output.as_slice() || *metrics != want.metrics).then(
+        || {
+            format!(
+                "disagrees with the interpreter: {target} {} {metrics:?}, interpreter {} {:?}",
+                outcome_words(outcome),
+                outcome_words(&want.outcome),
+                want.metrics
+            )
+        },
+    )
 }
 
 /// An output in a few words: `value=1, G[16]`.

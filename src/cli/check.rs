@@ -269,25 +269,19 @@ fn print_rows(rows: &[Row]) {
         ]);
     }
     print!("{}", table.render());
-    for r in rows.iter().filter(|r| !r.pass) {
-        for p in &r.problems {
-            println!("{} n = {} seed {}: {p}", r.program, r.n, r.seed);
-        }
-    }
-    let not_run: Vec<String> = rows
+    let cases: Vec<Case> = rows
         .iter()
-        .filter_map(|r| {
-            Some(format!(
-                "{} n = {}: {}",
-                r.program,
+        .map(|r| {
+            (
+                r.program.as_str(),
                 r.n,
-                r.not_run.as_ref()?
-            ))
+                r.seed,
+                &r.problems[..],
+                r.not_run.as_deref(),
+            )
         })
         .collect();
-    if !not_run.is_empty() {
-        println!("not run (exact length reported): {}", not_run.join("; "));
-    }
+    print_problems(&cases, "", "exact length reported");
     println!();
 }
 
@@ -344,29 +338,43 @@ fn print_ap_rows(rows: &[ApmdmRow]) {
         ]);
     }
     print!("{}", table.render());
-    for r in rows.iter().filter(|r| !r.pass) {
-        for p in &r.problems {
-            println!("{} n = {} seed {} (apmdm): {p}", r.program, r.n, r.seed);
-        }
-    }
-    let not_run: Vec<String> = rows
+    let cases: Vec<Case> = rows
         .iter()
-        .filter_map(|r| {
-            Some(format!(
-                "{} n = {}: {}",
-                r.program,
+        .map(|r| {
+            (
+                r.program.as_str(),
                 r.n,
-                r.not_run.as_ref()?
-            ))
+                r.seed,
+                &r.problems[..],
+                r.not_run.as_deref(),
+            )
         })
         .collect();
-    if !not_run.is_empty() {
-        println!(
-            "not run (the proof's exact peak context reported): {}",
-            not_run.join("; ")
-        );
-    }
+    print_problems(
+        &cases,
+        " (apmdm)",
+        "the proof's exact peak context reported",
+    );
     println!();
+}
+
+/// One checked case as the problem list needs it: program, n, seed, problems, why not run.
+type Case<'a> = (&'a str, i64, u64, &'a [String], Option<&'a str>);
+
+/// Each problem of each case (`tag` after the seed), then the cases not run and why, on one line.
+fn print_problems(cases: &[Case], tag: &str, reported: &str) {
+    for (program, n, seed, problems, _) in cases {
+        for p in *problems {
+            println!("{program} n = {n} seed {seed}{tag}: {p}");
+        }
+    }
+    let not_run: Vec<String> = cases
+        .iter()
+        .filter_map(|(program, n, _, _, why)| Some(format!("{program} n = {n}: {}", (*why)?)))
+        .collect();
+    if !not_run.is_empty() {
+        println!("not run ({reported}): {}", not_run.join("; "));
+    }
 }
 
 /// MDM and AP-MDM on the same (program, n, seed): context grows with time on one and with

@@ -267,6 +267,20 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The start of a step-through page up to `<body>`: the title and the cell classes (m mask,
+/// h header, g given or memory cell, s slot, o output, p pad, new: decoded in that step).
+pub fn html_head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title><style>\
+         body{{font-family:sans-serif}}table{{border-collapse:collapse;font-size:11px}}\
+         td{{border:1px solid #ccc;padding:2px 4px;white-space:nowrap}}\
+         td.m{{background:#ddd;color:#888}}td.h{{background:#fde68a}}td.g{{background:#bfdbfe}}\
+         td.s{{background:#bbf7d0}}td.o{{background:#fbcfe8}}td.p{{background:#f5f5f5;color:#aaa}}\
+         td.new{{outline:2px solid #111}}</style></head><body>\n",
+        escape(title)
+    )
+}
+
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -284,15 +298,7 @@ fn render_html(
     report: &apmdm::compile::mdm_run::MdmReport,
     n: i64,
 ) -> String {
-    let mut out = String::new();
-    out.push_str("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-    out.push_str(&escape(&format!("{} -> mdm, n = {n}", program.name)));
-    out.push_str(
-        "</title><style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:11px}\
-         td{border:1px solid #ccc;padding:2px 4px;white-space:nowrap}td.m{background:#ddd;color:#888}\
-         td.h{background:#fde68a}td.g{background:#bfdbfe}td.s{background:#bbf7d0}td.o{background:#fbcfe8}\
-         td.p{background:#f5f5f5;color:#aaa}td.new{outline:2px solid #111}</style></head><body>\n",
-    );
+    let mut out = html_head(&format!("{} -> mdm, n = {n}", program.name));
     out.push_str(&format!(
         "<h1>{} compiled to an MDM schedule, n = {n}</h1>\n<p>{} positions, {} decoding steps, outcome {}. \
          Yellow: headers (control state); blue: given cells; green: processor slots (round, \

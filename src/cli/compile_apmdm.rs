@@ -16,7 +16,7 @@ use apmdm::machine::{Canvas, StepRecord, Token};
 use apmdm::pram::Program;
 use apmdm::seq::{Evaluator, Word};
 
-use super::compile::{escape, CompileArgs, Loaded, TraceArgs};
+use super::compile::{escape, html_head, CompileArgs, Loaded, TraceArgs};
 use super::run::write_atomically;
 
 pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
@@ -284,14 +284,7 @@ fn render_html(
     report: &apmdm::compile::apmdm_run::ApmdmReport,
     n: i64,
 ) -> String {
-    let mut out = String::new();
-    out.push_str("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-    out.push_str(&escape(&format!("{} -> apmdm, n = {n}", program.name)));
-    out.push_str(
-        "</title><style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:11px}\
-         td{border:1px solid #ccc;padding:2px 4px;white-space:nowrap}td.m{background:#ddd;color:#888}\
-         td.h{background:#fde68a}td.g{background:#bfdbfe}td.s{background:#bbf7d0}</style></head><body>\n",
-    );
+    let mut out = html_head(&format!("{} -> apmdm, n = {n}", program.name));
     out.push_str(&format!(
         "<h1>{} compiled to an AP-MDM schedule, n = {n}</h1>\n<p>peak {} positions, {} decoding \
          steps, outcome {}. Yellow: headers (control state and phase); blue: memory cells \

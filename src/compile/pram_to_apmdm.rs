@@ -466,12 +466,3 @@ pub fn initial_canvas(
     x.resize(2 + c.static_cells + c.slots, Token::Mask);
     Ok(x)
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn slot_fields_leave_room_for_targets() {
-        use super::super::pram_to_mdm::sf;
-        assert_eq!(sf::TARGET, sf::PER_WRITE - 1);
-    }
-}

@@ -99,6 +99,8 @@ pub mod sf {
     /// Offset of a write site's target position: where the written cell stands on the canvas
     /// (AP-MDM, whose cells are rewritten in place; 0 in MDM slots).
     pub const TARGET: usize = 6;
+    // The target position is the last field of a write site.
+    const _: () = assert!(TARGET + 1 == PER_WRITE);
     /// Fields per read site: address, array, index, line.
     pub const PER_READ: usize = 4;
 }
