@@ -21,6 +21,8 @@ fn check_json_reports_every_builtin_row_as_passing() {
         "--json",
         "--sizes",
         "4,9",
+        "--seeds",
+        "1",
         "parity",
         "reverse-arm",
         "reverse-mdm",
@@ -29,7 +31,16 @@ fn check_json_reports_every_builtin_row_as_passing() {
     ]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["pass"], true);
+    assert_eq!(v["status"], "pass");
+    assert_eq!(
+        (
+            v["passed"].as_u64(),
+            v["failed"].as_u64(),
+            v["not_run"].as_u64()
+        ),
+        (Some(14), Some(0), Some(0))
+    );
+    assert!(v.get("pass").is_none(), "no top-level boolean");
     let machines = v["machines"].as_array().unwrap();
     assert_eq!(machines.len(), 10);
     let mdm9 = machines
@@ -45,7 +56,7 @@ fn check_json_reports_every_builtin_row_as_passing() {
     assert_eq!(rows.len(), 4);
     for r in rows.iter().filter(|r| r["target"] == "apmdm") {
         assert_eq!(r["program"], "parity");
-        assert_eq!(r["pass"], true);
+        assert_eq!(r["status"], "pass");
         assert_eq!(r["agree"], true);
         let t = r["rounds"].as_u64().unwrap();
         // No allocation: three steps per round and two to finish.
@@ -59,7 +70,8 @@ fn check_json_reports_every_builtin_row_as_passing() {
     for r in rows.iter().filter(|r| r["target"] == "mdm") {
         assert_eq!(r["program"], "parity");
         assert_eq!(r["materialized"], true);
-        assert_eq!(r["pass"], true);
+        assert_eq!(r["status"], "pass");
+        assert!(r["predicted_context"].is_null());
         assert_eq!(
             r["steps"].as_u64().unwrap(),
             r["rounds"].as_u64().unwrap() + 1
@@ -221,13 +233,13 @@ fn demo_reports_bad_input_and_class_violations() {
 fn trace_renders_each_step_and_writes_jsonl() {
     let (code, stdout, _) = apmdm(&["trace", "prefix_sum", "--n", "4"]);
     assert_eq!(code, 0);
-    // Round 1 is the for loop's first test (line 19), round 2 the pardo (line 20).
+    // Round 1 is the for loop's first test (line 20), round 2 the pardo (line 21).
     assert!(
         stdout.contains("step 1: 2 positions decoded, 19 masks held"),
         "{stdout}"
     );
-    assert!(stdout.contains("r1p0[for-test line 19 test=1]"), "{stdout}");
-    assert!(stdout.contains("r2p1[pardo line 20]{A[1]:="), "{stdout}");
+    assert!(stdout.contains("r1p0[for-test line 20 test=1]"), "{stdout}");
+    assert!(stdout.contains("r2p1[pardo line 21]{A[1]:="), "{stdout}");
     assert!(stdout.contains("step 6:"), "{stdout}");
     let dir = std::env::temp_dir().join(format!("apmdm-trace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -256,7 +268,7 @@ fn trace_renders_each_step_and_writes_jsonl() {
     let slot = &records[1]["positions"][1]["serves"];
     assert_eq!(
         (slot["round"].as_i64(), slot["line"].as_i64()),
-        (Some(2), Some(20))
+        (Some(2), Some(21))
     );
     let html = dir.join("t.html");
     let (code, _, _) = apmdm(&[
@@ -389,25 +401,35 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
     assert!(ops.iter().any(|o| o.0 == "delete"), "a delete");
     assert!(ops.iter().any(|o| o.0 == "unmask" && o.1 == "processor 3"));
     assert!(ops.iter().any(|o| o.0 == "remask" && o.1 == "s (cell 4)"));
-    // Over --max-work the row is not run; it reports the proof's peak context and says why.
+    // Over --max-work the row is not run; it reports the proof's peak context as a prediction,
+    // says why, and the process says nothing ran (exit 3).
     let (code, stdout, _) = apmdm(&[
         "check",
         "tqbf",
         "--sizes",
         "8",
+        "--seeds",
+        "1",
         "--target",
         "apmdm",
         "--max-work",
         "1000",
         "--json",
     ]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 3);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["status"], "incomplete");
+    assert_eq!(
+        (v["passed"].as_u64(), v["not_run"].as_u64()),
+        (Some(0), Some(1))
+    );
     let row = &v["rows"][0];
     assert_eq!(row["target"], "apmdm");
     assert_eq!(row["materialized"], false);
-    assert!(row["not_run"].as_str().unwrap().contains("--max-work"));
-    assert_eq!(row["context"].as_u64(), Some(5 * 8 + 8));
+    assert_eq!(row["status"], "not-run");
+    assert!(row["reason"].as_str().unwrap().contains("--max-work"));
+    assert!(row["context"].is_null() && row["steps"].is_null() && row["agree"].is_null());
+    assert_eq!(row["predicted_context"].as_u64(), Some(5 * 8 + 8));
     let (code, text, _) = apmdm(&["trace", "tqbf", "--target", "apmdm", "--n", "1"]);
     assert_eq!(code, 0);
     assert!(
@@ -440,5 +462,156 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
     let (code, _, stderr) = apmdm(&["compile", bare.to_str().unwrap(), "--target", "apmdm"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("declares no rounds bound"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_never_counts_a_row_not_run_as_a_pass() {
+    // Nothing runs under --max-work 1: every row is not-run, the summary says so, exit 3.
+    let (code, stdout, _) = apmdm(&[
+        "check",
+        "prefix_sum",
+        "--sizes",
+        "2,8",
+        "--seeds",
+        "1",
+        "--max-work",
+        "1",
+    ]);
+    assert_eq!(code, 3, "{stdout}");
+    assert!(stdout.contains("0 passed, 4 not run, 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("(predicted)") && stdout.contains("NOT RUN"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("PASS"), "{stdout}");
+    // Some rows run, some not: exit 0 lists the rest; --require-run makes it exit 3.
+    let args = [
+        "check",
+        "prefix_sum",
+        "--sizes",
+        "2,64",
+        "--seeds",
+        "1",
+        "--max-work",
+        "2000",
+        "--json",
+    ];
+    let (code, stdout, _) = apmdm(&args);
+    assert_eq!(code, 0, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["status"], "incomplete");
+    let (passed, not_run) = (
+        v["passed"].as_u64().unwrap(),
+        v["not_run"].as_u64().unwrap(),
+    );
+    assert!(passed >= 1 && not_run >= 1, "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(
+        rows.iter().filter(|r| r["status"] == "pass").count() as u64,
+        passed
+    );
+    // Fits and slack use measured rows only: with under 5 sizes nothing is classified.
+    for f in v["fits"].as_array().unwrap() {
+        assert_eq!(f["class"], "not classified");
+    }
+    let mut strict = args.to_vec();
+    strict.push("--require-run");
+    let (code, _, _) = apmdm(&strict);
+    assert_eq!(code, 3);
+    // compile: a canvas over --max-length is not run; NOT RUN, exit 3, the length a prediction.
+    for target in ["mdm", "apmdm"] {
+        let (code, stdout, _) = apmdm(&[
+            "compile",
+            "prefix_sum",
+            "--target",
+            target,
+            "--n",
+            "1000",
+            "--max-length",
+            "10",
+        ]);
+        assert_eq!(code, 3, "{target}: {stdout}");
+        assert!(
+            stdout.contains("NOT RUN") && stdout.contains("not run ("),
+            "{stdout}"
+        );
+        assert!(stdout.contains("nothing was checked") && !stdout.contains("PASS"));
+        assert!(!stdout.contains("agrees with the interpreter"), "{stdout}");
+    }
+}
+
+#[test]
+fn check_takes_a_users_own_file_and_its_growth_declaration() {
+    let dir = std::env::temp_dir().join(format!("apmdm-check-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A sum by halving, not in the library: T and W grow like log n and n.
+    let program = |growth: &str| {
+        format!(
+            "// tree sum of A into A[0]\n//# sizes: 2, 4, 8, 16, 32, 64\n//# seeds: 1, 2\n\
+             //# growth: {growth}\nprogram mysum;\nmodel erew;\nword clog2(n) + 10;\n\
+             input A[n] = random(0, 100);\noutput A;\nbounds {{\n rounds <= 2 * clog2(n) + 2;\n \
+             processors <= n;\n work <= n * clog2(n) + 2 * clog2(n) + 2;\n space <= n;\n}}\n\
+             for d in 0..clog2(n) {{\n pardo i in 0..n {{\n  if i % (2 << d) == 0 && i + (1 << d) < n {{\n   \
+             A[i] = A[i] + A[i + (1 << d)];\n  }}\n }}\n}}\n"
+        )
+    };
+    let right = dir.join("right.pram");
+    std::fs::write(&right, program("T = log n; W = n log n; S = n")).unwrap();
+    let (code, stdout, stderr) = apmdm(&["check", right.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["status"], "pass", "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    // Both declared seeds at the two smallest sizes, seed 1 at the four others; two targets.
+    assert_eq!(rows.len(), (2 * 2 + 4) * 2);
+    assert!(rows.iter().all(|r| r["program"] == "mysum"));
+    let growth = v["growth"].as_array().unwrap();
+    let t = growth.iter().find(|g| g["quantity"] == "T").unwrap();
+    assert_eq!(
+        (t["declared"].as_str(), t["measured"].as_str()),
+        (Some("log n"), Some("log n"))
+    );
+    assert_eq!(t["agreement"], "match");
+    // A deliberately wrong declaration: a warning by default, a failure under --strict-growth.
+    let wrong = dir.join("wrong.pram");
+    std::fs::write(&wrong, program("T = n^3; S = n")).unwrap();
+    let sizes = [
+        "--sizes",
+        "2,4,8,16,32",
+        "--seeds",
+        "1",
+        "--target",
+        "apmdm",
+    ];
+    let mut args = vec!["check", wrong.to_str().unwrap()];
+    args.extend(sizes);
+    let (code, stdout, _) = apmdm(&args);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("warning: mysum: T grows like log n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("MISMATCH"), "{stdout}");
+    args.push("--strict-growth");
+    let (code, stdout, _) = apmdm(&args);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("5 passed, 0 not run, 1 failed"), "{stdout}");
+    // An unknown class in the directive is an input error.
+    let bad = dir.join("bad.pram");
+    std::fs::write(&bad, program("T = n^7")).unwrap();
+    let (code, _, stderr) = apmdm(&["check", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown class \"n^7\""), "{stderr}");
+    // A file without sizes needs --sizes.
+    let nosizes = dir.join("nosizes.pram");
+    std::fs::write(
+        &nosizes,
+        program("S = n").replace("//# sizes: 2, 4, 8, 16, 32, 64\n", ""),
+    )
+    .unwrap();
+    let (code, _, stderr) = apmdm(&["check", nosizes.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("give --sizes"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -174,14 +174,51 @@ fn limits_and_bounds_are_outcomes() {
 bounds { rounds <= n; }
 for i in 0..n { x = i; }
 ";
-    // n + 1 tests and n assignments: 2n + 1 rounds, above the declared n.
+    // n + 1 tests and n assignments would take 2n + 1 rounds; the declared n stops the run
+    // before round n + 1, which is not run.
     let r = run(bounded, 5, None, 1);
     assert_eq!(
         r.outcome,
         Outcome::BoundExceeded {
             metric: Metric::Rounds,
-            measured: 11,
-            bound: 5
+            measured: 6,
+            bound: 5,
+            round: 6
+        }
+    );
+    assert_eq!(r.metrics.rounds, 5);
+    // Processors before work, and work before the round runs: a pardo of n processors under
+    // `processors <= 2` stops at its own round with nothing written.
+    let wide = "program w; model erew; word 8; shared x; output x;
+bounds { rounds <= 10; processors <= 2; work <= 3; }
+x = 1;
+pardo i in 0..n { x = 2; }
+";
+    let r = run(wide, 4, None, 1);
+    assert_eq!(
+        r.outcome,
+        Outcome::BoundExceeded {
+            metric: Metric::Processors,
+            measured: 4,
+            bound: 2,
+            round: 2
+        }
+    );
+    assert_eq!(r.output[0].1, pram::Value::Scalar(1));
+    // Space at the allocation that would take it over.
+    let spacey = "program s; model erew; word 8; shared x; output x;
+bounds { space <= 4; }
+x = 1;
+alloc T[n] { x = 2; }
+";
+    let r = run(spacey, 4, None, 1);
+    assert_eq!(
+        r.outcome,
+        Outcome::BoundExceeded {
+            metric: Metric::Space,
+            measured: 5,
+            bound: 4,
+            round: 2
         }
     );
 }
@@ -254,4 +291,28 @@ fn tqbf_keeps_one_processor_and_linear_space() {
         // L (3n literals), five scalars, and the stack X, phase (n each).
         assert_eq!(r.metrics.space, (3 * n + 5 + 2 * n) as u64);
     }
+}
+
+#[test]
+fn bounds_beyond_machine_words_are_evaluated_exactly() {
+    // 2^80 rounds at n = 20: past the 63-bit declaration words. The run starts, and the bound,
+    // which no run can reach, is never reported as exceeded; a small exact value reached
+    // through an overflowing intermediate keeps its exact value.
+    let big = "program b; model erew; word 8; shared x; output x;
+bounds { rounds <= 1 << (4 * n); processors <= 1; work <= (1 << (4 * n)) - (1 << (4 * n)) + 3; }
+x = 1;
+x = 2;
+x = 3;
+x = 4;
+";
+    let r = run(big, 20, None, 1);
+    assert_eq!(
+        r.outcome,
+        Outcome::BoundExceeded {
+            metric: Metric::Work,
+            measured: 4,
+            bound: 3,
+            round: 4
+        }
+    );
 }

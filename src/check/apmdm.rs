@@ -7,7 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::mdm::{answer_words, disagreement, fit_quantities, outcome_words, FitRow, Linear};
+use super::mdm::{
+    answer_words, disagreement, failed_checks, fit_quantities, outcome_words, program_bound_check,
+    reason, FitRow, Linear,
+};
+use super::verdict::{Check, Status};
 use crate::compile::apmdm_run::{run_apmdm_watched, StepInfo};
 use crate::compile::mdm_run::timed;
 use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm, ApmdmLayout};
@@ -137,14 +141,21 @@ pub struct ApmdmRow {
     pub space: u64,
     /// The processor region, max(1, P_decl).
     pub slots: u64,
-    /// Decoding steps (0 when not run).
-    pub steps: u64,
+    /// `pass`, `fail` or `not-run`.
+    pub status: Status,
+    /// Why the row did not pass: why it was not run, or its problems in one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Decoding steps of the run.
+    pub steps: Option<u64>,
     /// The allocation steps the proof allows (from the interpreter's space profile).
     pub allocation_steps: u64,
     /// a*T + allocation steps + b.
     pub steps_bound: u64,
-    /// The peak context: measured when run, else the proof's exact 2 + S + slots.
-    pub context: u64,
+    /// The peak context the run reached.
+    pub context: Option<u64>,
+    /// The proof's exact peak 2 + S + slots, for a row not run (a prediction).
+    pub predicted_context: Option<u64>,
     /// c*(S + slots) + d.
     pub context_bound: u64,
     /// The initial canvas length.
@@ -153,13 +164,12 @@ pub struct ApmdmRow {
     pub steps_checked: u64,
     /// Whether the schedule was built and run.
     pub materialized: bool,
-    /// Why it was not, if it was not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_run: Option<String>,
-    /// Whether output, metrics and outcome equal the interpreter's.
-    pub agree: bool,
+    /// Whether output, metrics and outcome equal the interpreter's (`None`: not run).
+    pub agree: Option<bool>,
     /// The interpreter's outcome, in words.
     pub outcome: String,
+    /// The interpreter's outcome in full (round, line, processors, address).
+    pub outcome_detail: pram::Outcome,
     /// The interpreter's output in short: scalars by value, arrays by length.
     pub answer: String,
     /// Seq program: operators.
@@ -180,8 +190,8 @@ pub struct ApmdmRow {
     pub delete: u64,
     /// Seconds to compile and run the schedule.
     pub seconds: f64,
-    /// Every check of the row held.
-    pub pass: bool,
+    /// Every check made, marked evidence (a measured quantity) or identity (of the layout).
+    pub checks: Vec<Check>,
     /// What failed, if anything.
     pub problems: Vec<String>,
 }
@@ -190,8 +200,8 @@ pub struct ApmdmRow {
 /// and checks the bounds, the peak and every step's length.
 ///
 /// A run whose predicted position-steps (steps bound times the peak context) exceed `max_work`,
-/// or whose initial canvas exceeds `limits.max_length`, is not run; its row carries the proof's
-/// exact context and step bound and says why.
+/// or whose initial canvas exceeds `limits.max_length`, is not run; its row is `not-run`, carries
+/// the proof's exact peak context as a prediction, and says why.
 pub fn check_apmdm_case(
     program: &Program,
     config: &RunConfig,
@@ -243,17 +253,20 @@ pub fn check_apmdm_case_watched(
         work: m.work,
         space: m.space,
         slots,
-        steps: 0,
+        status: Status::NotRun,
+        reason: None,
+        steps: None,
         allocation_steps,
         steps_bound,
-        context: m.space.saturating_add(slots).saturating_add(2),
+        context: None,
+        predicted_context: None,
         context_bound,
         initial,
         steps_checked: 0,
         materialized: false,
-        not_run: None,
-        agree: false,
+        agree: None,
         outcome: outcome_words(&want.outcome),
+        outcome_detail: want.outcome.clone(),
         answer: answer_words(&want.output),
         seq_nodes: 0,
         seq_heads: 0,
@@ -264,10 +277,11 @@ pub fn check_apmdm_case_watched(
         insert: 0,
         delete: 0,
         seconds: 0.0,
-        pass: false,
+        checks: Vec::new(),
         problems: Vec::new(),
     };
-    let cost = steps_bound.saturating_mul(row.context);
+    let predicted = m.space.saturating_add(slots).saturating_add(2);
+    let cost = steps_bound.saturating_mul(predicted);
     let not_run = if initial > limits.max_length as u64 {
         Some(format!("longer than --max-length {}", limits.max_length))
     } else if cost > max_work {
@@ -275,12 +289,12 @@ pub fn check_apmdm_case_watched(
     } else {
         None
     };
-    let mut problems = Vec::new();
-    if not_run.is_some() {
-        // Nothing was run, so nothing could fail: the row only reports the proof's prediction.
-        row.not_run = not_run;
-        row.pass = true;
-        return Ok(row);
+    let mut checks: Vec<Check> = program_bound_check(&want.outcome).into_iter().collect();
+    if let Some(why) = not_run {
+        row.checks = checks;
+        // Nothing was run, so nothing was checked: the row reports the proof's prediction.
+        row.predicted_context = Some(predicted);
+        return Ok(finish(row, false, Some(why)));
     }
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
         let compiled = pram_to_apmdm(program, n, limits)?;
@@ -304,79 +318,108 @@ pub fn check_apmdm_case_watched(
     row.materialized = true;
     row.seconds = seconds;
     match run {
-        Err(e) => problems.push(format!("schedule failed: {e}")),
+        Err(e) => checks.push(Check {
+            what: format!("schedule failed: {e}"),
+            evidence: true,
+            held: false,
+        }),
         Ok((got, _)) => {
-            row.steps = got.steps as u64;
-            row.context = got.context as u64;
+            let (steps, context) = (got.steps as u64, got.context as u64);
+            row.steps = Some(steps);
+            row.context = Some(context);
             row.unmask = got.ops.unmask;
             row.remask = got.ops.remask;
             row.insert = got.ops.insert;
             row.delete = got.ops.delete;
             let disagreement =
                 disagreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
-            row.agree = disagreement.is_none();
-            problems.extend(disagreement);
-            if row.steps > steps_bound {
-                problems.push(format!("steps {} > bound {steps_bound}", row.steps));
-            }
-            if row.context > context_bound {
-                problems.push(format!("context {} > bound {context_bound}", row.context));
-            }
+            row.agree = Some(disagreement.is_none());
+            checks.push(Check {
+                what: disagreement.unwrap_or_else(|| {
+                    "outcome, output and T, P, W, S equal the interpreter's".into()
+                }),
+                evidence: true,
+                held: row.agree == Some(true),
+            });
+            checks.push(Check {
+                what: format!("steps {steps} <= aT + alloc + b = {steps_bound}"),
+                evidence: true,
+                held: steps <= steps_bound,
+            });
+            checks.push(Check {
+                what: format!("peak context {context} <= c(S + slots) + d = {context_bound}"),
+                evidence: true,
+                held: context <= context_bound,
+            });
+            // The initial canvas is laid out from the static arrays: an identity of the layout.
+            let first = context_at(space.initial);
+            checks.push(Check {
+                what: format!("initial length {} <= {first}", got.initial),
+                evidence: false,
+                held: got.initial as u64 <= first,
+            });
             // Every step against the space in use: a step whose header stands at round r
             // serves round r or the transition into it, so the cells in use are at most
             // max(space of round r - 1, space of round r).
-            if got.initial as u64 > context_at(space.initial) {
-                problems.push(format!(
-                    "initial length {} > bound {}",
-                    got.initial,
-                    context_at(space.initial)
-                ));
-            }
+            let mut every = Check {
+                what: format!(
+                    "each of {} steps within c(cells in use) + slots + d",
+                    got.per_step.len()
+                ),
+                evidence: true,
+                held: true,
+            };
             for (j, s) in got.per_step.iter().enumerate() {
                 let r = s.round as usize;
                 let here = space.in_use_at(r, m.space);
                 let allowed = context_at(here);
                 if s.length as u64 > allowed {
-                    problems.push(format!(
-                        "step {} (round {r}): length {} > bound {allowed} for {here} cells in use",
-                        j + 1,
-                        s.length
-                    ));
+                    every = Check {
+                        what: format!(
+                            "step {} (round {r}): length {} > bound {allowed} for {here} cells in use",
+                            j + 1,
+                            s.length
+                        ),
+                        evidence: true,
+                        held: false,
+                    };
                     break;
                 }
                 row.steps_checked += 1;
             }
+            checks.push(every);
         }
     }
-    row.pass = problems.is_empty();
-    row.problems = problems;
-    Ok(row)
+    row.checks = checks;
+    Ok(finish(row, true, None))
 }
 
-/// Fits steps (over rows run) and peak context (over all rows) of one program on the AP-MDM.
+/// Sets a row's problems (the checks that did not hold), status and reason.
+fn finish(mut row: ApmdmRow, ran: bool, not_run: Option<String>) -> ApmdmRow {
+    row.problems = failed_checks(&row.checks);
+    row.status = Status::of(ran, &row.problems);
+    row.reason = reason(row.status, &row.problems, not_run);
+    row
+}
+
+/// Fits steps and peak context of one program on the AP-MDM over the rows that ran (never the
+/// proof's predictions).
 pub fn fits(rows: &[ApmdmRow]) -> Vec<FitRow> {
     let Some(first) = rows.first() else {
         return Vec::new();
     };
     let steps = rows
         .iter()
-        .filter(|r| r.materialized)
-        .map(|r| {
-            (
-                r.n as u64,
-                r.steps as f64,
-                r.steps as i128 - r.steps_bound as i128,
-            )
+        .filter_map(|r| {
+            let s = r.steps?;
+            Some((r.n as u64, s as f64, s as i128 - r.steps_bound as i128))
         })
         .collect();
     let context = rows
         .iter()
-        .map(|r| {
-            (
-                r.n as u64,
-                r.context as f64,
-                r.context as i128 - r.context_bound as i128,
-            )
+        .filter_map(|r| {
+            let c = r.context?;
+            Some((r.n as u64, c as f64, c as i128 - r.context_bound as i128))
         })
         .collect();
     fit_quantities(

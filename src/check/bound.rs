@@ -104,6 +104,16 @@ pub enum BoundError {
         /// The error.
         error: CompileError,
     },
+    /// The schedule at some size was not run (its canvas is longer than `max_length`): a bound
+    /// is never reported as holding where nothing was measured.
+    NotRun {
+        /// The size.
+        n: i64,
+        /// The seed.
+        seed: u64,
+        /// Why.
+        reason: String,
+    },
     /// The bound (or agreement with the interpreter) failed at some size.
     Failed {
         /// The program.
@@ -119,6 +129,12 @@ impl fmt::Display for BoundError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BoundError::Compile { n, error } => write!(f, "at n = {n}: {error}"),
+            BoundError::NotRun { n, seed, reason } => {
+                write!(
+                    f,
+                    "at n = {n}, seed {seed}: not run ({reason}); nothing was checked"
+                )
+            }
             BoundError::Failed {
                 program,
                 quantity,
@@ -210,7 +226,8 @@ impl Bound {
     }
 
     /// Compiles and runs `program` at every size and seed; `Ok` with the rows when the
-    /// schedule agreed with the interpreter and the bound held everywhere.
+    /// schedule ran, agreed with the interpreter and the bound held everywhere. A size that
+    /// could not be run is an error (`NotRun`), never a pass; so is an empty list of sizes.
     pub fn check(&self, program: &Program) -> Result<Vec<BoundRow>, BoundError> {
         let mut rows = Vec::new();
         for &n in &self.sizes {
@@ -218,41 +235,43 @@ impl Bound {
                 let mut config = RunConfig::new(n);
                 config.seed = seed;
                 let compile = |error| BoundError::Compile { n, error };
-                let too_long = |length: String| {
-                    compile(CompileError::TooLarge(format!(
-                        "the canvas has {length} positions, above the limit"
-                    )))
+                let not_run = |reason: Option<String>| BoundError::NotRun {
+                    n,
+                    seed,
+                    reason: reason.unwrap_or_default(),
                 };
                 let (m, agree, measured) = match self.target {
                     Target::Mdm => {
                         let bounds = MdmBounds::from_file();
                         let row = check_case(program, &config, &self.limits, &bounds, u64::MAX)
                             .map_err(compile)?;
-                        if !row.materialized {
-                            return Err(too_long(row.context));
-                        }
                         let measured = match self.quantity {
                             Quantity::Steps => row.steps,
-                            Quantity::Context => row.context.parse().unwrap_or(u64::MAX),
+                            Quantity::Context => {
+                                row.context.as_deref().and_then(|c| c.parse().ok())
+                            }
                             Quantity::ContextUsed => row.context_used,
                         };
+                        let (Some(agree), Some(measured)) = (row.agree, measured) else {
+                            return Err(not_run(row.reason));
+                        };
                         let m = (row.rounds, row.processors, row.work, row.space);
-                        (m, row.agree, measured)
+                        (m, agree, measured)
                     }
                     Target::Apmdm => {
                         let bounds = ApmdmBounds::from_file();
                         let row =
                             check_apmdm_case(program, &config, &self.limits, &bounds, u64::MAX)
                                 .map_err(compile)?;
-                        if !row.materialized {
-                            return Err(too_long(row.initial.to_string()));
-                        }
                         let measured = match self.quantity {
                             Quantity::Steps => row.steps,
                             Quantity::Context | Quantity::ContextUsed => row.context,
                         };
+                        let (Some(agree), Some(measured)) = (row.agree, measured) else {
+                            return Err(not_run(row.reason));
+                        };
                         let m = (row.rounds, row.processors, row.work, row.space);
-                        (m, row.agree, measured)
+                        (m, agree, measured)
                     }
                 };
                 let metrics = Measured {
@@ -272,6 +291,13 @@ impl Bound {
                     ok: agree && measured <= bound,
                 });
             }
+        }
+        if rows.is_empty() {
+            return Err(BoundError::NotRun {
+                n: 0,
+                seed: 0,
+                reason: "no sizes or seeds were given".into(),
+            });
         }
         if rows.iter().all(|r| r.ok) {
             Ok(rows)

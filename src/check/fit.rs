@@ -22,28 +22,44 @@ pub enum Growth {
     /// n log n.
     #[serde(rename = "n log n")]
     LinearLog,
+    /// n log^2 n.
+    #[serde(rename = "n log^2 n")]
+    LinearLogSquared,
     /// n^2.
     #[serde(rename = "n^2")]
     Quadratic,
     /// n^3.
     #[serde(rename = "n^3")]
     Cubic,
+    /// n^3 log n.
+    #[serde(rename = "n^3 log n")]
+    CubicLog,
     /// 2^n.
     #[serde(rename = "2^n")]
     Exponential,
+    /// n 2^n.
+    #[serde(rename = "n 2^n")]
+    LinearExponential,
+    /// n^2 2^n.
+    #[serde(rename = "n^2 2^n")]
+    QuadraticExponential,
 }
 
 impl Growth {
     /// Every class, slowest first.
-    pub const ALL: [Growth; 8] = [
+    pub const ALL: [Growth; 12] = [
         Growth::Constant,
         Growth::Log,
         Growth::LogSquared,
         Growth::Linear,
         Growth::LinearLog,
+        Growth::LinearLogSquared,
         Growth::Quadratic,
         Growth::Cubic,
+        Growth::CubicLog,
         Growth::Exponential,
+        Growth::LinearExponential,
+        Growth::QuadraticExponential,
     ];
 
     /// g(n); logarithms are base 2.
@@ -55,9 +71,13 @@ impl Growth {
             Growth::LogSquared => log * log,
             Growth::Linear => n,
             Growth::LinearLog => n * log,
+            Growth::LinearLogSquared => n * log * log,
             Growth::Quadratic => n * n,
             Growth::Cubic => n * n * n,
+            Growth::CubicLog => n * n * n * log,
             Growth::Exponential => n.exp2(),
+            Growth::LinearExponential => n * n.exp2(),
+            Growth::QuadraticExponential => n * n * n.exp2(),
         }
     }
 
@@ -69,10 +89,26 @@ impl Growth {
             Growth::LogSquared => "log^2 n",
             Growth::Linear => "n",
             Growth::LinearLog => "n log n",
+            Growth::LinearLogSquared => "n log^2 n",
             Growth::Quadratic => "n^2",
             Growth::Cubic => "n^3",
+            Growth::CubicLog => "n^3 log n",
             Growth::Exponential => "2^n",
+            Growth::LinearExponential => "n 2^n",
+            Growth::QuadraticExponential => "n^2 2^n",
         }
+    }
+
+    /// The class a label names (`"n log n"`, `"n^2 2^n"`; spaces and `*` between factors are
+    /// optional), or `None`.
+    pub fn parse(label: &str) -> Option<Growth> {
+        let canon: String = label
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '*')
+            .collect();
+        Growth::ALL
+            .into_iter()
+            .find(|g| g.label().replace(' ', "") == canon)
     }
 }
 
@@ -117,6 +153,8 @@ pub enum Classification {
 
 /// Fewer distinct sizes than this are not classified.
 pub const MIN_SIZES: usize = 5;
+/// The largest value of g(n) at a measured size for which a class is fitted (2^64).
+pub const MAX_CLASS_VALUE: f64 = 18_446_744_073_709_551_616.0;
 /// BIC differences below this count as a tie (weak evidence by the usual scale).
 pub const TIE_MARGIN: f64 = 2.0;
 
@@ -155,10 +193,15 @@ pub fn classify(points: &[(u64, f64)]) -> Classification {
     }
 }
 
-fn fit_one(growth: Growth, points: &[(u64, f64)]) -> Option<ClassFit> {
+/// The least-squares fit of one class to the points (`None` when the class cannot be fitted:
+/// fewer than two distinct g values, a negative slope, or g past [`MAX_CLASS_VALUE`]).
+pub fn fit_one(growth: Growth, points: &[(u64, f64)]) -> Option<ClassFit> {
     let m = points.len() as f64;
     let xs: Vec<f64> = points.iter().map(|p| growth.eval(p.0 as f64)).collect();
-    if xs.iter().any(|x| !x.is_finite()) {
+    // Measured quantities are 64-bit integers: a class that reaches past 2^64 at a measured size
+    // (2^n at n = 1000) could only fit with a slope below one unit per 2^64 and a single point
+    // carrying the whole fit; it describes nothing that was measured, so it is not fitted.
+    if xs.iter().any(|x| !x.is_finite() || *x > MAX_CLASS_VALUE) {
         return None;
     }
     let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
@@ -245,6 +288,24 @@ mod tests {
             best(&classify(&series(|n| n.exp2() + 5.0, &small))),
             Growth::Exponential
         );
+        assert_eq!(
+            best(&classify(&series(|n| 3.0 * n * n.exp2() + 5.0, &small))),
+            Growth::LinearExponential
+        );
+        assert_eq!(
+            best(&classify(&series(|n| n * n * n.exp2(), &small))),
+            Growth::QuadraticExponential
+        );
+    }
+
+    #[test]
+    fn labels_parse_back() {
+        for g in Growth::ALL {
+            assert_eq!(Growth::parse(g.label()), Some(g));
+        }
+        assert_eq!(Growth::parse("n*2^n"), Some(Growth::LinearExponential));
+        assert_eq!(Growth::parse(" n log n "), Some(Growth::LinearLog));
+        assert_eq!(Growth::parse("n^4"), None);
     }
 
     #[test]
@@ -255,6 +316,17 @@ mod tests {
             .map(|&n| (n, (n as f64).log2().ceil() * 4.0 + 2.0))
             .collect();
         assert_eq!(best(&classify(&pts)), Growth::Log);
+    }
+
+    #[test]
+    fn classes_past_64_bits_at_a_measured_size_are_not_fitted() {
+        // log^2 n rounds at sizes up to 1000: 2^n and its kin reach past 2^64 there and must
+        // not win by fitting the largest point alone.
+        let pts = series(
+            |n| (n.log2().ceil() * (n.log2().ceil() + 1.0) / 2.0).round(),
+            &[1, 2, 5, 8, 64, 1000],
+        );
+        assert_eq!(best(&classify(&pts)), Growth::LogSquared);
     }
 
     #[test]

@@ -11,6 +11,8 @@ use crate::pram::program::Program;
 use crate::pram::{self, RunConfig};
 use crate::seq::Evaluator;
 
+use super::verdict::{Check, Status};
+
 /// A bound of the form `y <= a * x + b`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Linear {
@@ -47,6 +49,10 @@ impl MdmBounds {
 }
 
 /// One checked (program, target, n, seed).
+///
+/// Measured fields (`steps`, `context`, `context_used`, `agree`) are `None` when the schedule was
+/// not run; the layout's exact length of a canvas never built is `predicted_context`, a
+/// prediction that enters no fit, slack or count of passes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
     /// The program.
@@ -57,6 +63,11 @@ pub struct Row {
     pub n: i64,
     /// The seed of the input.
     pub seed: u64,
+    /// `pass`, `fail` or `not-run`.
+    pub status: Status,
+    /// Why the row did not pass: why it was not run, or its problems in one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Rounds T (the interpreter's).
     pub rounds: u64,
     /// Processors P.
@@ -65,32 +76,33 @@ pub struct Row {
     pub work: u64,
     /// Space S.
     pub space: u64,
-    /// Decoding steps (0 when not materialized).
-    pub steps: u64,
-    /// The laid-out context, exactly (a decimal string: it may exceed 64 bits).
-    pub context: String,
-    /// Positions holding more than padding at the end (0 when not materialized).
-    pub context_used: u64,
+    /// Decoding steps of the run.
+    pub steps: Option<u64>,
+    /// The run's context (its canvas length, which the layout fixes; a decimal string).
+    pub context: Option<String>,
+    /// The exact laid-out length of a canvas that was not built or not run (a prediction).
+    pub predicted_context: Option<String>,
+    /// Positions holding more than padding at the end of the run.
+    pub context_used: Option<u64>,
     /// Whether the canvas was built and run.
     pub materialized: bool,
-    /// Why it was not, if it was not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub not_run: Option<String>,
-    /// Whether output, metrics and outcome equal the interpreter's.
-    pub agree: bool,
+    /// Whether output, metrics and outcome equal the interpreter's (`None`: not run).
+    pub agree: Option<bool>,
     /// The interpreter's outcome, in words.
     pub outcome: String,
+    /// The interpreter's outcome in full (round, line, processors, address).
+    pub outcome_detail: pram::Outcome,
     /// The interpreter's output in short: scalars by value, arrays by length.
     pub answer: String,
     /// The steps bound a*T + b.
     pub steps_bound: u64,
-    /// The paper's context bound c*(n + P_decl*T_decl + T_decl) + d.
+    /// The paper's context bound c*(n + P_decl*T_decl + T_decl) + d (on the layout: an identity).
     pub context_bound_paper: String,
-    /// The work context bound c*(n + W_decl + T_decl) + d.
+    /// The work context bound c*(n + W_decl + T_decl) + d (on the layout: an identity).
     pub context_bound_work: String,
     /// The used-context bound c*(n + W + T) + d.
     pub context_used_bound: u64,
-    /// Seq program: operators, attention heads, attention depth, map depth.
+    /// Seq program: operators (0 when not compiled).
     pub seq_nodes: usize,
     /// Attention operators.
     pub seq_heads: usize,
@@ -104,8 +116,8 @@ pub struct Row {
     pub hold: u64,
     /// Seconds to compile and run the schedule.
     pub seconds: f64,
-    /// Every check of the row held.
-    pub pass: bool,
+    /// Every check made, marked evidence (a measured quantity) or identity (of the layout).
+    pub checks: Vec<Check>,
     /// What failed, if anything.
     pub problems: Vec<String>,
 }
@@ -114,7 +126,7 @@ pub struct Row {
 ///
 /// A canvas longer than `limits.max_length`, or whose length times the interpreter's T + 1 exceeds
 /// `max_work` (position-steps: the evaluator's cost is about that times the operator count), is
-/// not run; its row carries the exact length and says why.
+/// not run; its row is `not-run`, carries the exact laid-out length as a prediction and says why.
 pub fn check_case(
     program: &Program,
     config: &RunConfig,
@@ -144,29 +156,39 @@ pub fn check_case(
     let steps_bound = (bounds.steps.a as u64)
         .saturating_mul(m.rounds)
         .saturating_add(bounds.steps.b as u64);
-    let mut problems = Vec::new();
-    if layout.length > paper {
-        problems.push(format!("laid-out {} > paper bound {paper}", layout.length));
-    }
-    if layout.length > work {
-        problems.push(format!("laid-out {} > work bound {work}", layout.length));
-    }
+    let mut checks = Vec::new();
+    // The layout against its two bounds: computed from the same declared numbers, so these hold
+    // by construction (identities, not evidence); a failure would be a defect of the layout.
+    checks.push(Check {
+        what: format!("laid-out {} <= paper bound {paper}", layout.length),
+        evidence: false,
+        held: layout.length <= paper,
+    });
+    checks.push(Check {
+        what: format!("laid-out {} <= work bound {work}", layout.length),
+        evidence: false,
+        held: layout.length <= work,
+    });
+    checks.extend(program_bound_check(&want.outcome));
     let mut row = Row {
         program: program.name.clone(),
         target: "mdm".into(),
         n,
         seed,
+        status: Status::NotRun,
+        reason: None,
         rounds: m.rounds,
         processors: m.processors,
         work: m.work,
         space: m.space,
-        steps: 0,
-        context: layout.length.to_string(),
-        context_used: 0,
+        steps: None,
+        context: None,
+        predicted_context: None,
+        context_used: None,
         materialized: false,
-        not_run: None,
-        agree: false,
+        agree: None,
         outcome: outcome_words(&want.outcome),
+        outcome_detail: want.outcome.clone(),
         answer: answer_words(&want.output),
         steps_bound,
         context_bound_paper: paper.to_string(),
@@ -179,7 +201,7 @@ pub fn check_case(
         unmask: 0,
         hold: 0,
         seconds: 0.0,
-        pass: false,
+        checks: Vec::new(),
         problems: Vec::new(),
     };
     let not_run = match layout.materializable(limits.max_length) {
@@ -190,12 +212,11 @@ pub fn check_case(
         )),
         Some(_) => None,
     };
-    if not_run.is_some() {
-        // Exact length, no run: the row passes on the bounds it can check.
-        row.not_run = not_run;
-        row.pass = problems.is_empty();
-        row.problems = problems;
-        return Ok(row);
+    if let Some(why) = not_run {
+        // Nothing ran: the exact length is a prediction, and the row is not a pass.
+        row.predicted_context = Some(layout.length.to_string());
+        row.checks = checks;
+        return Ok(finish(row, false, Some(why)));
     }
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
         let compiled = pram_to_mdm(program, n, limits)?;
@@ -211,35 +232,98 @@ pub fn check_case(
     row.materialized = true;
     row.seconds = seconds;
     match run {
-        Err(e) => problems.push(format!("schedule failed: {e}")),
+        Err(e) => checks.push(Check {
+            what: format!("schedule failed: {e}"),
+            evidence: true,
+            held: false,
+        }),
         Ok((got, _)) => {
-            row.steps = got.steps as u64;
-            row.context_used = got.context_used as u64;
+            let steps = got.steps as u64;
+            let used = got.context_used as u64;
+            row.steps = Some(steps);
+            row.context = Some(got.context.to_string());
+            row.context_used = Some(used);
             row.unmask = got.ops.unmask;
             row.hold = got.ops.hold;
             let disagreement = disagreement("mdm", &got.outcome, &got.output, &got.metrics, &want);
-            row.agree = disagreement.is_none();
-            problems.extend(disagreement);
-            if got.context != compiled.regions.length {
-                problems.push(format!(
-                    "context {} differs from the laid-out {}",
+            row.agree = Some(disagreement.is_none());
+            checks.push(Check {
+                what: disagreement.unwrap_or_else(|| {
+                    "outcome, output and T, P, W, S equal the interpreter's".into()
+                }),
+                evidence: true,
+                held: row.agree == Some(true),
+            });
+            checks.push(Check {
+                what: format!(
+                    "context {} = laid-out {}",
                     got.context, compiled.regions.length
-                ));
-            }
-            if row.steps > steps_bound {
-                problems.push(format!("steps {} > bound {steps_bound}", row.steps));
-            }
-            if row.context_used > used_bound {
-                problems.push(format!(
-                    "used context {} > bound {used_bound}",
-                    row.context_used
-                ));
-            }
+                ),
+                evidence: true,
+                held: got.context == compiled.regions.length,
+            });
+            checks.push(Check {
+                what: format!("steps {steps} <= aT + b = {steps_bound}"),
+                evidence: true,
+                held: steps <= steps_bound,
+            });
+            checks.push(Check {
+                what: format!("used context {used} <= c(n + W + T) + d = {used_bound}"),
+                evidence: true,
+                held: used <= used_bound,
+            });
         }
     }
-    row.pass = problems.is_empty();
-    row.problems = problems;
-    Ok(row)
+    row.checks = checks;
+    Ok(finish(row, true, None))
+}
+
+/// A program that runs past its own declared bound fails its row, whatever the schedule does:
+/// the interpreter, the MDM and the AP-MDM all stop before the round that would exceed it
+/// (`proofs/bounds.md`), and the fix is in the program's file.
+pub fn program_bound_check(outcome: &pram::Outcome) -> Option<Check> {
+    match outcome {
+        pram::Outcome::BoundExceeded {
+            metric,
+            measured,
+            bound,
+            round,
+        } => Some(Check {
+            what: format!(
+                "declared bound exceeded ({metric} at round {round}: would reach {measured}, \
+                 declared {bound}): raise the bound in the file"
+            ),
+            evidence: true,
+            held: false,
+        }),
+        _ => None,
+    }
+}
+
+/// Sets a row's problems (the checks that did not hold), status and reason.
+fn finish(mut row: Row, ran: bool, not_run: Option<String>) -> Row {
+    row.problems = failed_checks(&row.checks);
+    row.status = Status::of(ran, &row.problems);
+    row.reason = reason(row.status, &row.problems, not_run);
+    row
+}
+
+/// The checks that did not hold, as problem lines.
+pub fn failed_checks(checks: &[Check]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| !c.held)
+        .map(|c| c.what.clone())
+        .collect()
+}
+
+/// Why a row did not pass: its problems, or why it was not run.
+pub fn reason(status: Status, problems: &[String], not_run: Option<String>) -> Option<String> {
+    match status {
+        Status::Pass => None,
+        Status::Fail => Some(problems.join("; ")),
+        Status::NotRun => not_run,
+    }
 }
 
 /// Why a schedule's result differs from the interpreter's report `want` (outcome, output or
@@ -254,13 +338,24 @@ pub fn disagreement(
     (*outcome != want.outcome || output != want.output.as_slice() || *metrics != want.metrics).then(
         || {
             format!(
-                "disagrees with the interpreter: {target} {} {metrics:?}, interpreter {} {:?}",
-                outcome_words(outcome),
-                outcome_words(&want.outcome),
-                want.metrics
+                "disagrees with the interpreter: {target} {outcome}, {metrics}, output {}; \
+                 interpreter {}, {}, output {}",
+                output_words(output),
+                want.outcome,
+                want.metrics,
+                output_words(&want.output)
             )
         },
     )
+}
+
+/// An output in full: `value=1, A=[1 2 3]`.
+pub fn output_words(output: &[(String, pram::outcome::Value)]) -> String {
+    output
+        .iter()
+        .map(|(name, v)| format!("{name}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An output in a few words: `value=1, G[16]`.
@@ -279,10 +374,12 @@ pub fn answer_words(output: &[(String, pram::outcome::Value)]) -> String {
 pub fn outcome_words(o: &pram::Outcome) -> String {
     match o {
         pram::Outcome::Ok => "ok".into(),
-        pram::Outcome::Violation(v) => format!("violation {:?} round {}", v.kind, v.round),
-        pram::Outcome::Fault(f) => format!("fault {:?} round {}", f.kind, f.round),
-        pram::Outcome::Limit { limit, .. } => format!("limit {limit:?}"),
-        pram::Outcome::BoundExceeded { metric, .. } => format!("bound {metric:?} exceeded"),
+        pram::Outcome::Violation(v) => format!("violation ({}, round {})", v.kind, v.round),
+        pram::Outcome::Fault(f) => format!("fault ({}, round {})", f.kind, f.round),
+        pram::Outcome::Limit { limit, round, .. } => format!("limit ({limit}, round {round})"),
+        pram::Outcome::BoundExceeded { metric, round, .. } => {
+            format!("declared {metric} bound exceeded (round {round})")
+        }
     }
 }
 
@@ -301,36 +398,31 @@ pub struct FitRow {
     pub tie: bool,
     /// The sizes fitted.
     pub sizes: usize,
-    /// Largest measured-minus-bound over the sizes (0: the bound is met exactly somewhere).
-    pub slack: i128,
+    /// Largest measured-minus-bound over the rows that ran (0: the bound is met exactly
+    /// somewhere; `None`: no row ran).
+    pub slack: Option<i128>,
 }
 
-/// Fits steps (over materialized rows) and laid-out context (over all rows) of one program.
+/// Fits steps and context of one program over the rows that ran (never predictions): the
+/// measured values, and their slack against the bounds.
 pub fn fits(rows: &[Row]) -> Vec<FitRow> {
     let Some(first) = rows.first() else {
         return Vec::new();
     };
-    let steps: Vec<(u64, f64, i128)> = rows
+    let ran: Vec<&Row> = rows.iter().filter(|r| r.materialized).collect();
+    let steps: Vec<FitPoint> = ran
         .iter()
-        .filter(|r| r.materialized)
-        .map(|r| {
-            (
-                r.n as u64,
-                r.steps as f64,
-                r.steps as i128 - r.steps_bound as i128,
-            )
+        .filter_map(|r| {
+            let s = r.steps?;
+            Some((r.n as u64, s as f64, s as i128 - r.steps_bound as i128))
         })
         .collect();
-    let context: Vec<(u64, f64, i128)> = rows
+    let context: Vec<FitPoint> = ran
         .iter()
-        .map(|r| {
-            let l: Option<i128> = r.context.parse().ok();
+        .filter_map(|r| {
+            let l: i128 = r.context.as_deref()?.parse().ok()?;
             let b: Option<i128> = r.context_bound_work.parse().ok();
-            (
-                r.n as u64,
-                r.context.parse::<f64>().unwrap_or(f64::INFINITY),
-                l.zip(b).map_or(i128::MIN, |(l, b)| l - b),
-            )
+            Some((r.n as u64, l as f64, b.map_or(i128::MIN, |b| l - b)))
         })
         .collect();
     fit_quantities(
@@ -344,7 +436,7 @@ pub fn fits(rows: &[Row]) -> Vec<FitRow> {
 pub type FitPoint = (u64, f64, i128);
 
 /// Fits each named quantity's (n, value, measured minus bound) points: growth class over the
-/// points, slack as the largest difference (0 when there are none).
+/// points, slack as the largest difference (`None` when there are none).
 pub fn fit_quantities(
     program: &str,
     target: &str,
@@ -361,12 +453,7 @@ pub fn fit_quantities(
         let mut sizes: Vec<u64> = xy.iter().map(|x| x.0).collect();
         sizes.sort_unstable();
         sizes.dedup();
-        let slack = points
-            .iter()
-            .map(|p| p.2)
-            .filter(|&d| d != i128::MIN)
-            .max()
-            .unwrap_or(0);
+        let slack = points.iter().map(|p| p.2).filter(|&d| d != i128::MIN).max();
         let (class, tie) = describe(classify(&xy));
         out.push(FitRow {
             program: program.to_string(),

@@ -9,35 +9,49 @@ use clap::Args;
 use serde_json::json;
 
 use apmdm::check::apmdm::{check_apmdm_case, ApmdmBounds, ApmdmRow};
+use apmdm::check::growth::{compare, declaration, Agreement, GrowthRow};
 use apmdm::check::mdm::{check_case, fits, FitRow, MdmBounds, Row};
+use apmdm::check::verdict::{Status, Summary};
 use apmdm::compile::pram_to_mdm::CompileLimits;
 use apmdm::machine::library::{run_case, CaseReport, BUILTIN};
-use apmdm::pram::{library, RunConfig};
+use apmdm::pram::{library, Metrics, RunConfig};
 
+use super::run::load_source;
 use super::table::Table;
 
 /// Options of `apmdm check`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Every row is PASS (built, run, every check held), FAIL, or NOT RUN (over \
+--max-work or --max-length: nothing checked; predictions are labelled as such). Exit codes: 0 = \
+every row that ran passed and at least one ran (rows not run are listed); 1 = a row failed (or a \
+growth mismatch under --strict-growth); 2 = a usage or input error; 3 = nothing ran, or a row \
+was not run under --require-run."
+)]
 pub struct CheckArgs {
-    /// Built-in machines and PRAM programs to check (default: all).
+    /// Built-in machines, built-in PRAM programs, or `.pram` files to check (default: the whole
+    /// built-in library). A file is checked exactly like a library program, at its own
+    /// `//# sizes` (or --sizes) and `//# seeds`.
     programs: Vec<String>,
     /// Sizes to run, comma-separated (default: each machine's and program's own sizes).
     #[arg(long, value_delimiter = ',')]
     sizes: Option<Vec<usize>>,
-    /// Seeds of the PRAM programs' inputs, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1")]
-    seeds: Vec<u64>,
-    /// The longest MDM canvas built and run; longer ones get their exact length and a
-    /// "not materialized" row (a resource limit: a step costs O(L log L) per attention head).
+    /// Seeds of the PRAM programs' inputs, comma-separated, at every size (default: each
+    /// program's `//# seeds` at its two smallest sizes, and seed 1 at the others).
+    #[arg(long, value_delimiter = ',')]
+    seeds: Option<Vec<u64>>,
+    /// The longest MDM canvas built and run; longer ones get their exact length as a
+    /// prediction and a "not run" row (a resource limit: a step costs O(L log L) per attention
+    /// head).
     #[arg(long, default_value_t = 1 << 20)]
     max_length: usize,
     /// The most position-steps a checked schedule may take (MDM: canvas length times T + 1;
-    /// AP-MDM: its steps bound times its peak context); larger ones get their exact length and
-    /// a "not run" row (a time limit: the default keeps the whole library under a minute on 2
-    /// cores).
+    /// AP-MDM: its steps bound times its peak context); larger ones are "not run" and get their
+    /// exact length as a prediction (a time limit: the default keeps the whole library near a
+    /// minute on 2 cores).
     #[arg(long, default_value_t = 6_000_000)]
     max_work: u64,
-    /// Seed for randomly drawn inputs.
+    /// Seed for randomly drawn inputs of the hand-written machines.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// The largest size accepted (a resource limit: the one-token-per-step machines take
@@ -47,24 +61,121 @@ pub struct CheckArgs {
     /// Which constructions to check: `mdm`, `apmdm` or `both`.
     #[arg(long, default_value = "both", value_parser = ["mdm", "apmdm", "both"])]
     target: String,
+    /// Exit with 3 when any row was not run (default: rows not run are listed, exit 0).
+    #[arg(long)]
+    require_run: bool,
+    /// Count a program whose measured growth of T, W or S differs from its `//# growth`
+    /// declaration as a failure (default: a warning).
+    #[arg(long)]
+    strict_growth: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
 }
 
-pub fn run(args: CheckArgs) -> Result<ExitCode> {
-    let machines: Vec<&str> = BUILTIN.iter().map(|(name, _, _)| *name).collect();
-    let programs: Vec<&str> = library::PROGRAMS.iter().map(|(name, _)| *name).collect();
+/// A PRAM program to check: its name, source and parsed form.
+struct Subject {
+    name: String,
+    source: String,
+    program: apmdm::pram::Program,
+}
+
+/// Splits the positional arguments into built-in machines and PRAM programs (library names or
+/// `.pram` files); anything else is an error naming what exists.
+fn subjects(args: &CheckArgs) -> Result<(Vec<&'static str>, Vec<Subject>)> {
+    let machines: Vec<&'static str> = BUILTIN.iter().map(|(name, _, _)| *name).collect();
+    if args.programs.is_empty() {
+        let mut programs = Vec::new();
+        for (name, source) in library::PROGRAMS {
+            let program = library::load(name)
+                .expect("a library name")
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            programs.push(Subject {
+                name: name.to_string(),
+                source: source.to_string(),
+                program,
+            });
+        }
+        return Ok((machines, programs));
+    }
+    let mut wanted_machines = Vec::new();
+    let mut programs: Vec<Subject> = Vec::new();
     for p in &args.programs {
-        if !machines.contains(&p.as_str()) && !programs.contains(&p.as_str()) {
+        // A name may be both a machine and a library program (parity): it is both.
+        if let Some(m) = machines.iter().find(|m| **m == p.as_str()) {
+            if !wanted_machines.contains(m) {
+                wanted_machines.push(*m);
+            }
+            if library::source(p).is_none() {
+                continue;
+            }
+        }
+        let is_file = std::path::Path::new(p).exists() || p.ends_with(".pram");
+        if !is_file && library::source(p).is_none() {
+            let names: Vec<&str> = library::PROGRAMS.iter().map(|(n, _)| *n).collect();
             bail!(
-                "unknown program {p:?}; built-in machines: {}; PRAM programs: {}",
+                "unknown program {p:?} (not a file); built-in machines: {}; PRAM programs: {}",
                 machines.join(", "),
-                programs.join(", ")
+                names.join(", ")
             );
         }
+        let (file, source) = load_source(p)?;
+        let program = apmdm::pram::parse(&file, &source)?;
+        if programs.iter().any(|s| s.program.name == program.name) {
+            continue;
+        }
+        programs.push(Subject {
+            name: program.name.clone(),
+            source,
+            program,
+        });
     }
-    let wanted = |name: &str| args.programs.is_empty() || args.programs.iter().any(|p| p == name);
+    Ok((wanted_machines, programs))
+}
+
+/// The (n, seed) cases of one program: --sizes or its `//# sizes`; --seeds at every size, or
+/// its `//# seeds` at its two smallest sizes and seed 1 at the others.
+fn cases(args: &CheckArgs, s: &Subject) -> Result<Vec<(i64, u64)>> {
+    let mut sizes: Vec<i64> = match &args.sizes {
+        Some(v) => v.iter().map(|&n| n as i64).collect(),
+        None => library::directive(&s.source, "sizes"),
+    };
+    if sizes.is_empty() {
+        bail!(
+            "{}: no sizes to check: the program has no `//# sizes: ...` directive; give --sizes",
+            s.name
+        );
+    }
+    if let Some(n) = sizes.iter().find(|&&n| n < 1) {
+        bail!("{}: size {n} in its //# sizes directive is below 1", s.name);
+    }
+    let mut seen = Vec::new();
+    sizes.retain(|n| {
+        let fresh = !seen.contains(n);
+        seen.push(*n);
+        fresh
+    });
+    let declared: Vec<u64> = library::directive(&s.source, "seeds")
+        .into_iter()
+        .filter_map(|x| u64::try_from(x).ok())
+        .collect();
+    let mut smallest = sizes.clone();
+    smallest.sort_unstable();
+    smallest.truncate(2);
+    let mut out = Vec::new();
+    for &n in &sizes {
+        let seeds: Vec<u64> = match &args.seeds {
+            Some(v) => v.clone(),
+            None if smallest.contains(&n) && !declared.is_empty() => declared.clone(),
+            None => vec![1],
+        };
+        out.extend(seeds.into_iter().map(|seed| (n, seed)));
+    }
+    Ok(out)
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    let (machines, subjects) = subjects(&args)?;
     if let Some(n) = args.sizes.iter().flatten().find(|&&n| n > args.max_n) {
         bail!(
             "size {n} is above --max-n {} (raise it to run larger sizes)",
@@ -74,8 +185,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     if args.sizes.iter().flatten().any(|&n| n == 0) {
         bail!("sizes must be at least 1");
     }
+    if args.seeds.as_ref().is_some_and(|s| s.is_empty()) {
+        bail!("--seeds needs at least one seed");
+    }
+    // Read every directive before running anything, so a bad one stops the run at once.
+    let mut plans = Vec::new();
+    for s in &subjects {
+        let declared = declaration(&s.source).map_err(|e| anyhow::anyhow!("{}: {e}", s.name))?;
+        plans.push((cases(&args, s)?, declared));
+    }
     let mut machine_rows: Vec<CaseReport> = Vec::new();
-    for name in machines.iter().copied().filter(|m| wanted(m)) {
+    for name in machines.iter().copied() {
         let defaults = BUILTIN
             .iter()
             .find(|(n, _, _)| *n == name)
@@ -95,49 +215,93 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let mut rows: Vec<Row> = Vec::new();
     let mut ap_rows: Vec<ApmdmRow> = Vec::new();
     let mut fit_rows: Vec<FitRow> = Vec::new();
-    for (name, source) in library::PROGRAMS.iter().filter(|(n, _)| wanted(n)) {
-        let program = library::load(name)
-            .expect("a library name")
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let sizes: Vec<i64> = match &args.sizes {
-            Some(s) => s.iter().map(|&n| n as i64).collect(),
-            None => library::directive(source, "sizes"),
-        };
+    let mut growth_rows: Vec<GrowthRow> = Vec::new();
+    for (s, (cases, declared)) in subjects.iter().zip(&plans) {
+        let name = &s.name;
         let mut mine = Vec::new();
         let mut ap_mine = Vec::new();
-        for &n in &sizes {
-            for &seed in &args.seeds {
-                let mut config = RunConfig::new(n);
-                config.seed = seed;
-                if !args.json {
-                    eprint!("\rchecking {name} at n = {n}, seed {seed} ...          ");
-                }
-                if do_mdm {
-                    match check_case(&program, &config, &limits, &bounds, args.max_work) {
-                        Ok(r) => mine.push(r),
-                        Err(e) => bail!("{name} at n = {n} (mdm): {e}"),
+        let mut measured: Vec<(i64, Metrics)> = Vec::new();
+        for &(n, seed) in cases {
+            let mut config = RunConfig::new(n);
+            config.seed = seed;
+            if !args.json {
+                eprint!("\rchecking {name} at n = {n}, seed {seed} ...          ");
+            }
+            if do_mdm {
+                match check_case(&s.program, &config, &limits, &bounds, args.max_work) {
+                    Ok(r) => {
+                        measured.push((n, metrics_of(r.rounds, r.processors, r.work, r.space)));
+                        mine.push(r)
                     }
+                    Err(e) => bail!("{name} at n = {n} (mdm): {e}"),
                 }
-                if do_ap {
-                    match check_apmdm_case(&program, &config, &limits, &ap_bounds, args.max_work) {
-                        Ok(r) => ap_mine.push(r),
-                        Err(e) => bail!("{name} at n = {n} (apmdm): {e}"),
+            }
+            if do_ap {
+                match check_apmdm_case(&s.program, &config, &limits, &ap_bounds, args.max_work) {
+                    Ok(r) => {
+                        if !do_mdm {
+                            measured.push((n, metrics_of(r.rounds, r.processors, r.work, r.space)));
+                        }
+                        ap_mine.push(r)
                     }
+                    Err(e) => bail!("{name} at n = {n} (apmdm): {e}"),
                 }
             }
         }
         fit_rows.extend(fits(&mine));
         fit_rows.extend(apmdm::check::apmdm::fits(&ap_mine));
+        growth_rows.extend(compare(name, declared, &measured));
         rows.extend(mine);
         ap_rows.extend(ap_mine);
     }
     if !args.json {
         eprint!("\r{:60}\r", "");
     }
-    let pass = machine_rows.iter().all(|r| r.pass)
-        && rows.iter().all(|r| r.pass)
-        && ap_rows.iter().all(|r| r.pass);
+    let machine_status = |r: &CaseReport| if r.pass { Status::Pass } else { Status::Fail };
+    let mut summary = Summary::of(
+        machine_rows
+            .iter()
+            .map(machine_status)
+            .chain(rows.iter().map(|r| r.status))
+            .chain(ap_rows.iter().map(|r| r.status)),
+    );
+    let mismatches: Vec<&GrowthRow> = growth_rows
+        .iter()
+        .filter(|g| g.agreement == Agreement::Mismatch)
+        .collect();
+    if args.strict_growth {
+        summary.failed += mismatches.len();
+    }
+    let warnings: Vec<String> = mismatches
+        .iter()
+        .map(|g| {
+            format!(
+                "{}: {} grows like {} over {} sizes, but the program declares {}{}",
+                g.program,
+                g.quantity,
+                g.measured,
+                g.sizes,
+                g.declared,
+                if args.strict_growth {
+                    " (a failure under --strict-growth)"
+                } else {
+                    " (a warning about the program; --strict-growth makes it a failure)"
+                }
+            )
+        })
+        .collect();
     if args.json {
+        let machines_json: Vec<serde_json::Value> = machine_rows
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("pass");
+                    o.insert("status".into(), json!(machine_status(r)));
+                }
+                v
+            })
+            .collect();
         let mut rows_json: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
         rows_json.extend(
             ap_rows
@@ -146,7 +310,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         );
         println!(
             "{}",
-            json!({ "machines": machine_rows, "rows": rows_json, "fits": fit_rows, "pass": pass })
+            json!({
+                "status": summary.overall(),
+                "passed": summary.passed,
+                "failed": summary.failed,
+                "not_run": summary.not_run,
+                "machines": machines_json,
+                "rows": rows_json,
+                "fits": fit_rows,
+                "growth": growth_rows,
+                "warnings": warnings,
+            })
         );
     } else {
         print_machines(&machine_rows);
@@ -154,27 +328,40 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         print_ap_rows(&ap_rows);
         print_side_by_side(&rows, &ap_rows);
         print_fits(&fit_rows);
-        let failed = machine_rows.iter().filter(|r| !r.pass).count()
-            + rows.iter().filter(|r| !r.pass).count()
-            + ap_rows.iter().filter(|r| !r.pass).count();
-        let total = machine_rows.len() + rows.len() + ap_rows.len();
-        println!("{total} rows, {} passed, {failed} failed", total - failed);
+        print_growth(&growth_rows);
+        for w in &warnings {
+            println!("warning: {w}");
+        }
+        if !warnings.is_empty() {
+            println!();
+        }
+        println!("{summary}");
     }
-    Ok(if pass {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::from(summary.exit_code(args.require_run)))
 }
 
-/// A row as JSON, with the laid-out context as a number where it fits in 64 bits.
+fn metrics_of(rounds: u64, processors: u64, work: u64, space: u64) -> Metrics {
+    Metrics {
+        rounds,
+        processors,
+        work,
+        space,
+    }
+}
+
+/// A row as JSON, with lengths as numbers where they fit in 64 bits.
 fn row_json(r: &Row) -> serde_json::Value {
     let number = |s: &str| s.parse::<u64>().map_or_else(|_| json!(s), |v| json!(v));
     let mut v = serde_json::to_value(r).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
-        o.insert("context".into(), number(&r.context));
-        o.insert("context_bound_paper".into(), number(&r.context_bound_paper));
-        o.insert("context_bound_work".into(), number(&r.context_bound_work));
+        for (key, value) in [
+            ("context", r.context.as_deref()),
+            ("predicted_context", r.predicted_context.as_deref()),
+            ("context_bound_paper", Some(r.context_bound_paper.as_str())),
+            ("context_bound_work", Some(r.context_bound_work.as_str())),
+        ] {
+            o.insert(key.into(), value.map_or(json!(null), number));
+        }
     }
     v
 }
@@ -205,6 +392,11 @@ fn print_machines(rows: &[CaseReport]) {
     println!();
 }
 
+/// A measured number, or `-` for a row not run.
+fn measured<T: ToString>(x: Option<T>) -> String {
+    x.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
 fn print_rows(rows: &[Row]) {
     if rows.is_empty() {
         return;
@@ -213,76 +405,75 @@ fn print_rows(rows: &[Row]) {
         "program",
         "target",
         "n",
+        "seed",
         "T",
         "P",
         "W",
         "S",
         "steps",
         "aT+b",
-        "laid-out",
-        "work bound",
+        "context",
+        "work bound (identity)",
         "used",
-        "bound",
-        "steps/T",
-        "ctx/bound",
+        "c(n+W+T)+d",
         "heads",
         "depth",
         "time s",
         "result",
     ]);
     for r in rows {
-        let ratio = |a: f64, b: f64| {
-            if b > 0.0 {
-                format!("{:.2}", a / b)
-            } else {
-                "-".into()
-            }
-        };
-        let laid: f64 = r.context.parse().unwrap_or(f64::INFINITY);
-        let work: f64 = r.context_bound_work.parse().unwrap_or(f64::INFINITY);
-        let m = r.materialized;
-        let dash = |s: String| if m { s } else { "-".into() };
+        let ran = r.materialized;
+        let dash = |s: String| if ran { s } else { "-".into() };
         table.row(vec![
             r.program.clone(),
             r.target.clone(),
             r.n.to_string(),
+            r.seed.to_string(),
             r.rounds.to_string(),
             r.processors.to_string(),
             r.work.to_string(),
             r.space.to_string(),
-            dash(r.steps.to_string()),
+            measured(r.steps),
             r.steps_bound.to_string(),
-            if m {
-                r.context.clone()
-            } else {
-                format!("{} (not run)", r.context)
-            },
+            context_cell(r),
             r.context_bound_work.clone(),
-            dash(r.context_used.to_string()),
-            dash(r.context_used_bound.to_string()),
-            dash(ratio(r.steps as f64, r.rounds as f64)),
-            ratio(laid, work),
+            measured(r.context_used),
+            r.context_used_bound.to_string(),
             dash(r.seq_heads.to_string()),
             dash(r.seq_depth.to_string()),
             dash(format!("{:.2}", r.seconds)),
-            if r.pass { "PASS" } else { "FAIL" }.to_string(),
+            r.status.label().to_string(),
         ]);
     }
     print!("{}", table.render());
+    println!(
+        "evidence: steps <= aT+b, used <= c(n+W+T)+d, the run's context equal to the layout's, and \
+         agreement with the interpreter; identity (holds by construction, not evidence): the \
+         laid-out length against its work and paper bounds, both computed from the declared \
+         T, P, W."
+    );
     let cases: Vec<Case> = rows
         .iter()
-        .map(|r| {
-            (
-                r.program.as_str(),
-                r.n,
-                r.seed,
-                &r.problems[..],
-                r.not_run.as_deref(),
-            )
+        .map(|r| Case {
+            program: &r.program,
+            n: r.n,
+            seed: r.seed,
+            status: r.status,
+            problems: &r.problems,
+            reason: r.reason.as_deref(),
         })
         .collect();
-    print_problems(&cases, "", "exact length reported");
+    print_problems(&cases, "mdm");
     println!();
+}
+
+/// The MDM context: measured when run, else the exact laid-out length labelled as a prediction.
+fn context_cell(r: &Row) -> String {
+    match (&r.context, &r.predicted_context) {
+        (Some(c), _) => c.clone(),
+        (None, Some(p)) => format!("{p} (predicted)"),
+        (None, None) => "-".into(),
+    }
 }
 
 fn print_ap_rows(rows: &[ApmdmRow]) {
@@ -293,6 +484,7 @@ fn print_ap_rows(rows: &[ApmdmRow]) {
         "program",
         "target",
         "n",
+        "seed",
         "T",
         "P",
         "S",
@@ -310,23 +502,20 @@ fn print_ap_rows(rows: &[ApmdmRow]) {
         "result",
     ]);
     for r in rows {
-        let m = r.materialized;
-        let dash = |s: String| if m { s } else { "-".into() };
+        let ran = r.materialized;
+        let dash = |s: String| if ran { s } else { "-".into() };
         table.row(vec![
             r.program.clone(),
             r.target.clone(),
             r.n.to_string(),
+            r.seed.to_string(),
             r.rounds.to_string(),
             r.processors.to_string(),
             r.space.to_string(),
-            dash(r.steps.to_string()),
+            measured(r.steps),
             r.allocation_steps.to_string(),
             r.steps_bound.to_string(),
-            if m {
-                r.context.to_string()
-            } else {
-                format!("{} (not run)", r.context)
-            },
+            ap_context_cell(r),
             r.context_bound.to_string(),
             dash(r.steps_checked.to_string()),
             dash(r.remask.to_string()),
@@ -334,46 +523,76 @@ fn print_ap_rows(rows: &[ApmdmRow]) {
             dash(r.delete.to_string()),
             dash(r.seq_heads.to_string()),
             dash(format!("{:.2}", r.seconds)),
-            if r.pass { "PASS" } else { "FAIL" }.to_string(),
+            r.status.label().to_string(),
         ]);
     }
     print!("{}", table.render());
+    println!(
+        "evidence: steps <= aT+alloc+b, the peak context <= c(S+P)+d, every step's length \
+         within the space then in use (steps held), and agreement with the interpreter."
+    );
     let cases: Vec<Case> = rows
         .iter()
-        .map(|r| {
-            (
-                r.program.as_str(),
-                r.n,
-                r.seed,
-                &r.problems[..],
-                r.not_run.as_deref(),
-            )
+        .map(|r| Case {
+            program: &r.program,
+            n: r.n,
+            seed: r.seed,
+            status: r.status,
+            problems: &r.problems,
+            reason: r.reason.as_deref(),
         })
         .collect();
-    print_problems(
-        &cases,
-        " (apmdm)",
-        "the proof's exact peak context reported",
-    );
+    print_problems(&cases, "apmdm");
     println!();
 }
 
-/// One checked case as the problem list needs it: program, n, seed, problems, why not run.
-type Case<'a> = (&'a str, i64, u64, &'a [String], Option<&'a str>);
+/// The AP-MDM peak context: measured when run, else the proof's value labelled a prediction.
+fn ap_context_cell(r: &ApmdmRow) -> String {
+    match (r.context, r.predicted_context) {
+        (Some(c), _) => c.to_string(),
+        (None, Some(p)) => format!("{p} (predicted)"),
+        (None, None) => "-".into(),
+    }
+}
 
-/// Each problem of each case (`tag` after the seed), then the cases not run and why, on one line.
-fn print_problems(cases: &[Case], tag: &str, reported: &str) {
-    for (program, n, seed, problems, _) in cases {
-        for p in *problems {
-            println!("{program} n = {n} seed {seed}{tag}: {p}");
+/// One checked case as the problem list needs it.
+struct Case<'a> {
+    program: &'a str,
+    n: i64,
+    seed: u64,
+    status: Status,
+    problems: &'a [String],
+    reason: Option<&'a str>,
+}
+
+/// Each problem of each failed case, then the cases not run and why, on one line.
+fn print_problems(cases: &[Case], target: &str) {
+    for c in cases.iter().filter(|c| c.status == Status::Fail) {
+        for p in c.problems {
+            println!(
+                "FAIL {} n = {} seed {} ({target}): {p}",
+                c.program, c.n, c.seed
+            );
         }
     }
     let not_run: Vec<String> = cases
         .iter()
-        .filter_map(|(program, n, _, _, why)| Some(format!("{program} n = {n}: {}", (*why)?)))
+        .filter(|c| c.status == Status::NotRun)
+        .map(|c| {
+            format!(
+                "{} n = {} seed {}: {}",
+                c.program,
+                c.n,
+                c.seed,
+                c.reason.unwrap_or("-")
+            )
+        })
         .collect();
     if !not_run.is_empty() {
-        println!("not run ({reported}): {}", not_run.join("; "));
+        println!(
+            "NOT RUN ({target}, nothing checked): {}",
+            not_run.join("; ")
+        );
     }
 }
 
@@ -395,7 +614,7 @@ fn print_side_by_side(rows: &[Row], ap_rows: &[ApmdmRow]) {
         "MDM context",
         "AP-MDM steps",
         "AP-MDM context",
-        "both agree",
+        "agree with the interpreter",
     ]);
     for r in rows {
         let Some(a) = ap_rows
@@ -404,12 +623,13 @@ fn print_side_by_side(rows: &[Row], ap_rows: &[ApmdmRow]) {
         else {
             continue;
         };
-        let steps = |run: bool, s: u64| if run { s.to_string() } else { "-".into() };
-        let agree = match (r.materialized, a.materialized) {
-            (true, true) => (r.agree && a.agree).to_string(),
-            (false, true) => format!("{} (AP-MDM only)", a.agree),
-            (true, false) => format!("{} (MDM only)", r.agree),
-            (false, false) => "-".into(),
+        let word = |x: Option<bool>| x.map(|b| if b { "yes" } else { "NO" });
+        let agree = match (word(r.agree), word(a.agree)) {
+            (Some(m), Some(p)) if m == p => m.to_string(),
+            (Some(m), Some(p)) => format!("MDM {m}, AP-MDM {p}"),
+            (None, Some(p)) => format!("{p} (AP-MDM only)"),
+            (Some(m), None) => format!("{m} (MDM only)"),
+            (None, None) => "- (neither ran)".into(),
         };
         table.row(vec![
             r.program.clone(),
@@ -419,20 +639,10 @@ fn print_side_by_side(rows: &[Row], ap_rows: &[ApmdmRow]) {
             r.answer.clone(),
             r.rounds.to_string(),
             r.space.to_string(),
-            steps(r.materialized, r.steps),
-            match &r.not_run {
-                None => r.context.clone(),
-                Some(why) if why.starts_with("longer") => {
-                    format!("{} (not materialized)", r.context)
-                }
-                Some(_) => format!("{} (not run)", r.context),
-            },
-            steps(a.materialized, a.steps),
-            if a.materialized {
-                a.context.to_string()
-            } else {
-                format!("{} (not run)", a.context)
-            },
+            measured(r.steps),
+            context_cell(r),
+            measured(a.steps),
+            ap_context_cell(a),
             agree,
         ]);
     }
@@ -455,7 +665,47 @@ fn print_fits(fit_rows: &[FitRow]) {
             f.class.clone(),
             if f.tie { "tie" } else { "" }.to_string(),
             f.sizes.to_string(),
-            f.slack.to_string(),
+            f.slack.map_or_else(|| "-".into(), |s| s.to_string()),
+        ]);
+    }
+    print!("{}", table.render());
+    println!(
+        "fits describe, they decide nothing: measured rows only (never predictions), at least {} \
+         distinct sizes; slack is the largest measured minus bound.",
+        apmdm::check::fit::MIN_SIZES
+    );
+    println!();
+}
+
+fn print_growth(growth: &[GrowthRow]) {
+    if growth.is_empty() {
+        return;
+    }
+    let mut table = Table::new(&[
+        "program",
+        "quantity",
+        "declared",
+        "measured",
+        "tie with",
+        "sizes",
+        "agreement",
+    ]);
+    for g in growth {
+        table.row(vec![
+            g.program.clone(),
+            g.quantity.clone(),
+            g.declared.clone(),
+            g.measured.clone(),
+            g.tie_with.clone().unwrap_or_default(),
+            g.sizes.to_string(),
+            match g.agreement {
+                Agreement::Match => "match",
+                Agreement::Mismatch => "MISMATCH",
+                Agreement::NotClassified => "not classified",
+                Agreement::Instance => "instance-dependent",
+                Agreement::Undeclared => "undeclared",
+            }
+            .to_string(),
         ]);
     }
     print!("{}", table.render());

@@ -9,6 +9,7 @@ use clap::Args;
 use serde_json::json;
 
 use apmdm::check::mdm::{check_case, MdmBounds, Row};
+use apmdm::check::verdict::Summary;
 use apmdm::compile::cfg::{Cfg, Node, RoundKind};
 use apmdm::compile::mdm_run::run_mdm;
 use apmdm::compile::pram_to_mdm::{
@@ -136,11 +137,7 @@ pub fn compile(args: CompileArgs) -> Result<ExitCode> {
     } else {
         print_row(&row);
     }
-    Ok(if row.pass {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::from(Summary::of([row.status]).exit_code(false)))
 }
 
 fn print_row(r: &Row) {
@@ -150,42 +147,41 @@ fn print_row(r: &Row) {
         r.target,
         r.n,
         r.seed,
-        if r.pass { "PASS" } else { "FAIL" }
+        r.status.label()
     );
     println!(
-        "interpreter: T = {}, P = {}, W = {}, S = {}, outcome {}",
-        r.rounds, r.processors, r.work, r.space, r.outcome
+        "interpreter: T = {}, P = {}, W = {}, S = {}; outcome {}; {}",
+        r.rounds, r.processors, r.work, r.space, r.outcome_detail, r.answer
     );
-    if !r.materialized {
+    let (Some(steps), Some(context), Some(used)) = (r.steps, &r.context, r.context_used) else {
         println!(
-            "canvas: {} positions (exact), not run ({}); bounds: paper {}, work {}",
-            r.context,
-            r.not_run.as_deref().unwrap_or("-"),
+            "not run ({}): nothing was checked; the layout predicts a canvas of {} positions \
+             (exact; bounds: paper {}, work {})",
+            r.reason.as_deref().unwrap_or("-"),
+            r.predicted_context.as_deref().unwrap_or("-"),
             r.context_bound_paper,
             r.context_bound_work
         );
-    } else {
-        println!(
-            "schedule: {} steps (bound {}), laid-out context {} (bounds: paper {}, work {}), used {} (bound {})",
-            r.steps,
-            r.steps_bound,
-            r.context,
-            r.context_bound_paper,
-            r.context_bound_work,
-            r.context_used,
-            r.context_used_bound
-        );
-        println!(
-            "agrees with the interpreter: {}; operations: {} unmask, {} hold",
-            if r.agree { "yes" } else { "NO" },
-            r.unmask,
-            r.hold
-        );
-        println!(
-            "seq program: {} operators, {} attention heads, attention depth {}, {} fields per token; {:.3} s",
-            r.seq_nodes, r.seq_heads, r.seq_depth, r.fields, r.seconds
-        );
-    }
+        for p in &r.problems {
+            println!("problem: {p}");
+        }
+        return;
+    };
+    println!(
+        "schedule: {steps} steps (bound {}), context {context} (laid-out; identities: paper \
+         bound {}, work bound {}), used {used} (bound {})",
+        r.steps_bound, r.context_bound_paper, r.context_bound_work, r.context_used_bound
+    );
+    println!(
+        "agrees with the interpreter: {}; operations: {} unmask, {} hold",
+        if r.agree == Some(true) { "yes" } else { "NO" },
+        r.unmask,
+        r.hold
+    );
+    println!(
+        "seq program: {} operators, {} attention heads, attention depth {}, {} fields per token; {:.3} s",
+        r.seq_nodes, r.seq_heads, r.seq_depth, r.fields, r.seconds
+    );
     for p in &r.problems {
         println!("problem: {p}");
     }
@@ -255,14 +251,18 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     if let Some(path) = &args.jsonl {
         write_atomically(path, lines.as_bytes())?;
         println!(
-            "{} steps written to {} ({} positions, outcome {:?})",
+            "{} steps written to {} ({} positions, outcome {})",
             run.steps(),
             path.display(),
             compiled.regions.length,
             report.outcome
         );
     } else if args.html.is_none() {
-        println!("outcome {:?}; output {:?}", report.outcome, report.output);
+        println!(
+            "outcome {}; output {}",
+            report.outcome,
+            apmdm::check::mdm::output_words(&report.output)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -307,7 +307,7 @@ fn render_html(
         escape(&program.name),
         c.regions.length,
         states.len().saturating_sub(1),
-        escape(&format!("{:?}", report.outcome)),
+        escape(&report.outcome.to_string()),
     ));
     for (k, x) in states.iter().enumerate() {
         out.push_str(&format!("<tr><td>x<sub>{k}</sub></td>"));

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds, ApmdmRow};
+use apmdm::check::verdict::Summary;
 use apmdm::compile::apmdm_run::{current_header, run_apmdm};
 use apmdm::compile::pram_to_apmdm::{initial_canvas, phase, pram_to_apmdm, ApmdmCompiled};
 use apmdm::compile::pram_to_mdm::{hf, kind, sf};
@@ -50,11 +51,7 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
     } else {
         print_row(&row);
     }
-    Ok(if row.pass {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::from(Summary::of([row.status]).exit_code(false)))
 }
 
 /// A step counter on stderr for long runs (drawn only on a terminal, never with `--json`).
@@ -78,21 +75,34 @@ fn print_row(r: &ApmdmRow) {
         r.target,
         r.n,
         r.seed,
-        if r.pass { "PASS" } else { "FAIL" }
+        r.status.label()
     );
     println!(
-        "interpreter: T = {}, P = {}, W = {}, S = {}, outcome {}, {}",
-        r.rounds, r.processors, r.work, r.space, r.outcome, r.answer
+        "interpreter: T = {}, P = {}, W = {}, S = {}; outcome {}; {}",
+        r.rounds, r.processors, r.work, r.space, r.outcome_detail, r.answer
+    );
+    let (Some(steps), Some(context)) = (r.steps, r.context) else {
+        println!(
+            "not run ({}): nothing was checked; the proof predicts {} steps at most (3T + {} \
+             allocation steps + 2) and a peak context of {} (S + {} slots + 2)",
+            r.reason.as_deref().unwrap_or("-"),
+            r.steps_bound,
+            r.allocation_steps,
+            r.predicted_context.unwrap_or(r.context_bound),
+            r.slots
+        );
+        return;
+    };
+    println!(
+        "schedule: {steps} steps (bound 3T + {} allocation steps + 2 = {}), context {context} \
+         (bound S + {} slots + 2 = {}), initial {}",
+        r.allocation_steps, r.steps_bound, r.slots, r.context_bound, r.initial
     );
     println!(
-        "schedule: {} steps (bound 3T + {} allocation steps + 2 = {}), context {} (bound S + {} slots + 2 = {}), initial {}",
-        r.steps, r.allocation_steps, r.steps_bound, r.context, r.slots, r.context_bound, r.initial
-    );
-    println!(
-        "every step within the space in use: {} of {} steps checked; agrees with the interpreter: {}",
+        "every step within the space in use: {} of {steps} steps checked; agrees with the \
+         interpreter: {}",
         r.steps_checked,
-        r.steps,
-        if r.agree { "yes" } else { "NO" }
+        if r.agree == Some(true) { "yes" } else { "NO" }
     );
     println!(
         "operations: {} unmask, {} remask, {} insert, {} delete",
@@ -264,14 +274,18 @@ pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
     if let Some(path) = &args.jsonl {
         write_atomically(path, lines.as_bytes())?;
         println!(
-            "{} steps written to {} (peak {} positions, outcome {:?})",
+            "{} steps written to {} (peak {} positions, outcome {})",
             run.steps(),
             path.display(),
             report.context,
             report.outcome
         );
     } else if args.html.is_none() {
-        println!("outcome {:?}; output {:?}", report.outcome, report.output);
+        println!(
+            "outcome {}; output {}",
+            report.outcome,
+            apmdm::check::mdm::output_words(&report.output)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -292,7 +306,7 @@ fn render_html(
         escape(&program.name),
         report.context,
         states.len().saturating_sub(1),
-        escape(&format!("{:?}", report.outcome)),
+        escape(&report.outcome.to_string()),
     ));
     for (k, x) in states.iter().enumerate() {
         let ph = current_header(x.tokens()).map_or(0, |h| h.0[c.phase_field]);

@@ -144,56 +144,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             "rounds T = {}, processors P = {}, work W = {}, space S = {}",
             m.rounds, m.processors, m.work, m.space
         );
-        println!("outcome: {}", describe(&report.outcome));
+        println!("outcome: {}", report.outcome);
     }
     Ok(if report.outcome.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
-}
-
-pub(crate) fn describe(o: &Outcome) -> String {
-    match o {
-        Outcome::Ok => "ok".into(),
-        Outcome::Violation(v) => format!(
-            "{} at round {}, {}[{}], processors {} and {}, line {}",
-            label(&v.kind),
-            v.round,
-            v.array,
-            v.index,
-            v.processors[0],
-            v.processors[1],
-            v.line
-        ),
-        Outcome::Fault(f) => format!(
-            "fault {} at round {}, processor {}, line {}",
-            label(&f.kind),
-            f.round,
-            f.processor,
-            f.line
-        ),
-        Outcome::Limit {
-            limit,
-            value,
-            round,
-            line,
-        } => format!("limit {limit:?} = {value} reached at round {round}, line {line}"),
-        Outcome::BoundExceeded {
-            metric,
-            measured,
-            bound,
-        } => format!("declared {metric:?} bound exceeded: measured {measured} > {bound}"),
-    }
-}
-
-/// The JSON name of an outcome part (`concurrent-read`, `overflow`, ...), with its data if any.
-fn label<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::from("?"),
-    }
 }
 
 fn trace_record(r: &TraceRound) -> serde_json::Value {

@@ -45,6 +45,16 @@ pub enum ModelKind {
     Mdm,
 }
 
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ModelKind::ApMdm => "AP-MDM",
+            ModelKind::Arm => "ARM",
+            ModelKind::Mdm => "MDM",
+        })
+    }
+}
+
 /// Where the kernels run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Device {
@@ -380,7 +390,7 @@ fn progress(steps: u32, seed: u64, hidden: bool) -> ProgressBar {
 
 fn print_report(r: &TrainReport) {
     println!(
-        "task {}  model {:?}  parameters {}  ({} layers x {} heads x width {}, vocab {})",
+        "task {}  model {}  parameters {}  ({} layers x {} heads x width {}, vocab {})",
         r.task,
         r.model,
         r.parameters,

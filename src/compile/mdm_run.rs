@@ -227,6 +227,7 @@ pub fn outcome_of(h: &[i64], program: &Program) -> Result<Outcome, MdmRunError> 
             },
             measured: u(d(1)),
             bound: d(2),
+            round: u(d(4)),
         },
         _ => return Err(bad("the last header is not final")),
     };

@@ -334,6 +334,8 @@ pub(super) struct Compiler {
     in_place: bool,
     /// How writes find their target positions (AP-MDM, set before slot bodies are built).
     pub(super) targets: Option<Targets>,
+    /// The declared space bound at n, checked at every allocation (`proofs/bounds.md`).
+    space_decl: Option<i64>,
 }
 
 /// How a write finds its cell's position on an AP-MDM canvas: a decoded cell by address, else a
@@ -525,6 +527,11 @@ pub(super) fn prepare<'p>(
         mem: None,
         in_place,
         targets: None,
+        space_decl: setup
+            .bounds
+            .iter()
+            .find(|b| b.0 == crate::pram::Metric::Space)
+            .map(|b| b.1),
     };
     Ok((c, cfg, setup))
 }
@@ -1106,10 +1113,32 @@ impl Compiler {
             running,
             over_rounds,
             status::BOUND,
-            [c_rounds, next_round, t_decl, z, z, z, z],
+            [c_rounds, next_round, t_decl, z, next_round, z, z],
         );
+        // Before the round runs, as the interpreter checks them: processors, then work
+        // (`proofs/bounds.md`); then the canvas's own capacity of slots, which the declared
+        // bounds imply when both are declared.
+        let work_after = self.bin(B::Add, h[hf::W], cnt);
+        for (metric, code, measured) in [
+            (crate::pram::Metric::Processors, 2, cnt),
+            (crate::pram::Metric::Work, 3, work_after),
+        ] {
+            let Some(&(_, bound)) = setup.bounds.iter().find(|b| b.0 == metric) else {
+                continue;
+            };
+            let bv = self.k(bound);
+            let over = self.bin(B::Lt, bv, measured);
+            let code = self.k(code);
+            self.stop(
+                &mut stop,
+                running,
+                over,
+                status::BOUND,
+                [code, measured, bv, z, next_round, z, z],
+            );
+        }
         let (code, measured, bound) = match cap {
-            SlotCap::Work(total) => (3, self.bin(B::Add, h[hf::W], cnt), self.k(total)),
+            SlotCap::Work(total) => (3, work_after, self.k(total)),
             SlotCap::Processors(p) => (2, cnt, self.k(p)),
         };
         let over = self.bin(B::Lt, bound, measured);
@@ -1119,7 +1148,7 @@ impl Compiler {
             running,
             over,
             status::BOUND,
-            [code, measured, bound, z, z, z, z],
+            [code, measured, bound, z, next_round, z, z],
         );
         let no_stop = self.eqc(stop.status, 0);
         let running = self.and(no_stop, running_pc);
@@ -1141,7 +1170,7 @@ impl Compiler {
                 halted_now,
                 over,
                 status::BOUND,
-                [c, measured, bv, z, z, z, z],
+                [c, measured, bv, z, round_k, z, z],
             );
         }
         let halted_ok = self.eqc(stop.status, 0);
@@ -1391,6 +1420,19 @@ impl Compiler {
                     status::LIMIT,
                     [code, next_round, z, line, maxc, z, z],
                 );
+                // The declared space bound, after the cell limit (the interpreter's order).
+                if let Some(bound) = self.space_decl {
+                    let bv = self.k(bound);
+                    let over = self.bin(B::Lt, bv, end);
+                    let code = self.k(4);
+                    self.stop(
+                        stop,
+                        guard,
+                        over,
+                        status::BOUND,
+                        [code, end, bv, line, next_round, z, z],
+                    );
+                }
                 let r = self.scoped[array as usize].expect("an alloc names a scoped array");
                 let len = self.bin(B::Max, len, z);
                 let end = self.bin(B::Add, top, len);
@@ -1401,7 +1443,11 @@ impl Compiler {
                 let s1 = self.k(site as i64 + 1);
                 env.regs[r + 2] = self.bin(B::Add, e, s1);
                 env.regs[self.top_reg] = end;
-                span.0 = self.bin(B::Max, span.0, end);
+                // An allocation refused by a limit or bound (or after any earlier stop on the
+                // path) never counts in S, as in the interpreter.
+                let no_stop = self.eqc(stop.status, 0);
+                let counted = self.sel(no_stop, end, z);
+                span.0 = self.bin(B::Max, span.0, counted);
             }
             Action::AllocExit(array) => {
                 let r = self.scoped[array as usize].expect("an alloc names a scoped array");

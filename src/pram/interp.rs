@@ -355,6 +355,7 @@ impl<'a, 't> Interpreter<'a, 't> {
                 line,
             });
         }
+        self.check_bounds_before(active)?;
         self.metrics.rounds += 1;
         self.metrics.work += active;
         self.metrics.processors = self.metrics.processors.max(active);
@@ -530,6 +531,16 @@ impl<'a, 't> Interpreter<'a, 't> {
                         line,
                     });
                 }
+                if let Some(&(_, bound)) = self.bounds.iter().find(|b| b.0 == Metric::Space) {
+                    if (base + len) as i128 > bound as i128 {
+                        return Err(Outcome::BoundExceeded {
+                            metric: Metric::Space,
+                            measured: base + len,
+                            bound,
+                            round: self.metrics.rounds + 1,
+                        });
+                    }
+                }
                 let a = *array as usize;
                 self.mem.cells.resize((base + len) as usize, 0);
                 self.mem.base[a] = base;
@@ -599,7 +610,32 @@ impl<'a, 't> Interpreter<'a, 't> {
         Ok(())
     }
 
-    /// The first metric above its declared bound, if any.
+    /// Before a round with `active` processors: the first of rounds, processors and work that
+    /// the round would take above its declared bound stops the run (the round is not run).
+    fn check_bounds_before(&self, active: u64) -> Step {
+        let m = &self.metrics;
+        for &(metric, bound) in &self.bounds {
+            let after = match metric {
+                Metric::Rounds => m.rounds + 1,
+                Metric::Processors => active,
+                Metric::Work => m.work.saturating_add(active),
+                Metric::Space => continue,
+            };
+            if after as i128 > bound as i128 {
+                return Err(Outcome::BoundExceeded {
+                    metric,
+                    measured: after,
+                    bound,
+                    round: m.rounds + 1,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// At the end: the first metric above its declared bound, if any. Every bound is checked
+    /// before the round or allocation that could exceed it, so this finds none; it stays as a
+    /// guard of that invariant.
     fn check_bounds(&self) -> Outcome {
         let m = &self.metrics;
         for &(metric, bound) in &self.bounds {
@@ -614,6 +650,7 @@ impl<'a, 't> Interpreter<'a, 't> {
                     metric,
                     measured,
                     bound,
+                    round: m.rounds,
                 };
             }
         }
@@ -633,11 +670,34 @@ fn declared_bounds(program: &Program, regs: &[i64]) -> Result<Vec<(Metric, i64)>
         (Metric::Space, &b.space),
     ] {
         let Some(e) = bound else { continue };
-        let value = uniform(e, regs, WIDE).map_err(|k| SetupError::Declaration {
-            what: format!("the {metric:?} bound").to_lowercase(),
-            line: 0,
-            why: format!("{k:?}"),
-        })?;
+        // A bound past the 63-bit words of declarations (exponential searches at large n) is
+        // evaluated exactly; a count of this run, taken one round or cell at a time, can never
+        // reach 2^62, so it is held as the largest declaration word without changing any check.
+        let value = match uniform(e, regs, WIDE) {
+            Ok(v) => v,
+            Err(FaultKind::Overflow) => {
+                let wide: Vec<num_bigint::BigInt> = regs.iter().map(|&r| r.into()).collect();
+                let exact =
+                    super::exact::eval(e, &wide).map_err(|why| SetupError::Declaration {
+                        what: format!("the {metric} bound"),
+                        line: 0,
+                        why,
+                    })?;
+                if exact > num_bigint::BigInt::from(WIDE.max) {
+                    WIDE.max
+                } else {
+                    // Overflowed on the way, but the value fits (or is below every count).
+                    i64::try_from(&exact).unwrap_or(WIDE.min).max(WIDE.min)
+                }
+            }
+            Err(k) => {
+                return Err(SetupError::Declaration {
+                    what: format!("the {metric} bound"),
+                    line: 0,
+                    why: k.to_string(),
+                })
+            }
+        };
         out.push((metric, value));
     }
     Ok(out)

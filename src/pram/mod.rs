@@ -8,6 +8,7 @@
 
 mod columns;
 pub mod error;
+pub mod exact;
 pub mod input;
 pub mod interp;
 mod lex;

@@ -4,6 +4,8 @@
 //! (round, line, processor). Violations are canonical (THEORY.md): the first round with one, its
 //! lowest address, the two lowest processor ids involved, and the source line.
 
+use std::fmt;
+
 use serde::Serialize;
 
 /// The kind of a concurrent-access violation.
@@ -116,14 +118,18 @@ pub enum Outcome {
         /// The source line of the statement that hit it.
         line: u32,
     },
-    /// The run finished but a metric exceeds its declared bound.
+    /// A metric would exceed its declared bound: the round that would take it over (or the
+    /// allocation before it) is not run. Bounds are checked before each round in the order
+    /// rounds, processors, work, and space at each allocation (`proofs/bounds.md`).
     BoundExceeded {
         /// Which metric.
         metric: Metric,
-        /// Measured.
+        /// The value it would reach.
         measured: u64,
         /// Declared bound at this n.
         bound: i64,
+        /// The round that would exceed it (1-based; for space, the round after the allocation).
+        round: u64,
     },
 }
 
@@ -145,6 +151,17 @@ pub struct Metrics {
     pub work: u64,
     /// S: peak shared-memory cells in use.
     pub space: u64,
+}
+
+impl fmt::Display for Metrics {
+    /// `T = 21, P = 1000, W = 10011, S = 1000`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "T = {}, P = {}, W = {}, S = {}",
+            self.rounds, self.processors, self.work, self.space
+        )
+    }
 }
 
 /// Per-round active processor counts, run-length encoded: `(active, how many rounds in a row)`.
@@ -196,5 +213,155 @@ impl RunReport {
     /// The output named `name`.
     pub fn output(&self, name: &str) -> Option<&Value> {
         self.output.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ViolationKind::ConcurrentRead => "concurrent read",
+            ViolationKind::ConcurrentWrite => "concurrent write",
+            ViolationKind::DifferentValues => "different values written",
+        })
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultKind::Overflow => f.write_str("overflow"),
+            FaultKind::DivisionByZero => f.write_str("division by zero"),
+            FaultKind::OutOfBounds { array, index, len } => {
+                write!(f, "index {index} out of bounds of {array}[{len}]")
+            }
+            FaultKind::Domain => f.write_str("domain error"),
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::MaxRounds => "--max-rounds",
+            Limit::MaxProcessors => "--max-processors",
+            Limit::MaxCells => "--max-cells",
+        })
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Metric::Rounds => "rounds",
+            Metric::Processors => "processors",
+            Metric::Work => "work",
+            Metric::Space => "space",
+        })
+    }
+}
+
+impl fmt::Display for Outcome {
+    /// One line a person reads: `ok`, `violation: concurrent read of A[1] by processors 1 and 2
+    /// at round 2, line 22`, `fault: overflow at round 3, processor 4, line 7`, ...
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Ok => f.write_str("ok"),
+            Outcome::Violation(v) => write!(
+                f,
+                "violation: {} of {}[{}] by processors {} and {} at round {}, line {}",
+                v.kind, v.array, v.index, v.processors[0], v.processors[1], v.round, v.line
+            ),
+            Outcome::Fault(x) => write!(
+                f,
+                "fault: {} at round {}, processor {}, line {}",
+                x.kind, x.round, x.processor, x.line
+            ),
+            Outcome::Limit {
+                limit,
+                value,
+                round,
+                line,
+            } => write!(f, "limit: {limit} {value} reached at round {round}, line {line}"),
+            Outcome::BoundExceeded {
+                metric,
+                measured,
+                bound,
+                round,
+            } => write!(
+                f,
+                "declared bound exceeded: {metric} would reach {measured} > {bound} at round {round}"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Scalar(x) => write!(f, "{x}"),
+            Value::Array(a) => {
+                f.write_str("[")?;
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_as_words() {
+        let v = Outcome::Violation(Violation {
+            kind: ViolationKind::ConcurrentRead,
+            round: 2,
+            array: "A".into(),
+            index: 1,
+            processors: [1, 2],
+            line: 22,
+        });
+        assert_eq!(
+            v.to_string(),
+            "violation: concurrent read of A[1] by processors 1 and 2 at round 2, line 22"
+        );
+        let f = Outcome::Fault(Fault {
+            kind: FaultKind::OutOfBounds {
+                array: "B".into(),
+                index: 9,
+                len: 8,
+            },
+            round: 3,
+            processor: 4,
+            line: 7,
+        });
+        assert_eq!(
+            f.to_string(),
+            "fault: index 9 out of bounds of B[8] at round 3, processor 4, line 7"
+        );
+        let l = Outcome::Limit {
+            limit: Limit::MaxRounds,
+            value: 10,
+            round: 10,
+            line: 5,
+        };
+        assert_eq!(
+            l.to_string(),
+            "limit: --max-rounds 10 reached at round 10, line 5"
+        );
+        assert_eq!(Value::Array(vec![1, -2, 3]).to_string(), "[1 -2 3]");
+        for o in [v, f, l, Outcome::Ok] {
+            let s = o.to_string();
+            assert!(
+                !s.contains("Some(") && !s.contains("::") && !s.contains('{'),
+                "{s}"
+            );
+        }
     }
 }
