@@ -64,15 +64,25 @@ fn library_programs_agree_with_the_interpreter_within_the_bounds() {
 }
 
 #[test]
-fn the_bounds_file_states_the_constants_of_the_proof() {
+fn the_bounds_file_states_what_the_proof_states() {
+    // The proof is the specification: every constant of the embedded bounds file must be the one
+    // the proof writes down.
     let b = MdmBounds::from_file();
-    assert_eq!((b.steps.a, b.steps.b), (1, 1));
-    assert_eq!((b.context_paper.a, b.context_paper.b), (1, 2));
-    assert_eq!((b.context_work.a, b.context_work.b), (1, 2));
-    assert_eq!((b.context_used.a, b.context_used.b), (1, 2));
     let proof = include_str!("../proofs/mdm.md");
-    assert!(proof.contains("mdm.bounds.json"));
-    assert!(BOUNDS_FILE.contains("\"steps\""));
+    let steps = format!("steps = T + 1      (a = {}, b = {};", b.steps.a, b.steps.b);
+    assert!(proof.contains(&steps), "the proof does not state {steps:?}");
+    for (form, l) in [
+        ("(I + O + W_decl + T_decl)", b.context_work),
+        ("(I + O + P_decl * T_decl + T_decl)", b.context_paper),
+        ("(I + O + W + T)", b.context_used),
+    ] {
+        let stated = format!("<= {} * {form} + {}", l.a, l.b);
+        assert!(
+            proof.contains(&stated),
+            "the proof does not state {stated:?}"
+        );
+    }
+    assert!(BOUNDS_FILE.contains("proofs/mdm.md"));
 }
 
 #[test]

@@ -458,11 +458,20 @@ mod tests {
     }
 
     #[test]
-    fn the_bounds_file_parses() {
+    fn the_bounds_file_states_what_the_proof_states() {
+        // The proof is the specification: the embedded constants must be the ones it writes
+        // down, so that neither can change without the other.
         let b = ApmdmBounds::from_file();
-        assert_eq!(
-            (b.steps.a, b.steps.b, b.context.a, b.context.b),
-            (3, 2, 1, 2)
+        let proof = include_str!("../../proofs/apmdm.md");
+        let steps = format!(
+            "steps <= {}T + (allocation steps) + {}",
+            b.steps.a, b.steps.b
+        );
+        assert!(proof.contains(&steps), "the proof does not state {steps:?}");
+        let context = format!("`context` c = {}, d = {}", b.context.a, b.context.b);
+        assert!(
+            proof.contains(&context),
+            "the proof does not state {context:?}"
         );
     }
 }
