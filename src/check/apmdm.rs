@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::mdm::{
-    answer_words, disagreement, failed_checks, fit_quantities, outcome_words, program_bound_check,
+    agreement, answer_words, failed_checks, fit_quantities, outcome_words, program_bound_check,
     reason, FitRow, Linear,
 };
 use super::verdict::{Check, Status};
@@ -331,16 +331,9 @@ pub fn check_apmdm_case_watched(
             row.remask = got.ops.remask;
             row.insert = got.ops.insert;
             row.delete = got.ops.delete;
-            let disagreement =
-                disagreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
-            row.agree = Some(disagreement.is_none());
-            checks.push(Check {
-                what: disagreement.unwrap_or_else(|| {
-                    "outcome, output and T, P, W, S equal the interpreter's".into()
-                }),
-                evidence: true,
-                held: row.agree == Some(true),
-            });
+            let agreement = agreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
+            row.agree = Some(agreement.held);
+            checks.push(agreement);
             checks.push(Check {
                 what: format!("steps {steps} <= aT + alloc + b = {steps_bound}"),
                 evidence: true,

@@ -245,15 +245,9 @@ pub fn check_case(
             row.context_used = Some(used);
             row.unmask = got.ops.unmask;
             row.hold = got.ops.hold;
-            let disagreement = disagreement("mdm", &got.outcome, &got.output, &got.metrics, &want);
-            row.agree = Some(disagreement.is_none());
-            checks.push(Check {
-                what: disagreement.unwrap_or_else(|| {
-                    "outcome, output and T, P, W, S equal the interpreter's".into()
-                }),
-                evidence: true,
-                held: row.agree == Some(true),
-            });
+            let agreement = agreement("mdm", &got.outcome, &got.output, &got.metrics, &want);
+            row.agree = Some(agreement.held);
+            checks.push(agreement);
             checks.push(Check {
                 what: format!(
                     "context {} = laid-out {}",
@@ -326,27 +320,34 @@ pub fn reason(status: Status, problems: &[String], not_run: Option<String>) -> O
     }
 }
 
-/// Why a schedule's result differs from the interpreter's report `want` (outcome, output or
-/// metrics), or `None` when it is the same.
-pub fn disagreement(
+/// The check that a schedule's result (outcome, output and metrics) equals the interpreter's
+/// report `want`; when it does not, it says how both differ.
+pub fn agreement(
     target: &str,
     outcome: &pram::Outcome,
     output: &[(String, pram::outcome::Value)],
     metrics: &pram::Metrics,
     want: &pram::RunReport,
-) -> Option<String> {
-    (*outcome != want.outcome || output != want.output.as_slice() || *metrics != want.metrics).then(
-        || {
-            format!(
-                "disagrees with the interpreter: {target} {outcome}, {metrics}, output {}; \
-                 interpreter {}, {}, output {}",
-                output_words(output),
-                want.outcome,
-                want.metrics,
-                output_words(&want.output)
-            )
-        },
-    )
+) -> Check {
+    let held =
+        *outcome == want.outcome && output == want.output.as_slice() && *metrics == want.metrics;
+    let what = if held {
+        "outcome, output and T, P, W, S equal the interpreter's".to_string()
+    } else {
+        format!(
+            "disagrees with the interpreter: {target} {outcome}, {metrics}, output {}; \
+             interpreter {}, {}, output {}",
+            output_words(output),
+            want.outcome,
+            want.metrics,
+            output_words(&want.output)
+        )
+    };
+    Check {
+        what,
+        evidence: true,
+        held,
+    }
 }
 
 /// An output in full: `value=1, A=[1 2 3]`.

@@ -598,6 +598,22 @@ impl Compiler {
     }
 
     /// Records a stop when `guard && cond` and no earlier stop fired.
+    /// A declared bound (or the canvas's capacity) exceeded: where `guard` holds and `measured`
+    /// exceeds `bound`, stop with status BOUND and data (metric code, value, bound, -, round).
+    fn bound_stop(&mut self, s: &mut Stop, guard: V, code: i64, measured: V, bound: i64, round: V) {
+        let z = self.k(0);
+        let bv = self.k(bound);
+        let over = self.bin(B::Lt, bv, measured);
+        let code = self.k(code);
+        self.stop(
+            s,
+            guard,
+            over,
+            status::BOUND,
+            [code, measured, bv, z, round, z, z],
+        );
+    }
+
     fn stop(&mut self, s: &mut Stop, guard: V, cond: V, status: i64, d: [V; 7]) {
         let fire = self.and(guard, cond);
         let free = self.eqc(s.status, 0);
@@ -1126,30 +1142,13 @@ impl Compiler {
             let Some(&(_, bound)) = setup.bounds.iter().find(|b| b.0 == metric) else {
                 continue;
             };
-            let bv = self.k(bound);
-            let over = self.bin(B::Lt, bv, measured);
-            let code = self.k(code);
-            self.stop(
-                &mut stop,
-                running,
-                over,
-                status::BOUND,
-                [code, measured, bv, z, next_round, z, z],
-            );
+            self.bound_stop(&mut stop, running, code, measured, bound, next_round);
         }
         let (code, measured, bound) = match cap {
-            SlotCap::Work(total) => (3, work_after, self.k(total)),
-            SlotCap::Processors(p) => (2, cnt, self.k(p)),
+            SlotCap::Work(total) => (3, work_after, total),
+            SlotCap::Processors(p) => (2, cnt, p),
         };
-        let over = self.bin(B::Lt, bound, measured);
-        let code = self.k(code);
-        self.stop(
-            &mut stop,
-            running,
-            over,
-            status::BOUND,
-            [code, measured, bound, z, next_round, z, z],
-        );
+        self.bound_stop(&mut stop, running, code, measured, bound, next_round);
         let no_stop = self.eqc(stop.status, 0);
         let running = self.and(no_stop, running_pc);
         // Declared bounds, checked as the interpreter does when the program ends.
@@ -1162,16 +1161,7 @@ impl Compiler {
         for &(metric, bound) in &setup.bounds {
             let (code, field) = metric_of(metric);
             let measured = if field == hf::S { new_s } else { h[field] };
-            let bv = self.k(bound);
-            let over = self.bin(B::Lt, bv, measured);
-            let c = self.k(code);
-            self.stop(
-                &mut stop,
-                halted_now,
-                over,
-                status::BOUND,
-                [c, measured, bv, z, round_k, z, z],
-            );
+            self.bound_stop(&mut stop, halted_now, code, measured, bound, round_k);
         }
         let halted_ok = self.eqc(stop.status, 0);
         let halted_ok = self.and(halted_ok, halted_now);
@@ -1422,16 +1412,7 @@ impl Compiler {
                 );
                 // The declared space bound, after the cell limit (the interpreter's order).
                 if let Some(bound) = self.space_decl {
-                    let bv = self.k(bound);
-                    let over = self.bin(B::Lt, bv, end);
-                    let code = self.k(4);
-                    self.stop(
-                        stop,
-                        guard,
-                        over,
-                        status::BOUND,
-                        [code, end, bv, line, next_round, z, z],
-                    );
+                    self.bound_stop(stop, guard, 4, end, bound, next_round);
                 }
                 let r = self.scoped[array as usize].expect("an alloc names a scoped array");
                 let len = self.bin(B::Max, len, z);

@@ -236,12 +236,12 @@ impl<'a, 't> Interpreter<'a, 't> {
                 decl(
                     &format!("parameter `{}`", program.registers[*r as usize]),
                     0,
-                    format!("{k:?}"),
+                    k.to_string(),
                 )
             })?;
         }
         let bits = uniform(&program.word_bits, &regs, WIDE)
-            .map_err(|k| decl("the word size", 0, format!("{k:?}")))?;
+            .map_err(|k| decl("the word size", 0, k.to_string()))?;
         let word = Word::new(bits)
             .ok_or_else(|| decl("the word size", 0, format!("{bits} bits; expected 2 to 63")))?;
         let mut mem = Memory::default();
@@ -259,7 +259,7 @@ impl<'a, 't> Interpreter<'a, 't> {
                     decl(
                         &format!("the length of `{}`", a.name),
                         a.span.line,
-                        format!("{k:?}"),
+                        k.to_string(),
                     )
                 })?,
             };
@@ -711,7 +711,7 @@ fn generate(
     array: u64,
 ) -> Result<Vec<i64>, String> {
     let mut s = Stream::new(seed, array);
-    let arg = |e: &Expr| uniform(e, regs, WIDE).map_err(|k| format!("{k:?}"));
+    let arg = |e: &Expr| uniform(e, regs, WIDE).map_err(|k| k.to_string());
     Ok(match g {
         Generator::Zeros => vec![0; len],
         Generator::Random(lo, hi) => {
