@@ -615,3 +615,32 @@ fn check_takes_a_users_own_file_and_its_growth_declaration() {
     assert!(stderr.contains("give --sizes"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn declared_bounds_past_machine_integers_are_checked_exactly() {
+    // Rounds declared as 2^80 at n = 20: the interpreter starts (the bound is evaluated exactly),
+    // the AP-MDM runs and passes, and the MDM canvas is predicted to its exact length, not run.
+    let dir = std::env::temp_dir().join(format!("apmdm-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("big.pram");
+    std::fs::write(
+        &file,
+        "//# sizes: 20\nprogram big;\nmodel erew;\nword 8;\nshared x;\noutput x;\n\
+         bounds { rounds <= 1 << (4 * n); processors <= 1; work <= 1 << (4 * n); space <= 1; }\n\
+         x = 1;\nx = x + 1;\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = apmdm(&["check", file.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    let mdm = rows.iter().find(|r| r["target"] == "mdm").unwrap();
+    assert_eq!(mdm["status"], "not-run");
+    // 2 + I + O + T_decl + min(W_decl, P_decl T_decl) = 2 + 0 + 1 + 2^80 + 2^80.
+    let exact = (1u128 << 81) + 3;
+    assert_eq!(mdm["predicted_context"], exact.to_string());
+    let ap = rows.iter().find(|r| r["target"] == "apmdm").unwrap();
+    assert_eq!(ap["status"], "pass");
+    assert_eq!(ap["answer"], "x=2");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
