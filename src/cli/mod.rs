@@ -25,7 +25,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the built-in library and check every exact bound; non-zero exit on any failure.
+    /// Check the built-in library (or .pram files) against the interpreter and every exact bound;
+    /// exit 0 all that ran passed, 1 a failure, 2 bad input, 3 nothing ran.
     Check(check::CheckArgs),
     /// Wall-clock benchmarks: kernels, and full training steps (`bench train`).
     Bench(bench::BenchArgs),
@@ -33,7 +34,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a PRAM program (a .pram file or a built-in name) with the interpreter; report T, P, W, S.
     Run(run::RunArgs),
-    /// Compile a PRAM program into an MDM schedule (Theorem 1), run it, compare with the interpreter.
+    /// Compile a PRAM program into an MDM (Theorem 1) or AP-MDM (Theorem 4) schedule, run it, and
+    /// compare with the interpreter.
     Compile(compile::CompileArgs),
     /// Step through a compiled schedule: each decoding step's decoded positions and what they serve.
     Trace(compile::TraceArgs),
