@@ -576,7 +576,11 @@ pub fn adamw_step(
     if !valid {
         return Err(KernelError::Setting {
             op,
-            reason: format!("settings out of range: {cfg:?}"),
+            reason: format!(
+                "settings out of range: lr {}, beta1 {}, beta2 {}, eps {}, weight decay {} (need \
+                 lr >= 0, betas in [0, 1), eps > 0, weight decay >= 0)",
+                cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay
+            ),
         });
     }
     expect(op, "grads", grads, params.shape())?;

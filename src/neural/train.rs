@@ -119,7 +119,9 @@ impl Trainer {
         let clip_ok = config.clip.is_finite() && config.clip > 0.0;
         if config.batch == 0 || !lr_ok || !clip_ok {
             return Err(NeuralError::Config(format!(
-                "batch must be at least 1, lr non-negative and clip positive: {config:?}"
+                "batch must be at least 1, lr non-negative and clip positive (batch {}, lr {}, \
+                 clip {})",
+                config.batch, config.lr, config.clip
             )));
         }
         let m = zero_grads(&model);
