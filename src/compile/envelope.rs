@@ -565,7 +565,9 @@ impl Layout {
             h.seed,
             h.detail.saturating_add(6),
             // The last register.
-            (h.registers + h.register_count).saturating_sub(1),
+            h.registers
+                .saturating_add(h.register_count)
+                .saturating_sub(1),
         ]
         .into_iter()
         .max()
@@ -589,7 +591,10 @@ impl Layout {
                 if self.caps.max_length < r.length {
                     return bad("caps the length below the MDM canvas".into());
                 }
-                let cells: i64 = self.outputs.iter().map(|o| o.length).sum();
+                let cells = self
+                    .outputs
+                    .iter()
+                    .fold(0i64, |t, o| t.saturating_add(o.length));
                 if usize::try_from(cells).ok() != Some(r.outputs.end - r.outputs.start) {
                     return bad(format!(
                         "lists {cells} output cells for an output region of {}",
@@ -602,9 +607,21 @@ impl Layout {
                 if r.headers != span(0, 2)
                     || r.memory.start != 2
                     || r.memory.start > r.memory.end
-                    || r.initial_length != r.memory.end + r.slots
+                    || r.initial_length != r.memory.end.saturating_add(r.slots)
                 {
                     return bad("has AP-MDM regions that do not tile the canvas".into());
+                }
+                // Outputs are static arrays: their addresses lie below the static cells.
+                let cells = i64::try_from(r.memory.end - r.memory.start).unwrap_or(i64::MAX);
+                if let Some(o) = self
+                    .outputs
+                    .iter()
+                    .find(|o| o.base.saturating_add(o.length) > cells)
+                {
+                    return bad(format!(
+                        "places output {} beyond the {cells} static cells",
+                        o.name
+                    ));
                 }
             }
             (_, t) => {
@@ -709,13 +726,14 @@ impl Envelope {
                 r.length
             )),
             Regions::Apmdm(r)
-                if canvas.len() < 2 + r.slots || canvas.len() > self.layout.caps.max_length =>
+                if canvas.len() < r.slots.saturating_add(2)
+                    || canvas.len() > self.layout.caps.max_length =>
             {
                 bad(format!(
                     "the canvas has {} positions; this AP-MDM schedule needs at least {} (two \
                      headers and {} slots) and at most {}",
                     canvas.len(),
-                    2 + r.slots,
+                    r.slots.saturating_add(2),
                     r.slots,
                     self.layout.caps.max_length
                 ))
@@ -745,5 +763,68 @@ impl CanvasFile {
         }
         envelope.check_canvas(&c.canvas)?;
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::pram_to_apmdm::pram_to_apmdm;
+    use crate::compile::pram_to_mdm::{pram_to_mdm, CompileLimits};
+
+    fn envelopes() -> Vec<Envelope> {
+        let program = crate::pram::library::load("prefix_sum").unwrap().unwrap();
+        let limits = CompileLimits::default();
+        vec![
+            Envelope::mdm(&pram_to_mdm(&program, 6, &limits).unwrap(), &program, 6),
+            Envelope::apmdm(&pram_to_apmdm(&program, 6, &limits).unwrap(), &program, 6),
+        ]
+    }
+
+    fn refused(e: &Envelope) -> EnvelopeError {
+        Envelope::from_json(&e.to_json().unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn an_envelope_reads_back_as_written() {
+        for e in envelopes() {
+            assert_eq!(Envelope::from_json(&e.to_json().unwrap()).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn a_layout_that_leaves_the_word_or_the_canvas_is_refused() {
+        for e in envelopes() {
+            let mut bad = e.clone();
+            bad.layout.header.detail = bad.layout.fields - 3;
+            assert!(
+                matches!(refused(&bad), EnvelopeError::Mismatch(m) if m.contains("beyond the")),
+                "{}",
+                e.target
+            );
+            let mut bad = e.clone();
+            bad.target = match e.target {
+                Target::Mdm => Target::Apmdm,
+                Target::Apmdm => Target::Mdm,
+            };
+            assert!(matches!(refused(&bad), EnvelopeError::Mismatch(m) if m.contains("other")));
+            let mut bad = e.clone();
+            bad.layout.outputs[0].length = i64::MAX;
+            assert!(matches!(refused(&bad), EnvelopeError::Mismatch(_)));
+        }
+        let mut mdm = envelopes().remove(0);
+        if let Regions::Mdm(r) = &mut mdm.layout.regions {
+            r.slots.end += 1;
+        }
+        assert!(matches!(refused(&mdm), EnvelopeError::Mismatch(m) if m.contains("tile")));
+    }
+
+    #[test]
+    fn a_canvas_of_another_width_or_length_is_refused() {
+        for e in envelopes() {
+            let width = vec![Token::Sym(Word(vec![0; e.layout.fields + 1]))];
+            assert!(e.check_canvas(&width).is_err());
+            assert!(e.check_canvas(&[Token::Mask]).is_err(), "{}", e.target);
+        }
     }
 }

@@ -168,7 +168,7 @@ pub fn read_final_mdm(layout: &Layout, tokens: &[Token<Word>]) -> Result<Decoded
     for o in &layout.outputs {
         let len = usize::try_from(o.length).map_err(|_| bad("a negative output length"))?;
         let vals: Vec<i64> = cells
-            .get(at..at + len)
+            .get(at..at.saturating_add(len))
             .ok_or_else(|| bad("output cells missing"))?
             .iter()
             .map(|c| c.1)
