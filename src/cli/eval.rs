@@ -197,12 +197,15 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "{} ({} parameters, {} training steps) from {}; trailing EOS: {:?}; step cap {}",
+            "{} ({} parameters, {} training steps) from {}; trailing EOS: {}; step cap {}",
             report.model,
             report.parameters,
             report.trained_steps,
             report.checkpoint.display(),
-            report.eos,
+            match report.eos {
+                Eos::Drop => "dropped",
+                Eos::Keep => "kept",
+            },
             report.step_cap
         );
         let mut t = Table::new(&[
