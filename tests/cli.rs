@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use apmdm::compile::envelope::{CanvasFile, Envelope, Target};
+
 fn apmdm(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
         .args(args)
@@ -126,10 +128,15 @@ fn compile_emits_a_seq_program_that_runs_without_the_interpreter() {
         let (code, interp, _) = apmdm(&["run", name, "--n", n, "--seed", "2", "--json"]);
         assert_eq!(code, 0);
         let interp: serde_json::Value = serde_json::from_str(&interp).unwrap();
-        let seq: apmdm::seq::Program =
-            serde_json::from_str(&std::fs::read_to_string(&seq_path).unwrap()).unwrap();
-        let x0: Vec<apmdm::machine::Token<apmdm::seq::Word>> =
-            serde_json::from_str(&std::fs::read_to_string(&canvas_path).unwrap()).unwrap();
+        let envelope = Envelope::from_json(&std::fs::read_to_string(&seq_path).unwrap()).unwrap();
+        assert_eq!(
+            (envelope.target, envelope.n),
+            (Target::Mdm, n.parse().unwrap())
+        );
+        let seq = envelope.seq.clone();
+        let x0 = CanvasFile::from_json(&std::fs::read_to_string(&canvas_path).unwrap(), &envelope)
+            .unwrap()
+            .canvas;
         let length = x0.len();
         let mut f = apmdm::seq::SeqStep {
             program: seq,
@@ -328,10 +335,12 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
     );
     // The written step function runs under the AP-MDM class in this process, which never
     // calls the interpreter; its final memory holds tqbf's answer (`value`, address 3n + 3).
-    let seq: apmdm::seq::Program =
-        serde_json::from_str(&std::fs::read_to_string(&seq_path).unwrap()).unwrap();
-    let x0: Vec<apmdm::machine::Token<apmdm::seq::Word>> =
-        serde_json::from_str(&std::fs::read_to_string(&canvas_path).unwrap()).unwrap();
+    let envelope = Envelope::from_json(&std::fs::read_to_string(&seq_path).unwrap()).unwrap();
+    assert_eq!((envelope.target, envelope.n), (Target::Apmdm, 3));
+    let seq = envelope.seq.clone();
+    let x0 = CanvasFile::from_json(&std::fs::read_to_string(&canvas_path).unwrap(), &envelope)
+        .unwrap()
+        .canvas;
     let mut f = apmdm::seq::SeqStep {
         program: seq,
         evaluator: apmdm::seq::Evaluator::Indexed,

@@ -157,10 +157,13 @@ fn steps_after_halting_change_nothing() {
     }
 }
 
-/// The compiled seq program depends on the program and n only: byte-identical JSON across seeds
-/// and inputs, and an operator count that does not grow with n.
+/// The input lives in the canvas: different seeds give different canvases of one length for one
+/// compiled f; and the operator count does not grow with n. (That f itself is the same bytes for
+/// every seed and input is a property of the compiler's signature, which takes neither; the CLI
+/// test `the_emitted_step_function_is_the_same_bytes_for_every_seed_and_input` checks the bytes
+/// written.)
 #[test]
-fn the_step_function_depends_on_program_and_n_only() {
+fn the_input_lives_in_the_canvas_and_f_does_not_grow_with_n() {
     for (name, _) in pram::library::PROGRAMS {
         let program = pram::library::load(name).unwrap().unwrap();
         let limits = CompileLimits::default();
@@ -169,11 +172,7 @@ fn the_step_function_depends_on_program_and_n_only() {
             let Ok(a) = pram_to_mdm(&program, n, &limits) else {
                 continue;
             };
-            let b = pram_to_mdm(&program, n, &limits).unwrap();
-            let ja = serde_json::to_string(&a.seq).unwrap();
-            let jb = serde_json::to_string(&b.seq).unwrap();
-            assert_eq!(ja, jb, "{name} at n = {n}");
-            // Different seeds give different canvases (inputs), the same step function.
+            // Different seeds give different canvases (inputs) for the one step function.
             let x1 = initial_canvas(&a, &program, &run_config(n, 1)).unwrap();
             let x2 = initial_canvas(&a, &program, &run_config(n, 2)).unwrap();
             assert_eq!(x1.len(), x2.len());

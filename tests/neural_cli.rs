@@ -68,7 +68,7 @@ fn train_then_eval_parity_with_the_documented_json() {
         "--checkpoint",
         &selected,
         "--lengths",
-        "5,9",
+        "2,5,9",
         "--count",
         "6",
         "--json",
@@ -79,22 +79,47 @@ fn train_then_eval_parity_with_the_documented_json() {
     assert_eq!(v["model"], "ap-mdm");
     assert_eq!(v["parameters"], 300);
     let results = v["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2);
-    for (r, len) in results.iter().zip([5, 9]) {
+    assert_eq!(results.len(), 3);
+    // L = 2 has 4 distinct strings, fewer than the 6 asked for: all 4 are decoded, once each, and
+    // the accuracy is exact; longer lengths get 6 distinct drawn strings and a Wilson interval.
+    for (r, (len, count, strings, interval)) in results.iter().zip([
+        (2, 4, "all 4", "exact"),
+        (5, 6, "6 drawn", "wilson-95"),
+        (9, 6, "6 drawn", "wilson-95"),
+    ]) {
         assert_eq!(r["length"], len);
-        assert_eq!(r["count"], 6);
-        for key in ["correct", "accuracy", "ci_low", "ci_high", "mean_steps"] {
+        assert_eq!(r["count"], count);
+        assert_eq!(r["strings"], strings);
+        assert_eq!(r["interval"], interval);
+        for key in [
+            "correct",
+            "accuracy",
+            "ci_low",
+            "ci_high",
+            "mean_steps",
+            "draw",
+        ] {
             assert!(r.get(key).is_some(), "missing {key}");
         }
         let correct = r["correct"].as_u64().unwrap();
-        assert!(correct <= 6);
+        assert!(correct <= count);
+        if interval == "exact" {
+            assert_eq!(r["ci_low"], r["accuracy"]);
+            assert_eq!(r["ci_high"], r["accuracy"]);
+        } else {
+            let (lo, hi) = (
+                r["ci_low"].as_f64().unwrap(),
+                r["ci_high"].as_f64().unwrap(),
+            );
+            assert!(lo < hi, "{r}");
+        }
         let stops: u64 = r["stops"]
             .as_object()
             .unwrap()
             .values()
             .map(|x| x.as_u64().unwrap())
             .sum();
-        assert_eq!(stops, 6);
+        assert_eq!(stops, count);
     }
     // --show prints full traces of learned runs, starting from the test string.
     let (code, stdout, stderr) = apmdm(&[

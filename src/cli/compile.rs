@@ -11,6 +11,7 @@ use serde_json::json;
 use apmdm::check::mdm::{check_case, MdmBounds, Row};
 use apmdm::check::verdict::Summary;
 use apmdm::compile::cfg::{Cfg, Node, RoundKind};
+use apmdm::compile::envelope::Envelope;
 use apmdm::compile::mdm_run::run_mdm;
 use apmdm::compile::pram_to_mdm::{
     hf, initial_canvas, kind, pram_to_mdm, sf, CompileLimits, MdmCompiled,
@@ -57,10 +58,13 @@ pub struct CompileArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Write the compiled step function (a seq program, JSON) to this file.
+    /// Write the compiled step function to this file: a format-1 envelope (JSON: the seq program
+    /// and the layout its result is read with, docs/envelope.md), the same bytes for every seed
+    /// and input; `apmdm step` runs it.
     #[arg(long)]
     pub emit_seq: Option<PathBuf>,
-    /// Write the initial canvas (JSON: a list of words, masks as null) to this file.
+    /// Write the initial canvas to this file (JSON: a format-1 canvas file, words as lists of
+    /// integers, masks as null).
     #[arg(long)]
     pub emit_canvas: Option<PathBuf>,
 }
@@ -121,15 +125,9 @@ pub fn compile(args: CompileArgs) -> Result<ExitCode> {
     }
     if args.emit_seq.is_some() || args.emit_canvas.is_some() {
         let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
-        if let Some(path) = &args.emit_seq {
-            let text = serde_json::to_string(&compiled.seq)?;
-            write_atomically(path, text.as_bytes())?;
-        }
-        if let Some(path) = &args.emit_canvas {
-            let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
-            let text = serde_json::to_string(&x0)?;
-            write_atomically(path, text.as_bytes())?;
-        }
+        let envelope = Envelope::mdm(&compiled, &l.program, l.config.n);
+        let canvas = || initial_canvas(&compiled, &l.program, &l.config);
+        super::emit::write(&args, &l.config, &envelope, canvas)?;
     }
     let row = check_case(
         &l.program,

@@ -11,6 +11,7 @@ use serde_json::json;
 use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds, ApmdmRow};
 use apmdm::check::verdict::Summary;
 use apmdm::compile::apmdm_run::{current_header, run_apmdm};
+use apmdm::compile::envelope::Envelope;
 use apmdm::compile::pram_to_apmdm::{initial_canvas, phase, pram_to_apmdm, ApmdmCompiled};
 use apmdm::compile::pram_to_mdm::{hf, kind, sf};
 use apmdm::machine::{Canvas, StepRecord, Token};
@@ -23,13 +24,9 @@ use super::run::write_atomically;
 pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
     if args.emit_seq.is_some() || args.emit_canvas.is_some() {
         let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
-        if let Some(path) = &args.emit_seq {
-            write_atomically(path, serde_json::to_string(&compiled.seq)?.as_bytes())?;
-        }
-        if let Some(path) = &args.emit_canvas {
-            let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
-            write_atomically(path, serde_json::to_string(&x0)?.as_bytes())?;
-        }
+        let envelope = Envelope::apmdm(&compiled, &l.program, l.config.n);
+        let canvas = || initial_canvas(&compiled, &l.program, &l.config);
+        super::emit::write(args, &l.config, &envelope, canvas)?;
     }
     let bar = step_progress(args.json);
     let row = check_apmdm_case_watched(

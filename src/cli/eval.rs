@@ -1,5 +1,7 @@
 //! `apmdm eval parity`: decodes held-out strings with a trained checkpoint through `machine`'s
-//! runner and reports accuracy with Wilson intervals, steps and stop reasons per length.
+//! runner and reports accuracy, steps and stop reasons per length: over every string of a length
+//! whose 2^L strings are no more than the count (exact), else over distinct drawn strings (with a
+//! Wilson interval).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,7 +15,7 @@ use apmdm::kernels::Cpu;
 use apmdm::machine::{self, ModelClass, RunConfig, TraceText};
 use apmdm::neural::checkpoint;
 use apmdm::neural::{ArmStep, ConfidenceStep, ModelStep};
-use apmdm::tasks::parity::{self, Eos, LengthResult};
+use apmdm::tasks::parity::{self, Eos, LengthResult, TestStrings};
 
 use super::table::Table;
 use super::train::{task_name, ModelKind, VariantArg};
@@ -27,7 +29,8 @@ pub struct EvalArgs {
 
 #[derive(Debug, Subcommand)]
 enum EvalTask {
-    /// Parity at long lengths: accuracy (Wilson 95%), steps, stop reasons.
+    /// Parity at long lengths: accuracy (exact over all strings of a short length, else with a
+    /// Wilson 95% interval over distinct drawn strings), steps, stop reasons.
     Parity(ParityEvalArgs),
 }
 
@@ -55,7 +58,9 @@ pub struct ParityEvalArgs {
     /// Input lengths (bits per string). The 10,000 run is opt-in: it takes hours on 2 cores.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     lengths: Vec<usize>,
-    /// Strings per length (default: 1000 below length 10,000, else 10).
+    /// Strings per length (default: 1000 below length 10,000, else 10). A length with no more
+    /// than this many distinct strings (2^L) is evaluated on all of them, once each; otherwise
+    /// this many distinct strings are drawn.
     #[arg(long)]
     count: Option<usize>,
     /// Seed of the test strings (distinct from the validation seed used in training).
@@ -142,22 +147,17 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
     let mut results = Vec::new();
     for &length in &a.lengths {
         let count = a.count.unwrap_or(if length >= 10_000 { 10 } else { 1000 });
-        let inputs = parity::strings(length, count, a.test_seed);
+        let inputs = TestStrings::new(length, count, a.test_seed);
         let r = match a.model {
-            ModelKind::ApMdm => parity::evaluate_ap_mdm(
-                || ModelStep::new(model, Cpu::new(), &vocab),
-                length,
-                &inputs,
-                eos,
-            ),
-            ModelKind::Arm => {
-                parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), length, &inputs)
+            ModelKind::ApMdm => {
+                parity::evaluate_ap_mdm(|| ModelStep::new(model, Cpu::new(), &vocab), &inputs, eos)
             }
-            ModelKind::Mdm => parity::evaluate_mdm(
-                || ConfidenceStep::new(model, Cpu::new(), &vocab),
-                length,
-                &inputs,
-            ),
+            ModelKind::Arm => {
+                parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), &inputs)
+            }
+            ModelKind::Mdm => {
+                parity::evaluate_mdm(|| ConfidenceStep::new(model, Cpu::new(), &vocab), &inputs)
+            }
         };
         if !a.json {
             eprintln!(
@@ -197,20 +197,23 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "{} ({} parameters, {} training steps) from {}; trailing EOS: {:?}; step cap {}",
+            "{} ({} parameters, {} training steps) from {}; trailing EOS: {}; step cap {}",
             report.model,
             report.parameters,
             report.trained_steps,
             report.checkpoint.display(),
-            report.eos,
+            match report.eos {
+                Eos::Drop => "dropped",
+                Eos::Keep => "kept",
+            },
             report.step_cap
         );
         let mut t = Table::new(&[
             "length",
-            "count",
+            "strings",
             "correct",
             "accuracy",
-            "95% CI",
+            "interval",
             "mean steps",
             "stops",
             "answers",
@@ -221,10 +224,14 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
             let answers: Vec<String> = r.answers.iter().map(|(k, v)| format!("{k} {v}")).collect();
             t.row(vec![
                 r.length.to_string(),
-                r.count.to_string(),
+                r.strings.clone(),
                 r.correct.to_string(),
                 format!("{:.4}", r.accuracy),
-                format!("[{:.4}, {:.4}]", r.ci_low, r.ci_high),
+                if r.interval == "exact" {
+                    "exact (all strings)".to_string()
+                } else {
+                    format!("95% Wilson [{:.4}, {:.4}]", r.ci_low, r.ci_high)
+                },
                 format!("{:.1}", r.mean_steps),
                 stops.join(", "),
                 answers.join(", "),

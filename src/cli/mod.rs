@@ -6,8 +6,10 @@ mod check;
 mod compile;
 mod compile_apmdm;
 mod demo;
+mod emit;
 mod eval;
 mod run;
+mod step;
 mod table;
 mod train;
 
@@ -39,6 +41,9 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Step through a compiled schedule: each decoding step's decoded positions and what they serve.
     Trace(compile::TraceArgs),
+    /// Run an emitted schedule (compile --emit-seq) on an emitted canvas to its fixed point and
+    /// decode the result from the envelope alone, without the PRAM program.
+    Step(step::StepArgs),
     /// Train a learned model (parity: AP-MDM on transitions, or the ARM / plain-MDM baselines).
     Train(train::TrainArgs),
     /// Evaluate a trained checkpoint on held-out inputs.
@@ -54,6 +59,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Compile(args) => compile::compile(args),
         Command::Trace(args) => compile::trace(args),
+        Command::Step(args) => step::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
     }

@@ -203,22 +203,21 @@ fn validate(model: &Model, kind: ModelKind, seed: u64, count: usize) -> (usize, 
     let mut correct = 0;
     let mut total = 0;
     for length in validation_lengths(kind) {
-        let inputs = parity::strings(length, count, seed);
+        // Validation keeps its independent draws (repeats included), so model selection is
+        // what it was; the test evaluation (`eval`) decodes distinct strings.
+        let inputs = parity::TestStrings::with_repeats(length, count, seed);
         let r = match kind {
             ModelKind::ApMdm => parity::evaluate_ap_mdm(
                 || ModelStep::new(model, Cpu::new(), &vocab),
-                length,
                 &inputs,
                 Eos::Drop,
             ),
             ModelKind::Arm => {
-                parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), length, &inputs)
+                parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), &inputs)
             }
-            ModelKind::Mdm => parity::evaluate_mdm(
-                || ConfidenceStep::new(model, Cpu::new(), &vocab),
-                length,
-                &inputs,
-            ),
+            ModelKind::Mdm => {
+                parity::evaluate_mdm(|| ConfidenceStep::new(model, Cpu::new(), &vocab), &inputs)
+            }
         };
         correct += r.correct;
         total += r.count;

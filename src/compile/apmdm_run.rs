@@ -4,7 +4,8 @@
 //! outcome's details; the memory cells (address, value) give the output arrays. Every step's
 //! length and phase are recorded, so that a checker can hold each step against the space in use.
 
-use super::mdm_run::{outcome_of, MdmRunError};
+use super::envelope::Layout;
+use super::mdm_run::{metrics_of, outcome_of, output_value, Decoded, MdmRunError};
 use super::pram_to_apmdm::{initial_canvas, phase, ApmdmCompiled};
 use super::pram_to_mdm::{hf, kind};
 use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, Token};
@@ -134,30 +135,67 @@ fn decode(
     initial: usize,
     per_step: Vec<StepInfo>,
 ) -> Result<ApmdmReport, MdmRunError> {
+    let stop = run.stop.to_string();
+    let d = read_final_apmdm(&Layout::apmdm(compiled, program), run.last.tokens(), &stop)?;
+    Ok(ApmdmReport {
+        outcome: d.outcome,
+        output: d.output,
+        metrics: d.metrics,
+        steps: run.steps(),
+        context: run.context_length(),
+        initial,
+        per_step,
+        ops: run.trace.totals(),
+        stop,
+    })
+}
+
+/// Reads a final Theorem 4 canvas: the decoded header must name phase FINAL and gives the status
+/// and metrics; the memory cells (address, value) give the output places of `layout`. `stop` is
+/// the runner's stop reason, for the error when the phase is not final.
+pub fn read_final_apmdm(
+    layout: &Layout,
+    tokens: &[Token<Word>],
+    stop: &str,
+) -> Result<Decoded, MdmRunError> {
     let bad = |s: String| MdmRunError::Unreadable(s);
-    let tokens = run.last.tokens();
-    let h = &current_header(tokens)
+    let regions = layout
+        .apmdm_regions()
+        .ok_or_else(|| bad("the layout is not an AP-MDM layout".into()))?;
+    if tokens
+        .iter()
+        .any(|t| matches!(t, Token::Sym(w) if w.0.len() != layout.fields))
+    {
+        return Err(bad("a word of the wrong number of fields".into()));
+    }
+    let h = &tokens
+        .iter()
+        .filter_map(|t| match t {
+            Token::Sym(w) if w.0[0] == layout.kinds.header => Some(w),
+            _ => None,
+        })
+        .max_by_key(|w| w.0[layout.header.ordinal])
         .ok_or_else(|| bad("no header".into()))?
         .0;
-    if h[compiled.phase_field] != phase::FINAL {
+    let ph = h[regions.phase_field];
+    if ph != regions.phases.r#final {
         return Err(bad(format!(
-            "the run stopped ({}) in phase {}, not final",
-            run.stop,
-            phase::name(h[compiled.phase_field])
+            "the run stopped ({stop}) in phase {}, not final",
+            phase::name(ph)
         )));
     }
-    let outcome = outcome_of(h, program)?;
+    let outcome = outcome_of(layout, h)?;
     let mut memory = std::collections::HashMap::new();
     for t in tokens {
         if let Token::Sym(w) = t {
-            if w.0[0] == kind::GIVEN && memory.insert(w.0[1], w.0[2]).is_some() {
+            if w.0[0] == layout.kinds.cell && memory.insert(w.0[1], w.0[2]).is_some() {
                 return Err(bad(format!("two cells hold address {}", w.0[1])));
             }
         }
     }
     let mut output = Vec::new();
-    for &(a, base, len, scalar) in &compiled.outputs {
-        let vals = (base..base + len)
+    for o in &layout.outputs {
+        let vals = (o.base..o.base.saturating_add(o.length))
             .map(|addr| {
                 memory
                     .get(&addr)
@@ -165,33 +203,16 @@ fn decode(
                     .ok_or_else(|| bad(format!("no cell holds address {addr}")))
             })
             .collect::<Result<Vec<i64>, _>>()?;
-        let name = program.arrays[a as usize].name.clone();
-        let v = if scalar {
-            Value::Scalar(
-                *vals
-                    .first()
-                    .ok_or_else(|| bad("empty scalar".to_string()))?,
-            )
-        } else {
-            Value::Array(vals)
-        };
-        output.push((name, v));
+        output.push((o.name.clone(), output_value(o.scalar, vals)?));
     }
-    let u = |v: i64| v.max(0) as u64;
-    Ok(ApmdmReport {
+    let used = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Sym(w) if w.0[0] == layout.kinds.pad))
+        .count();
+    Ok(Decoded {
         outcome,
         output,
-        metrics: Metrics {
-            rounds: u(h[hf::T]),
-            processors: u(h[hf::P]),
-            work: u(h[hf::W]),
-            space: u(h[hf::S]),
-        },
-        steps: run.steps(),
-        context: run.context_length(),
-        initial,
-        per_step,
-        ops: run.trace.totals(),
-        stop: run.stop.to_string(),
+        metrics: metrics_of(layout, h),
+        context_used: used,
     })
 }

@@ -6,7 +6,8 @@
 
 use std::time::Instant;
 
-use super::pram_to_mdm::{fault, hf, initial_canvas, kind, status, CompileError, MdmCompiled};
+use super::envelope::Layout;
+use super::pram_to_mdm::{fault, initial_canvas, CompileError, MdmCompiled};
 use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, Token};
 use crate::pram::outcome::{
     Fault, FaultKind, Limit, Metric, Metrics, Outcome, Value, Violation, ViolationKind,
@@ -104,85 +105,127 @@ pub fn decode(
     program: &Program,
     run: &Run<Word>,
 ) -> Result<MdmReport, MdmRunError> {
-    let tokens = run.last.tokens();
+    let d = read_final_mdm(&Layout::mdm(compiled, program), run.last.tokens())?;
+    Ok(MdmReport {
+        outcome: d.outcome,
+        output: d.output,
+        metrics: d.metrics,
+        steps: run.steps(),
+        context: run.context_length(),
+        context_used: d.context_used,
+        ops: run.trace.totals(),
+        stop: run.stop.to_string(),
+    })
+}
+
+/// What a final canvas states, read with its layout alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The output arrays and scalars, by name in declaration order.
+    pub output: Vec<(String, Value)>,
+    /// T, P, W, S as the final header states them.
+    pub metrics: Metrics,
+    /// Positions holding something other than padding.
+    pub context_used: usize,
+}
+
+/// Reads a final Theorem 1 canvas: the header of the highest ordinal gives the status and the
+/// metrics, the output cells in canvas order the output places of `layout`.
+pub fn read_final_mdm(layout: &Layout, tokens: &[Token<Word>]) -> Result<Decoded, MdmRunError> {
     let bad = |s: &str| MdmRunError::Unreadable(s.to_string());
+    let (k, hf) = (&layout.kinds, &layout.header);
     let mut header: Option<&Word> = None;
     let mut used = 0usize;
     let mut cells: Vec<(i64, i64)> = Vec::new();
     for t in tokens {
         match t {
             Token::Mask => return Err(bad("masks remain: the schedule did not finish")),
+            Token::Sym(w) if w.0.len() != layout.fields => {
+                return Err(bad("a word of the wrong number of fields"))
+            }
             Token::Sym(w) => {
-                let k = w.0[0];
-                if k != kind::PAD {
+                let kind = w.0[0];
+                if kind != k.pad {
                     used += 1;
                 }
-                if k == kind::HEADER && header.is_none_or(|h: &Word| w.0[hf::ORD] > h.0[hf::ORD]) {
+                if kind == k.header
+                    && header.is_none_or(|h: &Word| w.0[hf.ordinal] > h.0[hf.ordinal])
+                {
                     header = Some(w);
                 }
-                if k == kind::OUTPUT {
+                if kind == k.output {
                     cells.push((w.0[1], w.0[2]));
                 }
             }
         }
     }
     let h = &header.ok_or_else(|| bad("no header"))?.0;
-    let outcome = outcome_of(h, program)?;
-    let u = |v: i64| v.max(0) as u64;
+    let outcome = outcome_of(layout, h)?;
     let mut output = Vec::new();
     let mut at = 0usize;
-    for &(a, _, len, scalar) in &compiled.outputs {
+    for o in &layout.outputs {
+        let len = usize::try_from(o.length).map_err(|_| bad("a negative output length"))?;
         let vals: Vec<i64> = cells
-            .get(at..at + len as usize)
+            .get(at..at.saturating_add(len))
             .ok_or_else(|| bad("output cells missing"))?
             .iter()
             .map(|c| c.1)
             .collect();
-        at += len as usize;
-        let name = program.arrays[a as usize].name.clone();
-        let v = if scalar {
-            Value::Scalar(*vals.first().ok_or_else(|| bad("empty scalar"))?)
-        } else {
-            Value::Array(vals)
-        };
-        output.push((name, v));
+        at += len;
+        output.push((o.name.clone(), output_value(o.scalar, vals)?));
     }
-    Ok(MdmReport {
+    Ok(Decoded {
         outcome,
         output,
-        metrics: Metrics {
-            rounds: u(h[hf::T]),
-            processors: u(h[hf::P]),
-            work: u(h[hf::W]),
-            space: u(h[hf::S]),
-        },
-        steps: run.steps(),
-        context: run.context_length(),
+        metrics: metrics_of(layout, h),
         context_used: used,
-        ops: run.trace.totals(),
-        stop: run.stop.to_string(),
     })
 }
 
-/// The outcome a final header states (status and detail fields, as `hf` lays them out).
-pub fn outcome_of(h: &[i64], program: &Program) -> Result<Outcome, MdmRunError> {
-    let bad = |s: &str| MdmRunError::Unreadable(s.to_string());
-    let d = |i: usize| h[hf::D + i];
+/// An output's value: a scalar's one cell, or the array.
+pub(crate) fn output_value(scalar: bool, vals: Vec<i64>) -> Result<Value, MdmRunError> {
+    Ok(if scalar {
+        Value::Scalar(
+            *vals
+                .first()
+                .ok_or_else(|| MdmRunError::Unreadable("empty scalar".into()))?,
+        )
+    } else {
+        Value::Array(vals)
+    })
+}
+
+/// T, P, W, S as header `h` states them.
+pub(crate) fn metrics_of(layout: &Layout, h: &[i64]) -> Metrics {
     let u = |v: i64| v.max(0) as u64;
-    let array_name = |a: i64| {
-        program
-            .arrays
-            .get(a.max(0) as usize)
-            .map_or_else(|| "?".to_string(), |x| x.name.clone())
-    };
-    let outcome = match h[hf::STATUS] {
-        status::HALTED => Outcome::Ok,
-        status::FAULT => Outcome::Fault(Fault {
+    let f = &layout.header;
+    Metrics {
+        rounds: u(h[f.rounds]),
+        processors: u(h[f.processors]),
+        work: u(h[f.work]),
+        space: u(h[f.space]),
+    }
+}
+
+/// The outcome a final header states (status and detail fields, as the layout places them;
+/// the detail codes are those of `docs/envelope.md`).
+pub fn outcome_of(layout: &Layout, h: &[i64]) -> Result<Outcome, MdmRunError> {
+    let bad = |s: &str| MdmRunError::Unreadable(s.to_string());
+    let d = |i: usize| h[layout.header.detail + i];
+    let u = |v: i64| v.max(0) as u64;
+    let st = &layout.statuses;
+    let code = h[layout.header.status];
+    let outcome = if code == st.halted {
+        Outcome::Ok
+    } else if code == st.fault {
+        Outcome::Fault(Fault {
             kind: match d(0) {
                 fault::OVERFLOW => FaultKind::Overflow,
                 fault::DIVISION_BY_ZERO => FaultKind::DivisionByZero,
                 fault::OUT_OF_BOUNDS => FaultKind::OutOfBounds {
-                    array: array_name(d(4)),
+                    array: layout.array_name(d(4)),
                     index: d(5),
                     len: u(d(6)),
                 },
@@ -192,8 +235,9 @@ pub fn outcome_of(h: &[i64], program: &Program) -> Result<Outcome, MdmRunError> 
             round: u(d(1)),
             processor: u(d(2)),
             line: d(3) as u32,
-        }),
-        status::VIOLATION => Outcome::Violation(Violation {
+        })
+    } else if code == st.violation {
+        Outcome::Violation(Violation {
             kind: match d(0) {
                 1 => ViolationKind::ConcurrentRead,
                 2 => ViolationKind::ConcurrentWrite,
@@ -201,12 +245,13 @@ pub fn outcome_of(h: &[i64], program: &Program) -> Result<Outcome, MdmRunError> 
                 _ => return Err(bad("unknown violation kind")),
             },
             round: u(d(1)),
-            array: array_name(d(4)),
+            array: layout.array_name(d(4)),
             index: d(5),
             processors: [u(d(2)), u(d(6))],
             line: d(3) as u32,
-        }),
-        status::LIMIT => Outcome::Limit {
+        })
+    } else if code == st.limit {
+        Outcome::Limit {
             limit: match d(0) {
                 1 => Limit::MaxRounds,
                 2 => Limit::MaxProcessors,
@@ -216,8 +261,9 @@ pub fn outcome_of(h: &[i64], program: &Program) -> Result<Outcome, MdmRunError> 
             value: u(d(4)),
             round: u(d(1)),
             line: d(3) as u32,
-        },
-        status::BOUND => Outcome::BoundExceeded {
+        }
+    } else if code == st.bound {
+        Outcome::BoundExceeded {
             metric: match d(0) {
                 1 => Metric::Rounds,
                 2 => Metric::Processors,
@@ -228,8 +274,9 @@ pub fn outcome_of(h: &[i64], program: &Program) -> Result<Outcome, MdmRunError> 
             measured: u(d(1)),
             bound: d(2),
             round: u(d(4)),
-        },
-        _ => return Err(bad("the last header is not final")),
+        }
+    } else {
+        return Err(bad("the last header is not final"));
     };
     Ok(outcome)
 }

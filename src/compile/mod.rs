@@ -5,11 +5,16 @@
 //! program into a seq step function and its canvas (`proofs/mdm.md`); `mdm_run` runs that
 //! schedule with `machine`'s runner and decodes its final canvas into an interpreter-style report.
 //! `pram_to_apmdm` is Theorem 4's construction on the same round compiler, memory held in place
-//! (`proofs/apmdm.md`); `apmdm_run` runs and decodes it.
+//! (`proofs/apmdm.md`); `apmdm_run` runs and decodes it. `envelope` is the versioned file form of
+//! either schedule (f plus the `envelope_layout` its decoder reads, `docs/envelope.md`); `envelope_run` runs
+//! and decodes one from the envelope alone.
 
 pub mod apmdm_run;
 pub mod cfg;
 pub mod declared;
+pub mod envelope;
+pub mod envelope_layout;
+pub mod envelope_run;
 pub mod mdm_layout;
 pub mod mdm_run;
 pub mod pram_to_apmdm;

@@ -144,6 +144,8 @@ pub struct ApmdmCompiled {
     pub read_sites: usize,
     /// The access model compiled for.
     pub model: AccessModel,
+    /// The word range (a value outside it is an overflow fault).
+    pub word: (i64, i64),
     /// Longest canvas a run may reach (the compile limit).
     pub max_length: usize,
     /// A step cap that no run within the declared rounds reaches.
@@ -419,6 +421,7 @@ pub fn pram_to_apmdm(
         write_sites: c.write_sites,
         read_sites: c.read_sites,
         model: setup.model,
+        word: (setup.word_min, setup.word_max),
         max_length: limits.max_length,
         max_steps,
     })

@@ -191,10 +191,9 @@ fn a_small_model_learns_the_parity_transitions_and_runs_under_g() {
             assert_eq!(r.stop.label(), "fixed-point");
         }
     }
-    let inputs = parity::strings(4, 16, 99);
+    let inputs = parity::TestStrings::with_repeats(4, 16, 99);
     let res = parity::evaluate_ap_mdm(
         || ModelStep::new(&t.model, Cpu::new(), &vocab),
-        4,
         &inputs,
         Eos::Drop,
     );

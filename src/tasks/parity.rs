@@ -109,8 +109,97 @@ pub fn training_examples(variant: Variant) -> Vec<Example> {
 /// `count` random bit strings of `length`, fixed by `seed` (and the length, so each length of a
 /// sweep gets its own strings).
 pub fn strings(length: usize, count: usize, seed: u64) -> Vec<Vec<bool>> {
-    let mut rng = SplitMix64(seed ^ (length as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut rng = SplitMix64(string_seed(length, seed));
     (0..count).map(|_| rng.bits(length)).collect()
+}
+
+/// How the strings of a [`TestStrings`] were chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Draw {
+    /// Every one of the 2^L strings, once each.
+    All,
+    /// Distinct strings drawn at random (repeats redrawn).
+    Distinct,
+    /// Independent draws, repeats kept (training's validation strings, as [`strings`] draws).
+    Repeats,
+}
+
+/// The strings one length is evaluated on. For tests the unit is a distinct string: a string
+/// decoded twice counts twice without adding evidence, and a draw of 1000 at L <= 9 repeats each
+/// string many times, so [`TestStrings::new`] decodes every string when there are no more than
+/// the count asked for, and distinct drawn strings otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestStrings {
+    /// Bits per string.
+    pub length: usize,
+    /// The strings (in counting order for [`Draw::All`], else in drawing order).
+    pub strings: Vec<Vec<bool>>,
+    /// How they were chosen.
+    pub draw: Draw,
+}
+
+impl TestStrings {
+    /// All strings of `length` if 2^length <= `count`, else `count` distinct ones drawn with
+    /// `seed` (as in [`strings`], the length enters the seed).
+    pub fn new(length: usize, count: usize, seed: u64) -> TestStrings {
+        let space = u32::try_from(length)
+            .ok()
+            .and_then(|l| 1usize.checked_shl(l))
+            .filter(|&s| s <= count);
+        if let Some(space) = space {
+            let strings = (0..space)
+                .map(|v| {
+                    (0..length)
+                        .map(|i| (v >> (length - 1 - i)) & 1 == 1)
+                        .collect()
+                })
+                .collect();
+            return TestStrings {
+                length,
+                strings,
+                draw: Draw::All,
+            };
+        }
+        // Here 2^length > count, so `count` distinct strings exist and the loop ends.
+        let mut rng = SplitMix64(string_seed(length, seed));
+        let mut seen = std::collections::HashSet::with_capacity(count);
+        let mut strings = Vec::with_capacity(count);
+        while strings.len() < count {
+            let bits = rng.bits(length);
+            if seen.insert(bits.clone()) {
+                strings.push(bits);
+            }
+        }
+        TestStrings {
+            length,
+            strings,
+            draw: Draw::Distinct,
+        }
+    }
+
+    /// `count` independent draws, repeats kept: the strings of [`strings`].
+    pub fn with_repeats(length: usize, count: usize, seed: u64) -> TestStrings {
+        TestStrings {
+            length,
+            strings: strings(length, count, seed),
+            draw: Draw::Repeats,
+        }
+    }
+
+    /// `all 8`, `1000 drawn`, or `8 drawn with repeats`, for tables.
+    pub fn describe(&self) -> String {
+        let k = self.strings.len();
+        match self.draw {
+            Draw::All => format!("all {k}"),
+            Draw::Distinct => format!("{k} drawn"),
+            Draw::Repeats => format!("{k} drawn with repeats"),
+        }
+    }
+}
+
+fn string_seed(length: usize, seed: u64) -> u64 {
+    seed ^ (length as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)
 }
 
 /// The decoding start: `BOS b_1 ... b_L` (then `EOS` when kept).
@@ -175,9 +264,18 @@ pub struct LengthResult {
     pub correct: usize,
     /// correct / count.
     pub accuracy: f64,
-    /// Lower end of the 95% Wilson interval.
+    /// Which strings: `all 8` (every string of this length) or `1000 drawn` (distinct strings
+    /// drawn at random).
+    pub strings: String,
+    /// How they were chosen: `all`, `distinct` or `repeats`.
+    pub draw: Draw,
+    /// How `ci_low` and `ci_high` were computed: `exact` when every string was decoded (the
+    /// accuracy over the length is then known, not estimated, since decoding is deterministic),
+    /// `wilson-95` over the strings decoded otherwise (distinct ones, in `eval`).
+    pub interval: String,
+    /// Lower end of the interval.
     pub ci_low: f64,
-    /// Upper end of the 95% Wilson interval.
+    /// Upper end of the interval.
     pub ci_high: f64,
     /// Mean counted decoding steps.
     pub mean_steps: f64,
@@ -190,10 +288,20 @@ pub struct LengthResult {
 }
 
 impl LengthResult {
-    fn from_runs(length: usize, runs: &[RunOutcome]) -> Self {
+    fn from_runs(set: &TestStrings, runs: &[RunOutcome]) -> Self {
+        let length = set.length;
         let count = runs.len();
         let correct = runs.iter().filter(|r| r.0).count();
-        let (ci_low, ci_high) = wilson(correct, count);
+        let accuracy = if count == 0 {
+            0.0
+        } else {
+            correct as f64 / count as f64
+        };
+        let (interval, (ci_low, ci_high)) = if set.draw == Draw::All {
+            ("exact", (accuracy, accuracy))
+        } else {
+            ("wilson-95", wilson(correct, count))
+        };
         let mut stops = BTreeMap::new();
         let mut answers = BTreeMap::new();
         for r in runs {
@@ -209,11 +317,10 @@ impl LengthResult {
             length,
             count,
             correct,
-            accuracy: if count == 0 {
-                0.0
-            } else {
-                correct as f64 / count as f64
-            },
+            accuracy,
+            strings: set.describe(),
+            draw: set.draw,
+            interval: interval.to_string(),
             ci_low,
             ci_high,
             mean_steps: if count == 0 {
@@ -230,13 +337,15 @@ impl LengthResult {
 
 /// Decodes every string with a fresh step function from `make` (one per worker thread) under the
 /// AP-MDM class and the step cap 3L + 10, and checks the stated answer against the true parity.
-pub fn evaluate_ap_mdm<S, F>(make: F, length: usize, inputs: &[Vec<bool>], eos: Eos) -> LengthResult
+pub fn evaluate_ap_mdm<S, F>(make: F, set: &TestStrings, eos: Eos) -> LengthResult
 where
     S: StepFunction<ParityToken>,
     F: Fn() -> S + Sync,
 {
+    let length = set.length;
     let config = RunConfig::new(ModelClass::ApMdm).max_steps(step_cap(length));
-    let runs: Vec<_> = inputs
+    let runs: Vec<_> = set
+        .strings
         .par_iter()
         .map_init(&make, |f, bits| {
             let r = run(f, canvas(bits, eos), &config);
@@ -250,7 +359,7 @@ where
             )
         })
         .collect();
-    LengthResult::from_runs(length, &runs)
+    LengthResult::from_runs(set, &runs)
 }
 
 /// The ARM's input: `BOS b_1 ... b_L EOS M`; the model fills the mask with the answer.
@@ -288,13 +397,15 @@ pub fn arm_examples(count: usize, min: usize, max: usize, seed: u64) -> Vec<Exam
 }
 
 /// Runs an ARM for its one answer step (under the ARM class) and checks the emitted token.
-pub fn evaluate_arm<S, F>(make: F, length: usize, inputs: &[Vec<bool>]) -> LengthResult
+pub fn evaluate_arm<S, F>(make: F, set: &TestStrings) -> LengthResult
 where
     S: StepFunction<ParityToken>,
     F: Fn() -> S + Sync,
 {
+    let length = set.length;
     let config = RunConfig::new(ModelClass::Arm).max_steps(1);
-    let runs: Vec<_> = inputs
+    let runs: Vec<_> = set
+        .strings
         .par_iter()
         .map_init(&make, |f, bits| {
             let r = run(f, arm_canvas(bits), &config);
@@ -314,7 +425,7 @@ where
             )
         })
         .collect();
-    LengthResult::from_runs(length, &runs)
+    LengthResult::from_runs(set, &runs)
 }
 
 /// The plain MDM's input: `BOS b_1 ... b_L EOS M`; the model unmasks the answer in place.
@@ -338,13 +449,15 @@ pub fn mdm_examples(count: usize, min: usize, max: usize, seed: u64) -> Vec<Exam
 }
 
 /// Runs a plain MDM under the AO-MDM class until its one mask is filled, and checks the answer.
-pub fn evaluate_mdm<S, F>(make: F, length: usize, inputs: &[Vec<bool>]) -> LengthResult
+pub fn evaluate_mdm<S, F>(make: F, set: &TestStrings) -> LengthResult
 where
     S: StepFunction<ParityToken>,
     F: Fn() -> S + Sync,
 {
+    let length = set.length;
     let config = RunConfig::new(ModelClass::AoMdm).max_steps(2);
-    let runs: Vec<_> = inputs
+    let runs: Vec<_> = set
+        .strings
         .par_iter()
         .map_init(&make, |f, bits| {
             let r = run(f, mdm_canvas(bits), &config);
@@ -362,7 +475,7 @@ where
             )
         })
         .collect();
-    LengthResult::from_runs(length, &runs)
+    LengthResult::from_runs(set, &runs)
 }
 
 /// Checks that every training transition is what g does: g(x_k, ·, bits) = x_{k+1}.
@@ -397,12 +510,79 @@ mod tests {
 
     #[test]
     fn the_hand_written_eliminator_scores_perfectly_in_this_evaluator() {
-        let inputs = strings(37, 20, 7);
-        let r = evaluate_ap_mdm(|| ParityEliminator, 37, &inputs, Eos::Drop);
+        let inputs = TestStrings::new(37, 20, 7);
+        let r = evaluate_ap_mdm(|| ParityEliminator, &inputs, Eos::Drop);
         assert_eq!((r.count, r.correct), (20, 20));
         assert_eq!(r.stops.get("fixed-point"), Some(&20));
-        let kept = evaluate_ap_mdm(|| ParityEliminator, 37, &inputs, Eos::Keep);
+        let kept = evaluate_ap_mdm(|| ParityEliminator, &inputs, Eos::Keep);
         assert_eq!(kept.correct, 20);
+    }
+
+    #[test]
+    fn a_space_no_larger_than_the_count_is_evaluated_whole_and_once() {
+        for length in 1..=9 {
+            let set = TestStrings::new(length, 1000, 2026);
+            assert_eq!(set.draw, Draw::All);
+            assert_eq!(set.strings.len(), 1 << length);
+            let distinct: std::collections::HashSet<_> = set.strings.iter().collect();
+            assert_eq!(distinct.len(), 1 << length, "L = {length}");
+            assert!(set.strings.iter().all(|s| s.len() == length));
+            assert_eq!(set.describe(), format!("all {}", 1 << length));
+        }
+        // The old draw of 1000 at L = 3 held only 8 distinct strings.
+        let old: std::collections::HashSet<_> = strings(3, 1000, 2026).into_iter().collect();
+        assert_eq!(old.len(), 8);
+        // Exactly 2^L strings asked for: still the whole space.
+        assert_eq!(TestStrings::new(4, 16, 1).draw, Draw::All);
+    }
+
+    #[test]
+    fn a_larger_space_gets_distinct_seeded_draws() {
+        let set = TestStrings::new(10, 1000, 2026);
+        assert_eq!(set.draw, Draw::Distinct);
+        let distinct: std::collections::HashSet<_> = set.strings.iter().collect();
+        assert_eq!(distinct.len(), 1000);
+        assert_eq!(set, TestStrings::new(10, 1000, 2026));
+        assert_ne!(set.strings, TestStrings::new(10, 1000, 2027).strings);
+        assert_eq!(set.describe(), "1000 drawn");
+        // Independent draws of 1000 from 1024 strings repeat many of them.
+        let old: std::collections::HashSet<_> = strings(10, 1000, 2026).into_iter().collect();
+        assert!(old.len() < 700, "{}", old.len());
+        assert_eq!(TestStrings::new(5, 31, 3).draw, Draw::Distinct);
+    }
+
+    #[test]
+    fn intervals_are_exact_over_the_whole_space_and_wilson_over_distinct_draws() {
+        // A step function that never acts: every run ends at x_0, which states no answer, so
+        // nothing is correct; then the eliminator, which is always right.
+        struct Idle;
+        impl StepFunction<ParityToken> for Idle {
+            fn propose(
+                &mut self,
+                x: &[Token<ParityToken>],
+            ) -> Result<crate::machine::Proposal<ParityToken>, crate::machine::StepFunctionError>
+            {
+                Ok(crate::machine::Proposal {
+                    tokens: vec![Zero; x.len()],
+                    bits: vec![ControlBits::NONE; x.len()],
+                })
+            }
+        }
+        let all = TestStrings::new(3, 1000, 5);
+        let r = evaluate_ap_mdm(|| ParityEliminator, &all, Eos::Drop);
+        assert_eq!((r.count, r.correct, r.strings.as_str()), (8, 8, "all 8"));
+        assert_eq!(
+            (r.interval.as_str(), r.ci_low, r.ci_high),
+            ("exact", 1.0, 1.0)
+        );
+        let idle = evaluate_ap_mdm(|| Idle, &all, Eos::Drop);
+        assert_eq!((idle.correct, idle.ci_low, idle.ci_high), (0, 0.0, 0.0));
+        let drawn = TestStrings::new(12, 50, 5);
+        let r = evaluate_ap_mdm(|| ParityEliminator, &drawn, Eos::Drop);
+        assert_eq!((r.count, r.correct), (50, 50));
+        assert_eq!(r.interval, "wilson-95");
+        assert_eq!((r.ci_low, r.ci_high), wilson(50, 50));
+        assert!(r.ci_low < 1.0);
     }
 
     #[test]

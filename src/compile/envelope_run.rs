@@ -1,0 +1,73 @@
+//! Running an emitted schedule from its envelope alone: the seq program f on a canvas, under the
+//! envelope's class, to a fixed point, decoded with the envelope's layout.
+//!
+//! Nothing here reads a PRAM program or calls the interpreter; the envelope and the canvas are
+//! the whole input, so a schedule written by `apmdm compile --emit-seq` runs in a process that has
+//! never seen its source (`apmdm step`).
+
+use super::apmdm_run::read_final_apmdm;
+use super::envelope::{Envelope, Target};
+use super::mdm_run::{read_final_mdm, Decoded, MdmRunError};
+use crate::machine::{self, Canvas, OpCounts, Stop, Token};
+use crate::seq::{Evaluator, SeqStep, Word};
+
+/// What a run of an envelope's schedule did, and what its final canvas states when it reached a
+/// fixed point.
+#[derive(Debug, Clone)]
+pub struct EnvelopeRun {
+    /// Decoding steps (the fixed-point check is not counted).
+    pub steps: usize,
+    /// The longest canvas, the initial one included.
+    pub context: usize,
+    /// The initial canvas length.
+    pub initial: usize,
+    /// Operation totals over all steps.
+    pub ops: OpCounts,
+    /// Why the runner stopped.
+    pub stop: Stop,
+    /// The final canvas read with the layout: `Some` only after a fixed point.
+    pub decoded: Option<Result<Decoded, MdmRunError>>,
+}
+
+impl EnvelopeRun {
+    /// Whether the run reached a fixed point and its final canvas was read.
+    pub fn finished(&self) -> bool {
+        matches!(self.decoded, Some(Ok(_)))
+    }
+}
+
+/// Runs `envelope`'s f on `canvas` under the envelope's class, with at most `max_steps` steps and
+/// the envelope's length cap. A stop other than a fixed point (a cap, a class violation, a step
+/// function error) is reported in `stop`, and nothing is decoded.
+pub fn run_envelope(
+    envelope: &Envelope,
+    canvas: Vec<Token<Word>>,
+    max_steps: usize,
+    evaluator: Evaluator,
+) -> EnvelopeRun {
+    let mut f = SeqStep {
+        program: envelope.seq.clone(),
+        evaluator,
+    };
+    let initial = canvas.len();
+    let config = machine::RunConfig::new(envelope.target.class())
+        .max_steps(max_steps)
+        .max_length(envelope.layout.caps.max_length);
+    let canvas: Canvas<Word> = Canvas::new(canvas);
+    let run = machine::run(&mut f, canvas, &config);
+    let decoded = matches!(run.stop, Stop::FixedPoint).then(|| {
+        let tokens = run.last.tokens();
+        match envelope.target {
+            Target::Mdm => read_final_mdm(&envelope.layout, tokens),
+            Target::Apmdm => read_final_apmdm(&envelope.layout, tokens, &run.stop.to_string()),
+        }
+    });
+    EnvelopeRun {
+        steps: run.steps(),
+        context: run.context_length(),
+        initial,
+        ops: run.trace.totals(),
+        stop: run.stop,
+        decoded,
+    }
+}
