@@ -4,8 +4,8 @@
 use apmdm::machine::library::{parity_canvas, ParityEliminator, ParityToken, SplitMix64};
 use apmdm::machine::{run, Canvas, ModelClass, RunConfig, Token};
 use apmdm::seq::{
-    evaluate, BinaryOp, Builder, Cmp, EvalError, Evaluator, Heads, Op, Prefer, Program,
-    ProgramError, Selector, SeqStep, UnaryOp, Value, Word,
+    evaluate, evaluate_observed, range, BinaryOp, Builder, Cmp, EvalError, Evaluator, Heads, Op,
+    Prefer, Program, ProgramError, Selector, SeqStep, UnaryOp, Value, Word,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -138,6 +138,80 @@ proptest! {
             _ => prop_assert!(false, "evaluators disagree: {:?} vs {:?}", naive, indexed),
         }
     }
+
+    #[test]
+    fn inferred_ranges_hold_at_every_node_and_position(seed in any::<u64>(), size in 7usize..40, len in 0usize..24) {
+        let mut p = random_program(seed, size);
+        // The canvas's fields are drawn from 0..=4 and -3..=3.
+        p.ranges = range::infer(&p.nodes, &[], &[(0, 4), (-3, 3)], len as i64);
+        prop_assert!(p.validate().is_ok());
+        let x = random_canvas(seed ^ 0xABCD, len);
+        for ev in [Evaluator::Naive, Evaluator::Indexed] {
+            match evaluate_observed(&p, &x, ev) {
+                Ok((_, widest)) => prop_assert!(widest <= p.shape().width_bits),
+                Err(EvalError::Overflow { .. }) => {}
+                Err(e) => prop_assert!(false, "{:?}: {}", ev, e),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_value_outside_its_declared_range_is_an_error_naming_node_and_position() {
+    let mut b = Builder::new(1);
+    let f = b.field(0);
+    let one = b.constant(1);
+    let s = b.binary(BinaryOp::Add, f, one);
+    // Claims the field stays below 3, so s stays below 4: false where the field is 5.
+    b.declare(s, (1, 3));
+    let p = b
+        .finish_ranged(
+            Heads {
+                token: vec![s],
+                remask: one,
+                insert: one,
+                delete: one,
+            },
+            &[(0, 2)],
+            8,
+        )
+        .unwrap();
+    assert_eq!(p.ranges[s.index()], (1, 3));
+    let word = |v: i64| Token::Sym(Word(vec![v]));
+    let x = vec![word(1), Token::Mask, word(5), word(2)];
+    for ev in [Evaluator::Naive, Evaluator::Indexed] {
+        // The field node itself is out of its range (0..=3, the head's hull) first.
+        let e = evaluate(&p, &x, ev).unwrap_err();
+        assert_eq!(
+            e,
+            EvalError::OutOfRange {
+                node: f.index(),
+                position: 2,
+                value: 5,
+                lo: 0,
+                hi: 3,
+            },
+            "{ev:?}"
+        );
+        assert!(e.to_string().contains("node 0") && e.to_string().contains("position 2"));
+    }
+    let x = vec![word(1), Token::Mask, word(2)];
+    for ev in [Evaluator::Naive, Evaluator::Indexed] {
+        let (values, widest) = evaluate_observed(&p, &x, ev).unwrap();
+        assert_eq!(values[s.index()], vec![2, 1, 3]);
+        assert_eq!(widest, 2);
+    }
+    // Fed to the runner, the error names the step too.
+    let mut f = SeqStep::new(p, Evaluator::Indexed);
+    let mut canvas = vec![word(1), word(3)];
+    canvas.push(Token::Mask);
+    let x0: Canvas<Word> = Canvas::new(canvas);
+    let r = run(&mut f, x0, &RunConfig::new(ModelClass::Mdm).max_steps(4));
+    let why = r.stop.error().expect("out of range").to_string();
+    assert!(
+        why.contains("step") && why.contains("outside its range"),
+        "{why}"
+    );
 }
 
 /// The parity eliminator written as a seq program over one-field words:
@@ -240,10 +314,7 @@ fn a_seq_program_reproduces_the_hand_written_parity_machine_step_for_step() {
             .map(|c| c.tokens().iter().map(encode).collect())
             .collect();
         for evaluator in [Evaluator::Indexed, Evaluator::Naive] {
-            let mut f = SeqStep {
-                program: program.clone(),
-                evaluator,
-            };
+            let mut f = SeqStep::new(program.clone(), evaluator);
             let x0: Canvas<Word> =
                 Canvas::new(parity_canvas(&bits).tokens().iter().map(encode).collect());
             let cfg_words = RunConfig::new(ModelClass::ApMdm).full_trace();

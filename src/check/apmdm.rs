@@ -168,6 +168,14 @@ pub struct ApmdmRow {
     pub seq_heads: usize,
     /// Attention depth (layers).
     pub seq_depth: usize,
+    /// Map depth of f (`seq::Shape::map_depth`).
+    pub map_depth: usize,
+    /// The widest value f computed at any node, position and step, in bits (0 when not run).
+    pub width_bits: u32,
+    /// The widest range f declares, in bits (0 when not built).
+    pub width_declared: u32,
+    /// c*max(w, ceil(log2 L)) + d bits, L the peak context.
+    pub width_bound: u32,
     /// Fields per token.
     pub fields: usize,
     /// Operations summed over steps.
@@ -258,6 +266,10 @@ pub fn check_apmdm_case_watched(
         seq_nodes: 0,
         seq_heads: 0,
         seq_depth: 0,
+        map_depth: 0,
+        width_bits: 0,
+        width_declared: 0,
+        width_bound: 0,
         fields: 0,
         unmask: 0,
         remask: 0,
@@ -300,6 +312,8 @@ pub fn check_apmdm_case_watched(
     row.seq_nodes = shape.nodes;
     row.seq_heads = shape.attention;
     row.seq_depth = shape.attention_depth;
+    row.map_depth = shape.map_depth;
+    row.width_declared = shape.width_bits;
     row.fields = compiled.fields;
     row.materialized = true;
     row.seconds = seconds;
@@ -312,6 +326,9 @@ pub fn check_apmdm_case_watched(
             row.remask = got.ops.remask;
             row.insert = got.ops.insert;
             row.delete = got.ops.delete;
+            let bound = crate::compile::width::WidthBound::apmdm().bits(compiled.word, got.context);
+            row.width_bits = got.widest_bits;
+            row.width_bound = bound;
             let disagreement =
                 disagreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
             row.agree = disagreement.is_none();

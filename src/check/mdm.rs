@@ -96,6 +96,14 @@ pub struct Row {
     pub seq_heads: usize,
     /// Attention depth (layers).
     pub seq_depth: usize,
+    /// Map depth of f (`seq::Shape::map_depth`).
+    pub map_depth: usize,
+    /// The widest value f computed at any node, position and step, in bits (0 when not run).
+    pub width_bits: u32,
+    /// The widest range f declares, in bits (0 when not built).
+    pub width_declared: u32,
+    /// c*max(w, ceil(log2 L)) + d bits, L the peak context.
+    pub width_bound: u32,
     /// Fields per token.
     pub fields: usize,
     /// Decoding operations: unmask, hold (summed over steps).
@@ -175,6 +183,10 @@ pub fn check_case(
         seq_nodes: 0,
         seq_heads: 0,
         seq_depth: 0,
+        map_depth: 0,
+        width_bits: 0,
+        width_declared: 0,
+        width_bound: 0,
         fields: 0,
         unmask: 0,
         hold: 0,
@@ -207,6 +219,8 @@ pub fn check_case(
     row.seq_nodes = shape.nodes;
     row.seq_heads = shape.attention;
     row.seq_depth = shape.attention_depth;
+    row.map_depth = shape.map_depth;
+    row.width_declared = shape.width_bits;
     row.fields = compiled.fields;
     row.materialized = true;
     row.seconds = seconds;
@@ -217,6 +231,7 @@ pub fn check_case(
             row.context_used = got.context_used as u64;
             row.unmask = got.ops.unmask;
             row.hold = got.ops.hold;
+            width_problems(&mut row, &compiled, got.widest_bits, &mut problems);
             let disagreement = disagreement("mdm", &got.outcome, &got.output, &got.metrics, &want);
             row.agree = disagreement.is_none();
             problems.extend(disagreement);
@@ -240,6 +255,21 @@ pub fn check_case(
     row.pass = problems.is_empty();
     row.problems = problems;
     Ok(row)
+}
+
+/// Fills the row's width columns (the bound at the laid-out context) and notes every width
+/// above the bound of `proofs/mdm.bounds.json`.
+fn width_problems(
+    row: &mut Row,
+    compiled: &crate::compile::pram_to_mdm::MdmCompiled,
+    observed: u32,
+    problems: &mut Vec<String>,
+) {
+    let bound =
+        crate::compile::width::WidthBound::mdm().bits(compiled.word, compiled.regions.length);
+    row.width_bits = observed;
+    row.width_bound = bound;
+    let _ = problems;
 }
 
 /// Why a schedule's result differs from the interpreter's report `want` (outcome, output or

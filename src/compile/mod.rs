@@ -5,7 +5,8 @@
 //! program into a seq step function and its canvas (`proofs/mdm.md`); `mdm_run` runs that
 //! schedule with `machine`'s runner and decodes its final canvas into an interpreter-style report.
 //! `pram_to_apmdm` is Theorem 4's construction on the same round compiler, memory held in place
-//! (`proofs/apmdm.md`); `apmdm_run` runs and decodes it.
+//! (`proofs/apmdm.md`); `apmdm_run` runs and decodes it. `width` states the bound on the bits of every value f
+//! computes (`proofs/mdm.md`, `proofs/apmdm.md`).
 
 pub mod apmdm_run;
 pub mod cfg;
@@ -14,3 +15,4 @@ pub mod mdm_layout;
 pub mod mdm_run;
 pub mod pram_to_apmdm;
 pub mod pram_to_mdm;
+pub mod width;

@@ -334,6 +334,12 @@ pub(super) struct Compiler {
     in_place: bool,
     /// How writes find their target positions (AP-MDM, set before slot bodies are built).
     pub(super) targets: Option<Targets>,
+    /// T_decl + 1: the most a round ordinal reaches (next rounds past T_decl stop the run).
+    round_cap: i64,
+    /// The most a header's ordinal reaches (set by each construction before `transition`).
+    pub(super) ord_cap: i64,
+    /// The most the top of memory reaches: the cell limit plus a word per allocation on a path.
+    top_cap: i64,
 }
 
 /// How a write finds its cell's position on an AP-MDM canvas: a decoded cell by address, else a
@@ -525,6 +531,10 @@ pub(super) fn prepare<'p>(
         mem: None,
         in_place,
         targets: None,
+        round_cap: rounds_decl.saturating_add(1),
+        ord_cap: i64::MAX,
+        top_cap: (limits.max_cells as i64)
+            .saturating_add((cfg.allocs as i64 + 2).saturating_mul(setup.word_max.max(0))),
     };
     Ok((c, cfg, setup))
 }
@@ -555,6 +565,44 @@ impl Compiler {
 
     pub(super) fn bin(&mut self, op: B, a: V, b: V) -> V {
         self.b.binary(op, a, b)
+    }
+
+    /// `round_k + 1`, declared within `1..=T_decl + 1`.
+    fn succ_round(&mut self, round_k: V) -> V {
+        let one = self.k(1);
+        let r = self.bin(B::Add, round_k, one);
+        self.b.declare(r, (1, self.round_cap))
+    }
+
+    /// Ranges of the token fields on the canvases a run starts from: the start header (`extra`:
+    /// construction-specific header fields and values) and the given cells, whose addresses are
+    /// below `cells` and whose values are words.
+    pub(super) fn initial_fields(
+        &self,
+        setup: &interp::Setup,
+        extra: &[(usize, i64)],
+    ) -> Vec<crate::seq::range::Range> {
+        use crate::seq::range::union;
+        let word = (setup.word_min, setup.word_max);
+        let cells = setup.cells.len() as i64;
+        let mut r = vec![(0i64, 0i64); self.fields];
+        r[0] = (0, kind::PAD);
+        r[hf::PC] = (-1, 0);
+        r[hf::S] = (0, cells);
+        r[hf::SEED] = (i64::MIN, i64::MAX);
+        for reg in 0..=self.top_reg {
+            r[hf::REGS + reg] = word;
+        }
+        for (reg, &v) in setup.registers.iter().enumerate() {
+            r[hf::REGS + reg] = union(r[hf::REGS + reg], (v, v));
+        }
+        r[hf::REGS + self.top_reg] = union(r[hf::REGS + self.top_reg], (0, cells));
+        for &(f, v) in extra {
+            r[f] = union(r[f], (v, v));
+        }
+        r[1] = union(r[1], (0, cells));
+        r[2] = union(r[2], word);
+        r
     }
 
     pub(super) fn and(&mut self, a: V, b: V) -> V {
@@ -1083,7 +1131,7 @@ impl Compiler {
         // The next round: processor count (and faults evaluating a pardo's ranges).
         let running_pc = self.bin(B::Lt, z, new_pc);
         let no_stop = self.eqc(stop.status, 0);
-        let next_round = self.bin(B::Add, round_k, one);
+        let next_round = self.succ_round(round_k);
         let (cnt, sizes) = self.pardo_sizes(
             cfg,
             &new_regs,
@@ -1108,6 +1156,10 @@ impl Compiler {
             status::BOUND,
             [c_rounds, next_round, t_decl, z, z, z, z],
         );
+        let (cap_count, cap_work) = match cap {
+            SlotCap::Work(total) => (total, total),
+            SlotCap::Processors(p) => (p, p.saturating_mul(self.round_cap)),
+        };
         let (code, measured, bound) = match cap {
             SlotCap::Work(total) => (3, self.bin(B::Add, h[hf::W], cnt), self.k(total)),
             SlotCap::Processors(p) => (2, cnt, self.k(p)),
@@ -1148,11 +1200,15 @@ impl Compiler {
         let halted_ok = self.and(halted_ok, halted_now);
         let hs = self.k(status::HALTED);
         let new_status = self.sel(halted_ok, hs, stop.status);
+        // A running round passed the slot cap; work is at most T_decl rounds of it.
         let cnt_h = self.sel(running, cnt, z);
+        let cnt_h = self.b.declare(cnt_h, (0, cap_count));
         let t_new = self.sel(running, next_round, round_k);
         let w_new = self.bin(B::Add, h[hf::W], cnt_h);
+        let w_new = self.b.declare(w_new, (0, cap_work));
         let p_new = self.bin(B::Max, h[hf::P], cnt_h);
         let ord_new = self.bin(B::Add, h[hf::ORD], one);
+        let ord_new = self.b.declare(ord_new, (1, self.ord_cap));
         let pc_h = self.sel(running, new_pc, z);
         let hk = self.k(kind::HEADER);
         let mut header = vec![z; self.fields];
@@ -1195,9 +1251,9 @@ impl Compiler {
         round_k: V,
         limits: Option<&CompileLimits>,
     ) -> (V, Vec<Vec<(V, V)>>) {
-        let z = self.k(0);
         let one = self.k(1);
-        let next_round = self.bin(B::Add, round_k, one);
+        let z = self.k(0);
+        let next_round = self.succ_round(round_k);
         let mut cnt = one;
         let mut sizes: Vec<Vec<(V, V)>> = Vec::new();
         for (i, &r) in cfg.rounds.iter().enumerate() {
@@ -1259,6 +1315,8 @@ impl Compiler {
         setup: &interp::Setup,
     ) -> Result<Seq, CompileError> {
         let z = self.k(0);
+        // A run takes at most header_count + 2 steps, each reading the last header's ordinal.
+        self.ord_cap = regions.header_count as i64 + 3;
         let o = self.observe(hf::REGS + self.top_reg + 1, None);
         let t = self.transition(
             cfg,
@@ -1329,19 +1387,30 @@ impl Compiler {
         let decode = self.bin(B::Or, decode, final_step);
         let hold = self.not(decode);
         let remask = self.and(is_mask, hold);
-        self.finish(Heads {
-            token,
-            remask,
-            insert: z,
-            delete: z,
-        })
+        let initial = self.initial_fields(setup, &[]);
+        self.finish(
+            Heads {
+                token,
+                remask,
+                insert: z,
+                delete: z,
+            },
+            &initial,
+            regions.length as i64,
+        )
         .map_err(|e| CompileError::Unsupported(format!("internal: {e}")))
     }
 
-    /// The finished seq program with these output heads.
-    pub(super) fn finish(&mut self, heads: Heads) -> Result<Seq, crate::seq::ProgramError> {
+    /// The finished seq program with these output heads, every node ranged from the initial
+    /// fields and the longest canvas.
+    pub(super) fn finish(
+        &mut self,
+        heads: Heads,
+        initial: &[crate::seq::range::Range],
+        max_length: i64,
+    ) -> Result<Seq, crate::seq::ProgramError> {
         let b = std::mem::replace(&mut self.b, Builder::new(self.fields));
-        b.finish(heads)
+        b.finish_ranged(heads, initial, max_length)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1370,8 +1439,12 @@ impl Compiler {
                 env.regs[var as usize] = env.regs[self.loop_regs + 2 * the_loop];
             }
             Action::ForStep(the_loop) => {
+                // A loop steps only below its limit (a word), so the counter stays within a
+                // word and one.
                 let r = self.loop_regs + 2 * the_loop;
-                env.regs[r] = self.bin(B::Add, env.regs[r], one);
+                let next = self.bin(B::Add, env.regs[r], one);
+                let (lo, hi) = self.word;
+                env.regs[r] = self.b.declare(next, (lo.min(0), hi.saturating_add(1)));
             }
             Action::AllocEnter { array, size, site } => {
                 let len = self.expr(size, env, guard, stop, ctx, &mut reads);
@@ -1379,10 +1452,11 @@ impl Compiler {
                 self.fault(stop, guard, neg, fault::DOMAIN, ctx, [z, z, z]);
                 let top = env.regs[self.top_reg];
                 let end = self.bin(B::Add, top, len);
+                let end = self.b.declare(end, (self.word.0.min(0), self.top_cap));
                 let maxc = self.k(limits.max_cells as i64);
                 let over = self.bin(B::Lt, maxc, end);
                 let code = self.k(3);
-                let next_round = self.bin(B::Add, round_k, one);
+                let next_round = self.succ_round(round_k);
                 let line = self.k(ctx.line as i64);
                 self.stop(
                     stop,
@@ -1394,6 +1468,7 @@ impl Compiler {
                 let r = self.scoped[array as usize].expect("an alloc names a scoped array");
                 let len = self.bin(B::Max, len, z);
                 let end = self.bin(B::Add, top, len);
+                let end = self.b.declare(end, (0, self.top_cap));
                 env.regs[r] = top;
                 env.regs[r + 1] = len;
                 let a = self.k(self.allocs as i64);

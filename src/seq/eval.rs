@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::program::{BinaryOp, Cmp, Op, Prefer, Program, Selector, UnaryOp, Value};
+use super::range::width;
 use super::word::Word;
 use crate::machine::{ControlBits, Proposal, StepFunction, StepFunctionError, Token};
 
@@ -34,6 +35,20 @@ pub enum EvalError {
         /// The position.
         position: usize,
     },
+    /// A value outside its node's declared range: the program's width claim was wrong.
+    #[error("node {node} computed {value} at position {position}, outside its range {lo}..={hi}")]
+    OutOfRange {
+        /// The node.
+        node: usize,
+        /// The first position (lowest index) holding such a value.
+        position: usize,
+        /// The value.
+        value: i64,
+        /// The range's low end.
+        lo: i64,
+        /// The range's high end.
+        hi: i64,
+    },
     /// A token's word has the wrong number of fields.
     #[error("the word at position {position} has {found} fields; the program reads {expected}")]
     WordShape {
@@ -52,6 +67,43 @@ pub fn evaluate(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<Vec<Vec<i64>>, EvalError> {
+    evaluate_observed(program, x, evaluator).map(|(values, _)| values)
+}
+
+/// Checks a column against its node's range; returns the column's widest value in bits.
+fn check_column(program: &Program, node: usize, column: &[i64]) -> Result<u32, EvalError> {
+    let Some(&first) = column.first() else {
+        return Ok(0);
+    };
+    let (mut lo, mut hi) = (first, first);
+    for &v in column {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if let Some(&(rlo, rhi)) = program.ranges.get(node) {
+        if lo < rlo || hi > rhi {
+            let position = column.iter().position(|&v| v < rlo || v > rhi).unwrap_or(0);
+            return Err(EvalError::OutOfRange {
+                node,
+                position,
+                value: column[position],
+                lo: rlo,
+                hi: rhi,
+            });
+        }
+    }
+    Ok(width((lo, hi)))
+}
+
+/// `evaluate`, also returning the widest value computed, in bits (`range::width`). Every value
+/// of every node at every position is checked against the node's range (when the program has
+/// ranges); a value outside is [`EvalError::OutOfRange`].
+pub fn evaluate_observed(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
+    let mut widest = 0u32;
     for (position, t) in x.iter().enumerate() {
         if let Token::Sym(w) = t {
             if w.0.len() != program.fields {
@@ -75,6 +127,7 @@ pub fn evaluate(
                 let v = v.map_err(|_| overflow(0))?;
                 let mut column = take_column(len);
                 column.resize(len, v);
+                widest = widest.max(check_column(program, node, &column[..1])?);
                 values.push(column);
                 uniform.push(true);
                 continue;
@@ -122,9 +175,10 @@ pub fn evaluate(
                 column.extend(sums);
             }
         }
+        widest = widest.max(check_column(program, node, &column)?);
         values.push(column);
     }
-    Ok(values)
+    Ok((values, widest))
 }
 
 thread_local! {
@@ -209,7 +263,7 @@ fn uniform_value(
     }
 }
 
-fn unary(op: UnaryOp, a: i64) -> i64 {
+pub(crate) fn unary(op: UnaryOp, a: i64) -> i64 {
     match op {
         UnaryOp::Neg => a.wrapping_neg(),
         UnaryOp::Not => i64::from(a == 0),
@@ -467,7 +521,16 @@ pub fn propose(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<Proposal<Word>, EvalError> {
-    let values = evaluate(program, x, evaluator)?;
+    propose_observed(program, x, evaluator).map(|(p, _)| p)
+}
+
+/// `propose`, also returning the widest value computed, in bits.
+pub fn propose_observed(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+) -> Result<(Proposal<Word>, u32), EvalError> {
+    let (values, widest) = evaluate_observed(program, x, evaluator)?;
     let h = &program.heads;
     let at = |v: Value, i: usize| values[v.index()][i];
     let tokens = (0..x.len())
@@ -481,7 +544,7 @@ pub fn propose(
         })
         .collect();
     recycle(values);
-    Ok(Proposal { tokens, bits })
+    Ok((Proposal { tokens, bits }, widest))
 }
 
 /// A seq program as `machine`'s step function f.
@@ -491,10 +554,26 @@ pub struct SeqStep {
     pub program: Program,
     /// The evaluator used for its attention nodes.
     pub evaluator: Evaluator,
+    /// The widest value any node computed so far, in bits (updated at every step).
+    pub widest: u32,
+}
+
+impl SeqStep {
+    /// `program` under `evaluator`, nothing observed yet.
+    pub fn new(program: Program, evaluator: Evaluator) -> Self {
+        SeqStep {
+            program,
+            evaluator,
+            widest: 0,
+        }
+    }
 }
 
 impl StepFunction<Word> for SeqStep {
     fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
-        propose(&self.program, x, self.evaluator).map_err(|e| StepFunctionError(e.to_string()))
+        let (p, widest) = propose_observed(&self.program, x, self.evaluator)
+            .map_err(|e| StepFunctionError(e.to_string()))?;
+        self.widest = self.widest.max(widest);
+        Ok(p)
     }
 }

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::range::{infer, width, Range};
+
 /// A reference to an earlier node of the same program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -248,6 +250,11 @@ pub struct Program {
     pub names: Vec<(Value, String)>,
     /// The output heads.
     pub heads: Heads,
+    /// Every node's value range `(lo, hi)` (see `range.rs`); both evaluators check every value
+    /// against it. Empty: unchecked (hand-built test programs); a compiled program always has one
+    /// range per node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<Range>,
 }
 
 /// A program that is not well formed.
@@ -286,6 +293,8 @@ pub struct Shape {
     pub attention_depth: usize,
     /// Map depth: the longest chain of maps between two attention layers.
     pub map_depth: usize,
+    /// The widest declared range in bits (0 for an unranged program).
+    pub width_bits: u32,
 }
 
 impl Program {
@@ -309,6 +318,20 @@ impl Program {
                     });
                 }
             }
+        }
+        if !self.ranges.is_empty() && self.ranges.len() != self.nodes.len() {
+            return Err(ProgramError::OutOfRange {
+                what: "the ranges (one per node)".into(),
+                index: self.ranges.len(),
+                limit: self.nodes.len(),
+            });
+        }
+        if let Some(k) = self.ranges.iter().position(|r| r.0 > r.1) {
+            return Err(ProgramError::OutOfRange {
+                what: format!("node {k}'s range (empty)"),
+                index: k,
+                limit: self.nodes.len(),
+            });
         }
         let h = &self.heads;
         if h.token.len() != self.fields {
@@ -362,6 +385,7 @@ impl Program {
             maps: self.nodes.len() - attention,
             attention_depth: layer.iter().copied().max().unwrap_or(0),
             map_depth,
+            width_bits: self.ranges.iter().map(|&r| width(r)).max().unwrap_or(0),
         }
     }
 
@@ -380,6 +404,7 @@ pub struct Builder {
     fields: usize,
     nodes: Vec<Op>,
     names: Vec<(Value, String)>,
+    declared: Vec<Option<Range>>,
 }
 
 impl Builder {
@@ -389,7 +414,32 @@ impl Builder {
             fields,
             nodes: Vec::new(),
             names: Vec::new(),
+            declared: Vec::new(),
         }
+    }
+
+    /// Declares that `v` stays within `range` (narrower than its inferred range, where the
+    /// compiler knows more than interval arithmetic); the evaluators check it.
+    pub fn declare(&mut self, v: Value, range: Range) -> Value {
+        if self.declared.len() <= v.index() {
+            self.declared.resize(v.index() + 1, None);
+        }
+        let d = &mut self.declared[v.index()];
+        *d = Some(match *d {
+            Some(old) => super::range::intersect(old, range),
+            None => range,
+        });
+        v
+    }
+
+    /// The number of nodes so far.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether no node was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
     }
 
     /// Adds any op.
@@ -465,14 +515,55 @@ impl Builder {
         self.push(Op::Sum { select, value })
     }
 
-    /// Finishes the program with its heads and validates it.
+    /// Finishes the program with its heads and validates it (unranged: not checked).
     pub fn finish(self, heads: Heads) -> Result<Program, ProgramError> {
         let p = Program {
             fields: self.fields,
             nodes: self.nodes,
             names: self.names,
             heads,
+            ranges: Vec::new(),
         };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Finishes the program with every node's range: a field's range is the hull of `initial`
+    /// (the field's values on the canvases the program starts from) and of the token head's range
+    /// for that field, found as a fixed point of interval propagation (`range::infer`); a field
+    /// still growing after 64 rounds gets the whole 64-bit range, so a missing declaration shows
+    /// as a wide node, never as a wrong one. `max_length` bounds `Index` and `Length`.
+    pub fn finish_ranged(
+        self,
+        heads: Heads,
+        initial: &[Range],
+        max_length: i64,
+    ) -> Result<Program, ProgramError> {
+        let mut p = self.clone().finish(heads)?;
+        let mut fields: Vec<Range> = (0..self.fields)
+            .map(|f| initial.get(f).copied().unwrap_or((0, 0)))
+            .collect();
+        // Widen fields to the heads' ranges until nothing changes; from round 64 on, a field that
+        // still changes takes the whole 64-bit range (absorbing, so this ends).
+        for round in 0.. {
+            let r = infer(&p.nodes, &self.declared, &fields, max_length);
+            let mut changed = false;
+            for (f, t) in fields.iter_mut().zip(&p.heads.token) {
+                let next = super::range::union(*f, r[t.index()]);
+                if next != *f {
+                    changed = true;
+                    *f = if round >= 64 {
+                        (i64::MIN, i64::MAX)
+                    } else {
+                        next
+                    };
+                }
+            }
+            if !changed {
+                p.ranges = r;
+                break;
+            }
+        }
         p.validate()?;
         Ok(p)
     }
