@@ -26,6 +26,7 @@ fn program() -> Program {
         key,
         query,
         position: None,
+        pair: None,
     };
     let latest = b.lookup(any, Prefer::Latest, value, zero);
     let largest = b.lookup(any, Prefer::MaxBy(value), index, zero);
@@ -33,6 +34,7 @@ fn program() -> Program {
         key,
         query: key,
         position: Some(Cmp::Lt),
+        pair: None,
     };
     let prefix = b.sum(earlier, value);
     let a = b.binary(BinaryOp::Add, latest, largest);

@@ -29,10 +29,12 @@ impl Draw {
         let cmps = [Cmp::Eq, Cmp::Lt, Cmp::Le, Cmp::Gt, Cmp::Ge];
         let (key, query) = (self.node(), self.node());
         let position = (self.below(2) == 0).then(|| cmps[self.below(5)]);
+        let pair = (self.below(3) == 0).then(|| (self.node(), self.node()));
         Selector {
             key,
             query,
             position,
+            pair,
         }
     }
 }
@@ -73,11 +75,13 @@ fn random_program(seed: u64, size: usize) -> Program {
             3 => Op::Select(d.node(), d.node(), d.node()),
             4 | 5 => {
                 let select = d.selector();
-                let prefer = match d.below(4) {
+                let prefer = match d.below(6) {
                     0 => Prefer::Latest,
                     1 => Prefer::Earliest,
                     2 => Prefer::MaxBy(d.node()),
-                    _ => Prefer::MinBy(d.node()),
+                    3 => Prefer::MinBy(d.node()),
+                    4 => Prefer::MaxByPair(d.node(), d.node()),
+                    _ => Prefer::MinByPair(d.node(), d.node()),
                 };
                 Op::Lookup {
                     select,
@@ -230,6 +234,7 @@ fn parity_program() -> Program {
             key: index,
             query: position,
             position: None,
+            pair: None,
         };
         b.lookup(select, Prefer::Latest, kind, absent)
     };
@@ -443,6 +448,7 @@ fn position_uniform_nodes_equal_the_naive_evaluator() {
                 key,
                 query: q2,
                 position: None,
+                pair: None,
             };
             outs.push(b.lookup(select, prefer, weight, one));
             // A default that varies by position: the node is uniform only when a match exists.
@@ -452,6 +458,7 @@ fn position_uniform_nodes_equal_the_naive_evaluator() {
             key,
             query: q,
             position: None,
+            pair: None,
         };
         outs.push(b.sum(select, weight));
     }

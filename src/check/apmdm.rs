@@ -329,6 +329,14 @@ pub fn check_apmdm_case_watched(
             let bound = crate::compile::width::WidthBound::apmdm().bits(compiled.word, got.context);
             row.width_bits = got.widest_bits;
             row.width_bound = bound;
+            for (what, bits) in [
+                ("widest value", got.widest_bits),
+                ("widest declared range", row.width_declared),
+            ] {
+                if bits > bound {
+                    problems.push(format!("{what} {bits} bits > bound {bound}"));
+                }
+            }
             let disagreement =
                 disagreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
             row.agree = disagreement.is_none();

@@ -269,7 +269,14 @@ fn width_problems(
         crate::compile::width::WidthBound::mdm().bits(compiled.word, compiled.regions.length);
     row.width_bits = observed;
     row.width_bound = bound;
-    let _ = problems;
+    for (what, bits) in [
+        ("widest value", observed),
+        ("widest declared range", row.width_declared),
+    ] {
+        if bits > bound {
+            problems.push(format!("{what} {bits} bits > bound {bound}"));
+        }
+    }
 }
 
 /// Why a schedule's result differs from the interpreter's report `want` (outcome, output or

@@ -188,6 +188,7 @@ pub fn pram_to_apmdm(
         .saturating_mul(steps_per)
         .saturating_add(4);
     c.ord_cap = (max_steps as i64).saturating_add(1);
+    c.pid_cap = slots as i64;
     let o = c.observe(low_field + 1, Some((phase_field, phase::EXEC)));
     let h = o.h.clone();
     let (idx, is_mask, is_cell) = (o.idx, o.is_mask, o.is_given);
@@ -211,6 +212,7 @@ pub fn pram_to_apmdm(
             key: rm_key,
             query: one,
             position: Some(Cmp::Lt),
+            pair: None,
         },
         one,
     );
@@ -220,6 +222,7 @@ pub fn pram_to_apmdm(
             key: cell_count_key,
             query: one,
             position: None,
+            pair: None,
         },
         one,
     );
@@ -303,8 +306,7 @@ pub fn pram_to_apmdm(
         *slot = c.sel(is_exec, exec, copy);
     }
     // Memory cells.
-    let (_, best) = c.load_full(cell_addr);
-    let written = c.bin(B::Le, z, best);
+    let (_, written) = c.load_full(z, cell_addr);
     let exec_written = c.and(is_exec, written);
     let doomed = c.bin(B::Le, low, cell_addr);
     let doomed = c.and(doomed, running_h);
@@ -472,7 +474,7 @@ pub fn initial_canvas(
     start[hf::PC] = -1;
     start[hf::STATUS] = status::RUNNING;
     start[hf::S] = setup.cells.len() as i64;
-    start[hf::SEED] = config.seed as i64;
+    start[hf::SEED] = crate::pram::round::draw_seed(config.seed);
     for (r, &v) in setup.registers.iter().enumerate() {
         start[hf::REGS + r] = v;
     }

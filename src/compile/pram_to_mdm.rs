@@ -117,10 +117,6 @@ pub mod fault {
     pub const DOMAIN: i64 = 4;
 }
 
-/// Memory keys: `epoch * EPOCH + address`; addresses and epochs must stay below this.
-pub const EPOCH: i64 = 1 << 31;
-const RANK: i64 = 1 << 32;
-
 /// Why a program cannot be compiled at n.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
@@ -340,6 +336,8 @@ pub(super) struct Compiler {
     pub(super) ord_cap: i64,
     /// The most the top of memory reaches: the cell limit plus a word per allocation on a path.
     top_cap: i64,
+    /// Above every processor id (the slot cap; set by each construction before `observe`).
+    pub(super) pid_cap: i64,
 }
 
 /// How a write finds its cell's position on an AP-MDM canvas: a decoded cell by address, else a
@@ -355,14 +353,20 @@ pub(super) struct Targets {
     pub decoded: V,
 }
 
+/// The visible writes, per write site: the memory key as a pair (scope epoch, or -1 for no
+/// visible write; address), the priority as a pair (round; inverted rank: larger wins), the value;
+/// and the given cells' key pair and value.
 #[derive(Clone)]
 struct Memory {
-    keys: Vec<V>,
-    prios: Vec<V>,
+    epochs: Vec<V>,
+    addrs: Vec<V>,
+    rounds: Vec<V>,
+    invs: Vec<V>,
     values: Vec<V>,
     /// Per write site, its visible target position (AP-MDM; empty in MDM).
     targets: Vec<V>,
-    given_key: V,
+    given_epoch: V,
+    given_addr: V,
     given_value: V,
 }
 
@@ -493,9 +497,9 @@ pub(super) fn prepare<'p>(
             "a round has {write_sites} write sites; the priority encoding holds 16"
         )));
     }
-    if (!in_place && rounds_decl >= 1 << 25) || limits.max_cells >= EPOCH as u64 {
+    if limits.max_cells >= 1 << 62 || limits.max_processors >= 1 << 62 {
         return Err(CompileError::TooLarge(
-            "rounds must stay below 2^25 and cells below 2^31 for the key encoding".into(),
+            "the cell and processor limits must stay below 2^62".into(),
         ));
     }
     let program_regs = program.registers.len();
@@ -533,6 +537,7 @@ pub(super) fn prepare<'p>(
         targets: None,
         round_cap: rounds_decl.saturating_add(1),
         ord_cap: i64::MAX,
+        pid_cap: i64::MAX,
         top_cap: (limits.max_cells as i64)
             .saturating_add((cfg.allocs as i64 + 2).saturating_mul(setup.word_max.max(0))),
     };
@@ -589,7 +594,7 @@ impl Compiler {
         r[0] = (0, kind::PAD);
         r[hf::PC] = (-1, 0);
         r[hf::S] = (0, cells);
-        r[hf::SEED] = (i64::MIN, i64::MAX);
+        r[hf::SEED] = (0, (1 << crate::pram::round::DRAW_BITS) - 1);
         for reg in 0..=self.top_reg {
             r[hf::REGS + reg] = word;
         }
@@ -626,16 +631,18 @@ impl Compiler {
     }
 
     fn lookup(&mut self, key: V, query: V, prefer: Prefer, value: V, default: V) -> V {
-        self.b.lookup(
-            Selector {
-                key,
-                query,
-                position: None,
-            },
-            prefer,
-            value,
-            default,
-        )
+        self.b
+            .lookup(Selector::eq(key, query), prefer, value, default)
+    }
+
+    /// A lookup on the tuple key `(key, key2) == (query, query2)`.
+    #[allow(clippy::too_many_arguments)]
+    fn lookup2(&mut self, key: (V, V), query: (V, V), prefer: Prefer, value: V, default: V) -> V {
+        let select = Selector {
+            pair: Some((key.1, query.1)),
+            ..Selector::eq(key.0, query.0)
+        };
+        self.b.lookup(select, prefer, value, default)
     }
 
     /// Records a stop when `guard && cond` and no earlier stop fired.
@@ -696,7 +703,7 @@ impl Compiler {
             Expr::Local(l) => env.locals.get(*l as usize).copied().unwrap_or(z),
             Expr::Read { array, index } => {
                 let i = self.expr(index, env, guard, s, ctx, reads);
-                let (key, addr) = self.address(*array, i, env, guard, s, ctx);
+                let (epoch, addr) = self.address(*array, i, env, guard, s, ctx);
                 let arr = self.k(*array as i64);
                 let line = self.k(ctx.line as i64);
                 reads.push((
@@ -708,7 +715,7 @@ impl Compiler {
                     },
                     guard,
                 ));
-                self.load(key)
+                self.load(epoch, addr)
             }
             Expr::Un(op, a) => {
                 let a = self.expr(a, env, guard, s, ctx, reads);
@@ -800,6 +807,10 @@ impl Compiler {
                 let c64 = self.k(64);
                 let big = self.bin(B::Le, c64, b);
                 self.fault(s, guard, big, fault::OVERFLOW, ctx, [z, z, z]);
+                // Shifting a non-zero word by its width already overflows it: clamping the
+                // amount there keeps the result and its fault, in 2w bits.
+                let wb = self.k(i64::from(crate::seq::range::width(self.word)));
+                let b = self.bin(B::Min, b, wb);
                 let r = self.bin(B::ShlSat, a, b);
                 self.fit(r, s, guard, ctx)
             }
@@ -812,7 +823,8 @@ impl Compiler {
         }
     }
 
-    /// The memory key and address of `array[i]`, with the bounds check.
+    /// The memory key of `array[i]` as (scope epoch, address): epoch 0 for static arrays and in
+    /// place; with the bounds check.
     fn address(
         &mut self,
         array: u32,
@@ -837,66 +849,90 @@ impl Compiler {
         self.fault(s, guard, out, fault::OUT_OF_BOUNDS, ctx, [arr, i, len]);
         let addr = self.bin(B::Add, base, i);
         let key = match epoch {
-            None => addr,
-            Some(_) if self.in_place => addr,
-            Some(e) => {
-                let span = self.k(EPOCH);
-                let hi = self.bin(B::MulSat, e, span);
-                self.bin(B::Add, hi, addr)
-            }
+            Some(e) if !self.in_place => e,
+            _ => z,
         };
         (key, addr)
     }
 
-    /// The value of memory at `key` as of the visible writes: the highest-priority write, else the
-    /// given cell, else 0.
-    fn load(&mut self, key: V) -> V {
-        self.load_full(key).0
+    /// The value of memory at (epoch, addr) as of the visible writes: the highest-priority
+    /// write, else the given cell, else 0.
+    fn load(&mut self, epoch: V, addr: V) -> V {
+        self.load_full(epoch, addr).0
     }
 
-    /// `load`, with the winning write's priority (-1: no visible write to `key`).
-    pub(super) fn load_full(&mut self, key: V) -> (V, V) {
+    /// `load`, with a flag: some visible write targets (epoch, addr). Per write site one lookup
+    /// set on the tuple key, preferring the lexicographically largest (round, inverted rank); the
+    /// sites merge in order, a later site winning ties (a processor's last write).
+    pub(super) fn load_full(&mut self, epoch: V, addr: V) -> (V, V) {
         let m = self.mem.clone().expect("memory is set up before loads");
-        let m1 = self.k(-1);
-        let z = self.k(0);
-        let mut best = m1;
-        let mut value = z;
-        for s in 0..m.keys.len() {
-            let p = self.lookup(m.keys[s], key, Prefer::MaxBy(m.prios[s]), m.prios[s], m1);
-            let v = self.lookup(m.keys[s], key, Prefer::MaxBy(m.prios[s]), m.values[s], z);
-            if s == 0 {
-                best = p;
-                value = v;
+        let (z, one) = (self.k(0), self.k(1));
+        let (mut has, mut round, mut inv, mut value) = (z, z, z, z);
+        for s in 0..m.epochs.len() {
+            let key = (m.epochs[s], m.addrs[s]);
+            let q = (epoch, addr);
+            let by = Prefer::MaxByPair(m.rounds[s], m.invs[s]);
+            let found = self.lookup2(key, q, by, one, z);
+            let r = if self.in_place {
+                z
             } else {
-                let take = self.bin(B::Lt, best, p);
-                best = self.bin(B::Max, best, p);
-                value = self.sel(take, v, value);
+                self.lookup2(key, q, by, m.rounds[s], z)
+            };
+            let i = self.lookup2(key, q, by, m.invs[s], z);
+            let v = self.lookup2(key, q, by, m.values[s], z);
+            if s == 0 {
+                (has, round, inv, value) = (found, r, i, v);
+                continue;
             }
+            let take = self.lex_at_least(has, found, (r, i), (round, inv));
+            round = self.sel(take, r, round);
+            inv = self.sel(take, i, inv);
+            value = self.sel(take, v, value);
+            has = self.bin(B::Or, has, found);
         }
-        let g = self.lookup(m.given_key, key, Prefer::Latest, m.given_value, z);
-        let none = self.bin(B::Lt, best, z);
-        (self.sel(none, g, value), best)
+        let g = self.lookup2(
+            (m.given_epoch, m.given_addr),
+            (epoch, addr),
+            Prefer::Latest,
+            m.given_value,
+            z,
+        );
+        (self.sel(has, value, g), has)
+    }
+
+    /// Whether a candidate (`found`, with priority `p`) replaces the current best (`has`, `best`):
+    /// found, and either no best yet or `p >= best` lexicographically.
+    fn lex_at_least(&mut self, has: V, found: V, p: (V, V), best: (V, V)) -> V {
+        let above = self.bin(B::Lt, best.0, p.0);
+        let level = self.bin(B::Eq, best.0, p.0);
+        let at_least = self.bin(B::Le, best.1, p.1);
+        let tie = self.and(level, at_least);
+        let better = self.bin(B::Or, above, tie);
+        let none = self.not(has);
+        let wins = self.bin(B::Or, none, better);
+        self.and(found, wins)
     }
 
     /// In-place memory: the winning visible write whose target position is `pos`, as
-    /// (priority, value, address); priority -1 when none targets it.
+    /// (written, value, address).
     pub(super) fn write_at(&mut self, pos: V) -> (V, V, V) {
         let m = self.mem.clone().expect("memory is set up before loads");
-        let m1 = self.k(-1);
-        let z = self.k(0);
-        let (mut best, mut value, mut addr) = (m1, z, z);
+        let (z, one) = (self.k(0), self.k(1));
+        let (mut has, mut inv, mut value, mut addr) = (z, z, z, z);
         for s in 0..m.targets.len() {
-            let by = Prefer::MaxBy(m.prios[s]);
+            let by = Prefer::MaxBy(m.invs[s]);
             let a = self.b.field(sf::WRITES + sf::PER_WRITE * s + 2);
-            let p = self.lookup(m.targets[s], pos, by, m.prios[s], m1);
+            let found = self.lookup(m.targets[s], pos, by, one, z);
+            let i = self.lookup(m.targets[s], pos, by, m.invs[s], z);
             let v = self.lookup(m.targets[s], pos, by, m.values[s], z);
             let a = self.lookup(m.targets[s], pos, by, a, z);
-            let take = self.bin(B::Lt, best, p);
-            best = self.bin(B::Max, best, p);
+            let take = self.lex_at_least(has, found, (z, i), (z, inv));
+            inv = self.sel(take, i, inv);
             value = self.sel(take, v, value);
             addr = self.sel(take, a, addr);
+            has = self.bin(B::Or, has, found);
         }
-        (best, value, addr)
+        (has, value, addr)
     }
 
     /// In-place memory: the canvas position of the cell at address `key` (-1 for none): a
@@ -968,65 +1004,50 @@ impl Compiler {
         let hidden = self.and(failed, last_round);
         let visible = self.not(hidden);
         let visible = self.and(visible, is_slot);
-        let mut keys = Vec::new();
-        let mut prios = Vec::new();
+        let mut epochs = Vec::new();
+        let mut addrs = Vec::new();
+        let mut rounds = Vec::new();
+        let mut invs = Vec::new();
         let mut values = Vec::new();
         let mut targets = Vec::new();
-        let ws = self.write_sites as i64;
         for s in 0..self.write_sites {
             let base = sf::WRITES + sf::PER_WRITE * s;
-            let key = self.b.field(base);
+            let epoch = self.b.field(base);
             let val = self.b.field(base + 1);
             let addr = self.b.field(base + 2);
-            let has = self.bin(B::Le, z, key);
+            let has = self.bin(B::Le, z, epoch);
             let ok = self.and(visible, has);
-            keys.push(self.sel(ok, key, m1));
+            epochs.push(self.sel(ok, epoch, m1));
+            addrs.push(addr);
             if self.in_place {
                 let t = self.b.field(base + sf::TARGET);
                 targets.push(self.sel(ok, t, m1));
             }
-            // priority: (round * 2^32 + (2^32 - 1 - rank)) * sites + s
+            // Priority, lexicographic: (round, inverted rank); the later round wins, then the
+            // lowest rank (the processor id, or the CRCW-arbitrary draw); sites merge in order.
             let rank = if self.model == AccessModel::CrcwArbitrary {
-                let seed = h[hf::SEED];
-                let mp = self.b.unary(U::Mix, slot_pid);
-                let x = self.bin(B::BitXor, addr, mp);
-                let mx = self.b.unary(U::Mix, x);
-                let x = self.bin(B::BitXor, slot_round, mx);
-                let mx = self.b.unary(U::Mix, x);
-                let x = self.bin(B::BitXor, seed, mx);
-                let mx = self.b.unary(U::Mix, x);
-                let c32 = self.k(32);
-                let sh = self.bin(B::Shr, mx, c32);
-                let mask = self.k(RANK - 1);
-                self.bin(B::BitAnd, sh, mask)
+                let x = self.bin(B::Draw, addr, slot_pid);
+                let x = self.bin(B::Draw, slot_round, x);
+                self.bin(B::Draw, h[hf::SEED], x)
             } else {
                 slot_pid
             };
-            let top = self.k(RANK - 1);
-            let inv = self.bin(B::Sub, top, rank);
-            // In place, only the current round's slots are decoded: the rank alone orders them.
-            let p = if self.in_place {
-                inv
-            } else {
-                let r = self.k(RANK);
-                let hi = self.bin(B::MulSat, slot_round, r);
-                self.bin(B::Add, hi, inv)
-            };
-            let w = self.k(ws);
-            let p = self.bin(B::MulSat, p, w);
-            let sc = self.k(s as i64);
-            prios.push(self.bin(B::Add, p, sc));
+            rounds.push(slot_round);
+            invs.push(self.b.unary(U::Neg, rank));
             values.push(val);
         }
         let gk = self.b.field(1);
         let gv = self.b.field(2);
-        let given_key = self.sel(is_given, gk, m1);
+        let given_epoch = self.sel(is_given, z, m1);
         self.mem = Some(Memory {
-            keys,
-            prios,
+            epochs,
+            addrs,
+            rounds,
+            invs,
             values,
             targets,
-            given_key,
+            given_epoch,
+            given_addr: gk,
             given_value: gv,
         });
         // Round k's own failure comes first.
@@ -1281,6 +1302,11 @@ impl Compiler {
                     let d = self.bin(B::Sub, hi, lo);
                     let d = self.bin(B::Max, d, z);
                     p = self.bin(B::MulSat, p, d);
+                    // Clamped one above what any test compares it with (the processor limit, or
+                    // the slot cap): the tests keep their answers, the product its width.
+                    let cap = limits.map_or(self.pid_cap, |l| l.max_processors as i64);
+                    let cap = self.k(cap.saturating_add(1));
+                    p = self.bin(B::Min, p, cap);
                     here.push((lo, d));
                 }
                 cnt = self.sel(at, p, cnt);
@@ -1317,6 +1343,7 @@ impl Compiler {
         let z = self.k(0);
         // A run takes at most header_count + 2 steps, each reading the last header's ordinal.
         self.ord_cap = regions.header_count as i64 + 3;
+        self.pid_cap = regions.slot_count as i64;
         let o = self.observe(hf::REGS + self.top_reg + 1, None);
         let t = self.transition(
             cfg,
@@ -1360,7 +1387,7 @@ impl Compiler {
             oaddr = self.sel(inside, addr, oaddr);
             start += len;
         }
-        let ovalue = self.load(oaddr);
+        let ovalue = self.load(z, oaddr);
         let in_out_lo = self.bin(B::Le, z, orel);
         let in_output = self.and(in_out_lo, is_mask);
         let at_output = self.and(in_output, final_step);
@@ -1583,12 +1610,20 @@ impl Compiler {
                     env.locals = vec![z; round_ast.locals as usize];
                     // Processor id -> indices, lexicographic (the last index fastest).
                     let dims = &sizes[i];
-                    let mut stride = self.k(1);
-                    for (m, &(lo, size)) in dims.iter().enumerate().rev() {
-                        let q = self.bin(B::DivEuclid, pid, stride);
-                        let q = self.bin(B::RemEuclid, q, size);
-                        env.locals[m] = self.bin(B::Add, lo, q);
-                        stride = self.bin(B::MulSat, stride, size);
+                    if let [(lo, _)] = dims[..] {
+                        // One dimension: the index is lo + pid (a slot's pid is below the size).
+                        env.locals[0] = self.bin(B::Add, lo, pid);
+                    } else {
+                        let mut stride = self.k(1);
+                        let cap = self.k(self.pid_cap.saturating_add(1));
+                        for (m, &(lo, size)) in dims.iter().enumerate().rev() {
+                            let q = self.bin(B::DivEuclid, pid, stride);
+                            let q = self.bin(B::RemEuclid, q, size);
+                            env.locals[m] = self.bin(B::Add, lo, q);
+                            // A stride above every pid gives quotient 0 whatever its value.
+                            stride = self.bin(B::MulSat, stride, size);
+                            stride = self.bin(B::Min, stride, cap);
+                        }
                     }
                     self.ops(
                         &round_ast.ops,
@@ -1635,7 +1670,7 @@ impl Compiler {
         for (s, w) in writes.iter().enumerate() {
             let b = sf::WRITES + sf::PER_WRITE * s;
             if let Some(t) = self.targets {
-                let pos = self.target_of(w.key, t);
+                let pos = self.target_of(w.addr, t);
                 let has = self.bin(B::Le, z, w.key);
                 out[b + sf::TARGET] = self.sel(has, pos, m1);
             }
@@ -1682,8 +1717,8 @@ impl Compiler {
                     };
                     let mut none = Vec::new();
                     let i = self.expr(index, env, guard, stop, &ctx, &mut none);
-                    let (key, addr) = self.address(*array, i, env, guard, stop, &ctx);
-                    let v = self.load(key);
+                    let (epoch, addr) = self.address(*array, i, env, guard, stop, &ctx);
+                    let v = self.load(epoch, addr);
                     let arr = self.k(*array as i64);
                     let line = self.k(span.line as i64);
                     reads.push((
@@ -1774,20 +1809,22 @@ impl Compiler {
         round_k: V,
     ) -> (V, [V; 7]) {
         let z = self.k(0);
+        let one = self.k(1);
         let m1 = self.k(-1);
-        let big = self.k(i64::MAX);
+        // Above every processor id: "no processor" for the lowest-pid lookups.
+        let none = self.k(self.pid_cap);
         let in_round = self.bin(B::Eq, slot_round, qround);
         let in_round = self.and(in_round, is_slot);
-        let shift = self.k(RANK);
         let ws = self.write_sites;
         let writes_checked = matches!(
             self.model,
             AccessModel::Erew | AccessModel::Crew | AccessModel::CrcwCommon
         );
         let reads_checked = self.model == AccessModel::Erew;
-        // Per position: the best candidate c = address * 2^32 + pid, and the first processor,
-        // line, array and index that go with it.
-        let mut wc = big;
+        // Per position: whether it holds a candidate, the candidate's address (its processor is
+        // the position's), and the first processor, line, array, index and kind that go with it.
+        let mut w_has = z;
+        let mut w_addr = z;
         let mut wd = [z; 5]; // first pid, line, array, index, kind
         if writes_checked {
             let f = |s: usize, k: usize| sf::WRITES + sf::PER_WRITE * s + k;
@@ -1814,13 +1851,13 @@ impl Compiler {
             }
             for s in 0..ws {
                 // The lowest writer of this site's address, its value and line.
-                let mut first = big;
+                let mut first = none;
                 let mut v0 = z;
                 let mut line0 = z;
                 for t in 0..ws {
                     let val = self.b.field(f(t, 1));
                     let line = self.b.field(f(t, 5));
-                    let p = self.lookup(wkey[t], wkey[s], Prefer::Earliest, slot_pid, big);
+                    let p = self.lookup(wkey[t], wkey[s], Prefer::Earliest, slot_pid, none);
                     let v = self.lookup(wkey[t], wkey[s], Prefer::Earliest, val, z);
                     let l = self.lookup(wkey[t], wkey[s], Prefer::Earliest, line, z);
                     let better = self.bin(B::Lt, p, first);
@@ -1836,11 +1873,13 @@ impl Compiler {
                     (self.bin(B::Ne, first, slot_pid), 2)
                 };
                 let cand = self.and(mine, conflict);
-                let hi = self.bin(B::MulSat, addr[s], shift);
-                let c = self.bin(B::Add, hi, slot_pid);
-                let c = self.sel(cand, c, big);
-                let take = self.bin(B::Lt, c, wc);
-                wc = self.bin(B::Min, wc, c);
+                // The lowest address wins; an earlier site keeps a tie.
+                let lower = self.bin(B::Lt, addr[s], w_addr);
+                let fresh = self.not(w_has);
+                let wins = self.bin(B::Or, fresh, lower);
+                let take = self.and(cand, wins);
+                w_addr = self.sel(take, addr[s], w_addr);
+                w_has = self.bin(B::Or, w_has, cand);
                 let arr = self.b.field(f(s, 3));
                 let idx = self.b.field(f(s, 4));
                 let kind = self.k(kind);
@@ -1849,7 +1888,8 @@ impl Compiler {
                 }
             }
         }
-        let mut rc = big;
+        let mut r_has = z;
+        let mut r_addr = z;
         let mut rd = [z; 5];
         if reads_checked && self.read_sites > 0 {
             let base = sf::WRITES + sf::PER_WRITE * ws;
@@ -1862,29 +1902,37 @@ impl Compiler {
                 rkey.push(self.sel(ok, a, m1));
             }
             for q in 0..self.read_sites {
-                let mut first = big;
+                let mut first = none;
                 for t in 0..self.read_sites {
-                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, big);
+                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, none);
                     first = self.bin(B::Min, first, p);
                 }
                 // The lowest line among the first reader's reads of this address.
-                let mut line0 = big;
+                let mut l_has = z;
+                let mut line0 = z;
                 for t in 0..self.read_sites {
                     let line = self.b.field(f(t, 3));
-                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, big);
-                    let l = self.lookup(rkey[t], rkey[q], Prefer::Earliest, line, big);
+                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, none);
+                    let l = self.lookup(rkey[t], rkey[q], Prefer::Earliest, line, z);
+                    let found = self.bin(B::Lt, p, none);
                     let same = self.bin(B::Eq, p, first);
-                    let l = self.sel(same, l, big);
-                    line0 = self.bin(B::Min, line0, l);
+                    let same = self.and(same, found);
+                    let lower = self.bin(B::Lt, l, line0);
+                    let fresh = self.not(l_has);
+                    let wins = self.bin(B::Or, fresh, lower);
+                    let take = self.and(same, wins);
+                    line0 = self.sel(take, l, line0);
+                    l_has = self.bin(B::Or, l_has, same);
                 }
                 let mine = self.bin(B::Le, z, rkey[q]);
                 let other = self.bin(B::Ne, first, slot_pid);
                 let cand = self.and(mine, other);
-                let hi = self.bin(B::MulSat, rkey[q], shift);
-                let c = self.bin(B::Add, hi, slot_pid);
-                let c = self.sel(cand, c, big);
-                let take = self.bin(B::Lt, c, rc);
-                rc = self.bin(B::Min, rc, c);
+                let lower = self.bin(B::Lt, rkey[q], r_addr);
+                let fresh = self.not(r_has);
+                let wins = self.bin(B::Or, fresh, lower);
+                let take = self.and(cand, wins);
+                r_addr = self.sel(take, rkey[q], r_addr);
+                r_has = self.bin(B::Or, r_has, cand);
                 let arr = self.b.field(f(q, 1));
                 let idx = self.b.field(f(q, 2));
                 let kind = self.k(1);
@@ -1893,31 +1941,33 @@ impl Compiler {
                 }
             }
         }
-        // Global: the least write candidate and the least read candidate over the round's
-        // slots; the interpreter prefers the write violation only at a strictly lower address.
-        let one = self.k(1);
-        let global = |this: &mut Self, c: V, d: [V; 5]| {
-            let has = this.bin(B::Lt, c, big);
+        // Global: the least (address, processor) write candidate and the least read candidate
+        // over the round's slots; the interpreter prefers the write violation only at a strictly
+        // lower address.
+        let global = |this: &mut Self, has: V, addr: V, d: [V; 5]| {
             let key = this.sel(has, one, m1);
-            let gc = this.lookup(key, one, Prefer::MinBy(c), c, big);
+            let by = Prefer::MinByPair(addr, slot_pid);
+            let g_has = this.lookup(key, one, by, one, z);
+            let g_addr = this.lookup(key, one, by, addr, z);
+            let g_pid = this.lookup(key, one, by, slot_pid, z);
             let mut g = [z; 5];
             for i in 0..5 {
-                g[i] = this.lookup(key, one, Prefer::MinBy(c), d[i], z);
+                g[i] = this.lookup(key, one, by, d[i], z);
             }
-            (gc, g)
+            (g_has, g_addr, g_pid, g)
         };
-        let (gw, dw) = global(self, wc, wd);
-        let (gr, dr) = global(self, rc, rd);
-        let wa = self.bin(B::DivEuclid, gw, shift);
-        let ra = self.bin(B::DivEuclid, gr, shift);
-        let use_write = self.bin(B::Lt, wa, ra);
-        let gc = self.sel(use_write, gw, gr);
+        let (hw, wa, wp, dw) = global(self, w_has, w_addr, wd);
+        let (hr, ra, rp, dr) = global(self, r_has, r_addr, rd);
+        let lower = self.bin(B::Lt, wa, ra);
+        let no_read = self.not(hr);
+        let write_first = self.bin(B::Or, no_read, lower);
+        let use_write = self.and(hw, write_first);
         let mut g = [z; 5];
         for i in 0..5 {
             g[i] = self.sel(use_write, dw[i], dr[i]);
         }
-        let violated = self.bin(B::Lt, gc, big);
-        let second = self.bin(B::RemEuclid, gc, shift);
+        let violated = self.bin(B::Or, hw, hr);
+        let second = self.sel(use_write, wp, rp);
         // d: kind, round, first processor, line, array, index, second processor.
         (violated, [g[4], round_k, g[0], g[1], g[2], g[3], second])
     }
@@ -1948,7 +1998,7 @@ pub fn initial_canvas(
     start[0] = kind::HEADER;
     start[hf::PC] = -1;
     start[hf::S] = setup.cells.len() as i64;
-    start[hf::SEED] = config.seed as i64;
+    start[hf::SEED] = crate::pram::round::draw_seed(config.seed);
     for (r, &v) in setup.registers.iter().enumerate() {
         start[hf::REGS + r] = v;
     }

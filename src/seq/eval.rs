@@ -218,6 +218,7 @@ fn uniform_value(
 ) -> Option<Result<i64, ()>> {
     let u = |v: &Value| uniform[v.index()];
     let at0 = |v: &Value| values[v.index()][0];
+    let pair_uniform = |s: &Selector| s.pair.is_none_or(|(_, q)| uniform[q.index()]);
     match op {
         Op::Unary(f, a) if u(a) => Some(Ok(unary(*f, at0(a)))),
         Op::Binary(f, a, b) if u(a) && u(b) => Some(binary(*f, at0(a), at0(b)).ok_or(())),
@@ -230,13 +231,14 @@ fn uniform_value(
             prefer,
             value,
             default,
-        } if select.position.is_none() && u(&select.query) => {
+        } if select.position.is_none() && u(&select.query) && pair_uniform(select) => {
             // One query for all positions: one pass over the keys.
-            let q = at0(&select.query);
-            let keys = &values[select.key.index()];
+            let q = query_at(values, select, 0);
             let mut best: Option<usize> = None;
-            for (j, &k) in keys.iter().enumerate().take(len) {
-                if k == q && best.is_none_or(|b| beats(values, *prefer, j, b)) {
+            for j in 0..len {
+                if key_at(values, select, j) == q
+                    && best.is_none_or(|b| beats(values, *prefer, j, b))
+                {
                     best = Some(j);
                 }
             }
@@ -246,12 +248,13 @@ fn uniform_value(
                 None => None,
             }
         }
-        Op::Sum { select, value } if select.position.is_none() && u(&select.query) => {
-            let q = at0(&select.query);
-            let keys = &values[select.key.index()];
+        Op::Sum { select, value }
+            if select.position.is_none() && u(&select.query) && pair_uniform(select) =>
+        {
+            let q = query_at(values, select, 0);
             let v = &values[value.index()];
             let mut total = 0i64;
-            for j in (0..len).filter(|&j| keys[j] == q) {
+            for j in (0..len).filter(|&j| key_at(values, select, j) == q) {
                 match total.checked_add(v[j]) {
                     Some(t) => total = t,
                     None => return Some(Err(())),
@@ -275,13 +278,7 @@ pub(crate) fn unary(op: UnaryOp, a: i64) -> i64 {
                 i64::from(63 - a.leading_zeros())
             }
         }
-        UnaryOp::Mix => mix64(a as u64) as i64,
     }
-}
-
-/// SplitMix64's finalizer (the `Mix` map).
-pub fn mix64(x: u64) -> u64 {
-    crate::pram::round::mix(x)
 }
 
 /// A two-argument map; `None` on 64-bit overflow.
@@ -331,6 +328,7 @@ pub fn binary(op: BinaryOp, a: i64, b: i64) -> Option<i64> {
         BinaryOp::DivEuclid => a.checked_div_euclid(b).unwrap_or(0),
         BinaryOp::RemEuclid => a.checked_rem_euclid(b).unwrap_or(0),
         BinaryOp::MulSat => a.saturating_mul(b),
+        BinaryOp::Draw => crate::pram::round::draw(a, b),
         BinaryOp::ShlSat => match a.checked_shl(shift) {
             Some(r) if r >> shift == a => r,
             _ if a < 0 => i64::MIN,
@@ -341,8 +339,23 @@ pub fn binary(op: BinaryOp, a: i64, b: i64) -> Option<i64> {
 
 /// Whether position j is selected by position i.
 fn selected(values: &[Vec<i64>], s: &Selector, i: usize, j: usize) -> bool {
-    values[s.key.index()][j] == values[s.query.index()][i]
-        && s.position.is_none_or(|cmp| cmp.holds(j, i))
+    key_at(values, s, j) == query_at(values, s, i) && s.position.is_none_or(|cmp| cmp.holds(j, i))
+}
+
+/// The (tuple) key a selector reads at position j (the second component 0 without a pair).
+fn key_at(values: &[Vec<i64>], s: &Selector, j: usize) -> (i64, i64) {
+    (
+        values[s.key.index()][j],
+        s.pair.map_or(0, |(k, _)| values[k.index()][j]),
+    )
+}
+
+/// The (tuple) query a selector reads at position i.
+fn query_at(values: &[Vec<i64>], s: &Selector, i: usize) -> (i64, i64) {
+    (
+        values[s.query.index()][i],
+        s.pair.map_or(0, |(_, q)| values[q.index()][i]),
+    )
 }
 
 /// Whether candidate `j` beats the current best `k` under `prefer` (a strict total order).
@@ -356,6 +369,16 @@ fn beats(values: &[Vec<i64>], prefer: Prefer, j: usize, k: usize) -> bool {
         }
         Prefer::MinBy(v) => {
             let (a, b) = (values[v.index()][j], values[v.index()][k]);
+            a < b || (a == b && j < k)
+        }
+        Prefer::MaxByPair(x, y) => {
+            let at = |p: usize| (values[x.index()][p], values[y.index()][p]);
+            let (a, b) = (at(j), at(k));
+            a > b || (a == b && j > k)
+        }
+        Prefer::MinByPair(x, y) => {
+            let at = |p: usize| (values[x.index()][p], values[y.index()][p]);
+            let (a, b) = (at(j), at(k));
             a < b || (a == b && j < k)
         }
     }
@@ -440,10 +463,10 @@ impl<T: Clone> Group<T> {
 }
 
 /// Positions grouped by their equality key, each group in increasing order.
-fn groups(values: &[Vec<i64>], s: &Selector, len: usize) -> HashMap<i64, Vec<usize>> {
-    let mut map: HashMap<i64, Vec<usize>> = HashMap::new();
-    for (j, &key) in values[s.key.index()].iter().enumerate().take(len) {
-        map.entry(key).or_default().push(j);
+fn groups(values: &[Vec<i64>], s: &Selector, len: usize) -> HashMap<(i64, i64), Vec<usize>> {
+    let mut map: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+    for j in 0..len {
+        map.entry(key_at(values, s, j)).or_default().push(j);
     }
     map
 }
@@ -456,9 +479,9 @@ fn pick_indexed(
 ) -> Vec<Option<usize>> {
     if s.position.is_none() {
         // No position condition: one best position per key, found in a single pass.
-        let mut best: HashMap<i64, usize> = HashMap::new();
-        for (j, &key) in values[s.key.index()].iter().enumerate().take(len) {
-            best.entry(key)
+        let mut best: HashMap<(i64, i64), usize> = HashMap::new();
+        for j in 0..len {
+            best.entry(key_at(values, s, j))
                 .and_modify(|k| {
                     if beats(values, prefer, j, *k) {
                         *k = j;
@@ -466,10 +489,11 @@ fn pick_indexed(
                 })
                 .or_insert(j);
         }
-        let query = &values[s.query.index()];
-        return (0..len).map(|i| best.get(&query[i]).copied()).collect();
+        return (0..len)
+            .map(|i| best.get(&query_at(values, s, i)).copied())
+            .collect();
     }
-    let built: HashMap<i64, Group<Option<usize>>> = groups(values, s, len)
+    let built: HashMap<(i64, i64), Group<Option<usize>>> = groups(values, s, len)
         .into_iter()
         .map(|(k, members)| {
             let g = Group::build(members, Some, |a, b| better(values, prefer, *a, *b));
@@ -479,7 +503,7 @@ fn pick_indexed(
     (0..len)
         .map(|i| {
             built
-                .get(&values[s.query.index()][i])?
+                .get(&query_at(values, s, i))?
                 .query(s.position, i)
                 .flatten()
         })
@@ -493,7 +517,7 @@ fn sum_indexed(
     len: usize,
 ) -> Result<Vec<i64>, usize> {
     // Partial sums are Options so that an overflow surfaces at the positions that read it.
-    let built: HashMap<i64, Group<Option<i64>>> = groups(values, s, len)
+    let built: HashMap<(i64, i64), Group<Option<i64>>> = groups(values, s, len)
         .into_iter()
         .map(|(k, members)| {
             let g = Group::build(
@@ -507,7 +531,7 @@ fn sum_indexed(
     (0..len)
         .map(|i| {
             let total = built
-                .get(&values[s.query.index()][i])
+                .get(&query_at(values, s, i))
                 .and_then(|g| g.query(s.position, i))
                 .unwrap_or(Some(0));
             total.ok_or(i)

@@ -33,9 +33,6 @@ pub enum UnaryOp {
     Abs,
     /// floor(log2 a) for a >= 1, and 0 for a <= 0.
     Log2,
-    /// SplitMix64's finalizer on the 64 bits of a (a fixed, well-mixed hash; used for seeded
-    /// CRCW-arbitrary winners).
-    Mix,
 }
 
 /// Two-argument position-wise functions. All are total: division and remainder by zero give 0,
@@ -87,6 +84,9 @@ pub enum BinaryOp {
     MulSat,
     /// a << b (b clamped to 0..=63) saturated to the 64-bit range when bits would be lost.
     ShlSat,
+    /// A well-mixed hash of the pair (a, b) into 0..2^16 (`pram::round::draw`: the seeded
+    /// CRCW-arbitrary draw, a function of two bounded inputs with a 16-bit output).
+    Draw,
 }
 
 /// How a selector's position condition compares the attended position j with the position i.
@@ -130,15 +130,22 @@ pub enum Prefer {
     MaxBy(Value),
     /// The selected position with the smallest value of this node (ties: the earliest).
     MinBy(Value),
+    /// The selected position with the largest pair of these nodes' values, compared
+    /// lexicographically (ties: the latest).
+    MaxByPair(Value, Value),
+    /// The selected position with the smallest pair, lexicographically (ties: the earliest).
+    MinByPair(Value, Value),
 }
 
-/// Which positions j a position i attends to: those where `key_j == query_i` and, if `position`
-/// is set, `j position i` (for example `Some(Cmp::Lt)`: only positions before i).
+/// Which positions j a position i attends to: those where `key_j == query_i` (and, with a `pair`
+/// `(key2, query2)`, also `key2_j == query2_i`: a tuple key, the concatenation of two bounded
+/// values) and, if `position` is set, `j position i` (for example `Some(Cmp::Lt)`: only
+/// positions before i).
 ///
 /// The family is deliberately small so that one attention head realizes it with O(log n) width:
 /// equality of binary-encoded keys is a bilinear score, and a position condition is a causal (or
-/// reversed causal) attention mask. An equality on a pair of values is expressed by pairing them
-/// into one key with a map.
+/// reversed causal) attention mask. An equality on a pair of values is a tuple key (`pair`): the
+/// query and key vectors concatenate both encodings, so no value is scaled to make room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Selector {
     /// The equality key, read at j.
@@ -147,6 +154,21 @@ pub struct Selector {
     pub query: Value,
     /// An optional condition on positions: `j cmp i`.
     pub position: Option<Cmp>,
+    /// A second key and query `(key2, query2)`, matched together with the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<(Value, Value)>,
+}
+
+impl Selector {
+    /// Positions whose `key` equals the query's `query`, with no position condition.
+    pub fn eq(key: Value, query: Value) -> Selector {
+        Selector {
+            key,
+            query,
+            position: None,
+            pair: None,
+        }
+    }
 }
 
 /// One node: how its per-position values are computed.
@@ -192,7 +214,13 @@ pub enum Op {
 impl Op {
     /// The nodes this op reads.
     pub fn inputs(&self) -> Vec<Value> {
-        let selector = |s: &Selector| vec![s.key, s.query];
+        let selector = |s: &Selector| {
+            let mut v = vec![s.key, s.query];
+            if let Some((k, q)) = s.pair {
+                v.extend([k, q]);
+            }
+            v
+        };
         match self {
             Op::Field(_) | Op::IsMask | Op::Index | Op::Length | Op::Const(_) => Vec::new(),
             Op::Unary(_, a) => vec![*a],
@@ -206,8 +234,10 @@ impl Op {
             } => {
                 let mut v = selector(select);
                 v.extend([*value, *default]);
-                if let Prefer::MaxBy(p) | Prefer::MinBy(p) = prefer {
-                    v.push(*p);
+                match prefer {
+                    Prefer::MaxBy(p) | Prefer::MinBy(p) => v.push(*p),
+                    Prefer::MaxByPair(a, b) | Prefer::MinByPair(a, b) => v.extend([*a, *b]),
+                    Prefer::Latest | Prefer::Earliest => {}
                 }
                 v
             }
@@ -543,8 +573,19 @@ impl Builder {
         let mut fields: Vec<Range> = (0..self.fields)
             .map(|f| initial.get(f).copied().unwrap_or((0, 0)))
             .collect();
-        // Widen fields to the heads' ranges until nothing changes; from round 64 on, a field that
-        // still changes takes the whole 64-bit range (absorbing, so this ends).
+        // Widen fields to the heads' ranges until nothing changes. From round 4 on a field that
+        // changes widens to the next power of two (same width in bits, and at most 64 such steps
+        // per end); from round 4096 on it takes the whole 64-bit range. Both are absorbing, so
+        // this ends.
+        let pow2 = |(lo, hi): Range| -> Range {
+            let up = |v: i64| match v {
+                v if v <= 0 => v,
+                v if v >= 1 << 62 => i64::MAX,
+                v => (1i64 << (64 - v.leading_zeros())) - 1,
+            };
+            // A negative end -(2^k) takes the same k bits as the positive 2^k - 1.
+            (if lo < 0 { !up(!lo) } else { lo }, up(hi))
+        };
         for round in 0.. {
             let r = infer(&p.nodes, &self.declared, &fields, max_length);
             let mut changed = false;
@@ -552,10 +593,10 @@ impl Builder {
                 let next = super::range::union(*f, r[t.index()]);
                 if next != *f {
                     changed = true;
-                    *f = if round >= 64 {
-                        (i64::MIN, i64::MAX)
-                    } else {
-                        next
+                    *f = match round {
+                        0..4 => next,
+                        4..4096 => pow2(next),
+                        _ => (i64::MIN, i64::MAX),
                     };
                 }
             }

@@ -72,6 +72,15 @@ fn signed(bits: u32) -> Range {
     }
 }
 
+/// Bits of a two's-complement encoding of every value of the range (sign bit included).
+fn signed_width(r: Range) -> u32 {
+    if r.0 >= 0 {
+        width(r) + 1
+    } else {
+        width(r)
+    }
+}
+
 fn unsigned_bits(bits: u32) -> Range {
     if bits >= 63 {
         (0, i64::MAX)
@@ -108,7 +117,6 @@ pub fn unary(op: UnaryOp, a: Range) -> Range {
             }
         }
         UnaryOp::Log2 => (0, i64::from(magnitude(a.1.max(1)) - 1)),
-        UnaryOp::Mix => FULL,
     }
 }
 
@@ -153,13 +161,14 @@ pub fn binary(op: BinaryOp, a: Range, b: Range) -> Range {
             (true, true) => (0, a.1.min(b.1)),
             (true, false) => (0, a.1),
             (false, true) => (0, b.1),
-            (false, false) => signed(width(a).max(width(b))),
+            (false, false) => signed(signed_width(a).max(signed_width(b))),
         },
         BinaryOp::BitOr | BinaryOp::BitXor => {
             if a.0 >= 0 && b.0 >= 0 {
                 unsigned_bits(width(a).max(width(b)))
             } else {
-                signed(width(a).max(width(b)) + 1)
+                // Bitwise maps keep two's-complement widths.
+                signed(signed_width(a).max(signed_width(b)))
             }
         }
         BinaryOp::Shl | BinaryOp::ShlSat => {
@@ -173,6 +182,7 @@ pub fn binary(op: BinaryOp, a: Range, b: Range) -> Range {
             };
             hull(&[s(al, sl), s(al, sh), s(ah, sl), s(ah, sh)])
         }
+        BinaryOp::Draw => (0, (1i64 << crate::pram::round::DRAW_BITS) - 1),
         BinaryOp::Shr => {
             let (sl, sh) = shift_range(b);
             hull(&[al >> sl, al >> sh, ah >> sl, ah >> sh])
@@ -263,6 +273,7 @@ mod tests {
             BinaryOp::RemEuclid,
             BinaryOp::MulSat,
             BinaryOp::ShlSat,
+            BinaryOp::Draw,
         ];
         let ranges = [(-9, 7), (0, 5), (3, 12), (-4, -1), (0, 0), (1, 1), (-1, 70)];
         for op in ops {
