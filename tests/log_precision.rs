@@ -1,6 +1,7 @@
 //! Log precision of the compiled step functions: the emitted seq programs of every library program
 //! (both targets) hold no sentinel, no scaled priority, no 64-bit hash, no division for a
-//! one-dimensional pardo, and declare no range wider than the bound of `proofs/*.bounds.json`.
+//! one-dimensional pardo, and declare no range wider than the bound of `proofs/*.bounds.json`;
+//! their map depth (`Program::shape`) stays under 40.
 
 use apmdm::compile::pram_to_apmdm::pram_to_apmdm;
 use apmdm::compile::pram_to_mdm::{pram_to_mdm, CompileLimits};
@@ -51,7 +52,7 @@ fn scan(seq: &Program, bound: u32, one_dimensional: bool) -> Vec<String> {
 }
 
 #[test]
-fn no_emitted_program_holds_a_value_wider_than_the_bound() {
+fn no_emitted_program_holds_a_value_wider_than_the_bound_or_a_deep_map_chain() {
     let limits = CompileLimits::default();
     let mut failures = Vec::new();
     for (name, source) in library::PROGRAMS {
@@ -70,6 +71,9 @@ fn no_emitted_program_holds_a_value_wider_than_the_bound() {
             "{name} n={n} mdm: declared {} bits, bound {bound}, attention depth {}, map depth {}",
             shape.width_bits, shape.attention_depth, shape.map_depth
         );
+        if shape.map_depth >= 40 {
+            failures.push(format!("{name} n={n} mdm: map depth {}", shape.map_depth));
+        }
         for w in scan(&mdm.seq, bound, one_dimensional) {
             failures.push(format!("{name} n={n} mdm: {w}"));
         }
@@ -81,6 +85,9 @@ fn no_emitted_program_holds_a_value_wider_than_the_bound() {
             "{name} n={n} apmdm: declared {} bits, bound {bound}, attention depth {}, map depth {}",
             shape.width_bits, shape.attention_depth, shape.map_depth
         );
+        if shape.map_depth >= 40 {
+            failures.push(format!("{name} n={n} apmdm: map depth {}", shape.map_depth));
+        }
         for w in scan(&ap.seq, bound, one_dimensional) {
             failures.push(format!("{name} n={n} apmdm: {w}"));
         }

@@ -72,7 +72,11 @@ fn random_program(seed: u64, size: usize) -> Program {
                 d.node(),
             ),
             1 | 2 => Op::Binary(binaries[d.below(binaries.len())], d.node(), d.node()),
-            3 => Op::Select(d.node(), d.node(), d.node()),
+            3 if d.below(2) == 0 => Op::Select(d.node(), d.node(), d.node()),
+            3 => Op::FirstOf {
+                cases: (0..1 + d.below(4)).map(|_| (d.node(), d.node())).collect(),
+                default: d.node(),
+            },
             4 | 5 => {
                 let select = d.selector();
                 let prefer = match d.below(6) {

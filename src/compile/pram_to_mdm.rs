@@ -207,11 +207,15 @@ impl Default for CompileLimits {
     }
 }
 
-/// A stop being accumulated in program order: the first one that fires wins.
-#[derive(Clone, Copy)]
+/// A stop being accumulated in program order: the first one that fires wins. Stops recorded
+/// since the status was last read wait in `pending` and are resolved together by one `FirstOf`
+/// per field (a priority encoder: two layers, however many stops), not by a chain of selects.
+#[derive(Clone)]
 pub(super) struct Stop {
     status: V,
     d: [V; 7],
+    /// (fires, status code, details) in program order, not yet folded into `status` and `d`.
+    pending: Vec<(V, V, [V; 7])>,
 }
 
 impl Stop {
@@ -220,6 +224,7 @@ impl Stop {
         Stop {
             status: zero,
             d: [zero; 7],
+            pending: Vec::new(),
         }
     }
 }
@@ -648,12 +653,53 @@ impl Compiler {
     /// Records a stop when `guard && cond` and no earlier stop fired.
     fn stop(&mut self, s: &mut Stop, guard: V, cond: V, status: i64, d: [V; 7]) {
         let fire = self.and(guard, cond);
-        let free = self.eqc(s.status, 0);
-        let take = self.and(fire, free);
         let st = self.k(status);
-        s.status = self.sel(take, st, s.status);
+        s.pending.push((fire, st, d));
+    }
+
+    /// Folds the pending stops into the status and details: the earlier stop (status non-zero)
+    /// first, then the pending ones in order.
+    fn resolve(&mut self, s: &mut Stop) {
+        if s.pending.is_empty() {
+            return;
+        }
+        let z = self.k(0);
+        let mut fires = Vec::new();
+        if s.status != z {
+            fires.push((self.bin(B::Ne, s.status, z), s.status, s.d));
+        }
+        fires.append(&mut s.pending);
+        let status = fires.iter().map(|&(f, st, _)| (f, st)).collect();
+        s.status = self.first_of(status, z);
         for i in 0..7 {
-            s.d[i] = self.sel(take, d[i], s.d[i]);
+            let cases = fires.iter().map(|&(f, _, d)| (f, d[i])).collect();
+            s.d[i] = self.first_of(cases, z);
+        }
+    }
+
+    /// The status after every stop recorded so far (0: none fired).
+    fn status(&mut self, s: &mut Stop) -> V {
+        self.resolve(s);
+        s.status
+    }
+
+    /// The value of the case whose condition holds, else `default`, for conditions that exclude
+    /// each other (so any case giving the default can be dropped).
+    fn one_of(&mut self, mut cases: Vec<(V, V)>, default: V) -> V {
+        cases.retain(|&(_, v)| v != default);
+        self.first_of(cases, default)
+    }
+
+    /// The value of the first case whose condition holds, else `default`; trailing cases that
+    /// give the default are dropped, and one case is a select.
+    pub(super) fn first_of(&mut self, mut cases: Vec<(V, V)>, default: V) -> V {
+        while cases.last().is_some_and(|&(_, v)| v == default) {
+            cases.pop();
+        }
+        match cases[..] {
+            [] => default,
+            [(c, v)] => self.sel(c, v, default),
+            _ => self.b.first_of(cases, default),
         }
     }
 
@@ -1057,6 +1103,7 @@ impl Compiler {
         let mut stop = Stop {
             status: self.sel(round_faulted, fs, st),
             d: [z; 7],
+            pending: Vec::new(),
         };
         for i in 0..7 {
             let v = self.sel(violated, vd[i], z);
@@ -1094,7 +1141,7 @@ impl Compiler {
         let round_k = o.round_k;
         let started = o.started;
         let hregs: Vec<V> = (0..=self.top_reg).map(|r| h[hf::REGS + r]).collect();
-        let mut stop = o.stop;
+        let mut stop = o.stop.clone();
         let mut new_regs = hregs.clone();
         let mut new_pc = z;
         let mut new_s = h[hf::S];
@@ -1124,6 +1171,10 @@ impl Compiler {
             }
         }
         let ok_so_far = self.not(o.failed);
+        // The edges' guards exclude each other: each register's new value is one priority
+        // encoder over the edges, not a chain of selects.
+        let mut regs_by_edge: Vec<Vec<(V, V)>> = vec![Vec::new(); new_regs.len()];
+        let (mut s_by_edge, mut low_by_edge, mut pc_by_edge) = (Vec::new(), Vec::new(), Vec::new());
         for (guard, acts, target) in edges {
             let guard = self.and(guard, ok_so_far);
             let mut env = Env {
@@ -1142,16 +1193,23 @@ impl Compiler {
                 );
             }
             for r in 0..env.regs.len() {
-                new_regs[r] = self.sel(guard, env.regs[r], new_regs[r]);
+                regs_by_edge[r].push((guard, env.regs[r]));
             }
-            new_s = self.sel(guard, span.0, new_s);
-            new_low = self.sel(guard, span.1, new_low);
+            s_by_edge.push((guard, span.0));
+            low_by_edge.push((guard, span.1));
             let pc = self.k(cfg.pc(target));
-            new_pc = self.sel(guard, pc, new_pc);
+            pc_by_edge.push((guard, pc));
         }
+        for (r, cases) in regs_by_edge.into_iter().enumerate() {
+            new_regs[r] = self.one_of(cases, new_regs[r]);
+        }
+        new_s = self.one_of(s_by_edge, new_s);
+        new_low = self.one_of(low_by_edge, new_low);
+        new_pc = self.one_of(pc_by_edge, new_pc);
         // The next round: processor count (and faults evaluating a pardo's ranges).
         let running_pc = self.bin(B::Lt, z, new_pc);
-        let no_stop = self.eqc(stop.status, 0);
+        let st = self.status(&mut stop);
+        let no_stop = self.eqc(st, 0);
         let next_round = self.succ_round(round_k);
         let (cnt, sizes) = self.pardo_sizes(
             cfg,
@@ -1163,7 +1221,8 @@ impl Compiler {
             Some(limits),
         );
         // The new header.
-        let no_stop = self.eqc(stop.status, 0);
+        let st = self.status(&mut stop);
+        let no_stop = self.eqc(st, 0);
         let running = self.and(no_stop, running_pc);
         let halted_now = self.not(running_pc);
         let halted_now = self.and(no_stop, halted_now);
@@ -1194,7 +1253,8 @@ impl Compiler {
             status::BOUND,
             [code, measured, bound, z, z, z, z],
         );
-        let no_stop = self.eqc(stop.status, 0);
+        let st = self.status(&mut stop);
+        let no_stop = self.eqc(st, 0);
         let running = self.and(no_stop, running_pc);
         // Declared bounds, checked as the interpreter does when the program ends.
         let metric_of = |m: crate::pram::Metric| match m {
@@ -1217,7 +1277,8 @@ impl Compiler {
                 [c, measured, bv, z, z, z, z],
             );
         }
-        let halted_ok = self.eqc(stop.status, 0);
+        let st = self.status(&mut stop);
+        let halted_ok = self.eqc(st, 0);
         let halted_ok = self.and(halted_ok, halted_now);
         let hs = self.k(status::HALTED);
         let new_status = self.sel(halted_ok, hs, stop.status);
@@ -1275,7 +1336,7 @@ impl Compiler {
         let one = self.k(1);
         let z = self.k(0);
         let next_round = self.succ_round(round_k);
-        let mut cnt = one;
+        let mut counts = Vec::new();
         let mut sizes: Vec<Vec<(V, V)>> = Vec::new();
         for (i, &r) in cfg.rounds.iter().enumerate() {
             let Node::Round { kind, line, .. } = &cfg.nodes[r] else {
@@ -1309,7 +1370,7 @@ impl Compiler {
                     p = self.bin(B::Min, p, cap);
                     here.push((lo, d));
                 }
-                cnt = self.sel(at, p, cnt);
+                counts.push((at, p));
                 if let Some(limits) = limits {
                     // Limit: more processors than allowed.
                     let maxp = self.k(limits.max_processors as i64);
@@ -1327,6 +1388,8 @@ impl Compiler {
             }
             sizes.push(here);
         }
+        // The rounds' program counters exclude each other.
+        let cnt = self.one_of(counts, one);
         (cnt, sizes)
     }
 
@@ -1530,11 +1593,15 @@ impl Compiler {
         let m1 = self.k(-1);
         let nf = self.fields;
         let mut out = vec![z; nf];
-        let mut stop = Stop {
-            status: z,
-            d: [z; 7],
-        };
+        let mut stop = Stop::none(z);
         let mut branch = z;
+        let mut branch_cases: Vec<(V, V)> = Vec::new();
+        let mut write_cases: Vec<[Vec<(V, V)>; 6]> = (0..self.write_sites)
+            .map(|_| std::array::from_fn(|_| Vec::new()))
+            .collect();
+        let mut read_cases: Vec<[Vec<(V, V)>; 4]> = (0..self.read_sites)
+            .map(|_| std::array::from_fn(|_| Vec::new()))
+            .collect();
         let mut writes: Vec<WriteSite> = (0..self.write_sites)
             .map(|_| WriteSite {
                 key: m1,
@@ -1597,13 +1664,13 @@ impl Compiler {
                 RoundKind::Test(cond) => {
                     let mut reads = Vec::new();
                     let v = self.expr(cond, &env, gate, &mut stop, &ctx, &mut reads);
-                    branch = self.sel(gate, v, branch);
+                    branch_cases.push((gate, v));
                 }
                 RoundKind::ForTest(the_loop) => {
                     let c = env.regs[self.loop_regs + 2 * the_loop];
                     let h = env.regs[self.loop_regs + 2 * the_loop + 1];
                     let v = self.bin(B::Lt, c, h);
-                    branch = self.sel(gate, v, branch);
+                    branch_cases.push((gate, v));
                 }
                 RoundKind::Pardo(round_ast) => {
                     let mut env = env.clone();
@@ -1638,30 +1705,47 @@ impl Compiler {
             }
             for (s, (w, g)) in my_writes.into_iter().enumerate() {
                 let key = self.sel(g, w.key, m1);
-                let cur = writes[s];
-                writes[s] = WriteSite {
-                    key: self.sel(gate, key, cur.key),
-                    value: self.sel(gate, w.value, cur.value),
-                    addr: self.sel(gate, w.addr, cur.addr),
-                    array: self.sel(gate, w.array, cur.array),
-                    index: self.sel(gate, w.index, cur.index),
-                    line: self.sel(gate, w.line, cur.line),
-                };
+                let fields = [key, w.value, w.addr, w.array, w.index, w.line];
+                for (cases, v) in write_cases[s].iter_mut().zip(fields) {
+                    cases.push((gate, v));
+                }
             }
             for (q, (rd, g)) in my_reads.into_iter().enumerate() {
                 let addr = self.sel(g, rd.addr, m1);
-                let cur = reads_all[q];
-                reads_all[q] = ReadSite {
-                    addr: self.sel(gate, addr, cur.addr),
-                    array: self.sel(gate, rd.array, cur.array),
-                    index: self.sel(gate, rd.index, cur.index),
-                    line: self.sel(gate, rd.line, cur.line),
-                };
+                let fields = [addr, rd.array, rd.index, rd.line];
+                for (cases, v) in read_cases[q].iter_mut().zip(fields) {
+                    cases.push((gate, v));
+                }
             }
+        }
+        // The rounds' gates exclude each other: one priority encoder per field.
+        branch = self.one_of(branch_cases, branch);
+        for (s, cases) in write_cases.into_iter().enumerate() {
+            let [key, value, addr, array, index, line] = cases;
+            let cur = writes[s];
+            writes[s] = WriteSite {
+                key: self.one_of(key, cur.key),
+                value: self.one_of(value, cur.value),
+                addr: self.one_of(addr, cur.addr),
+                array: self.one_of(array, cur.array),
+                index: self.one_of(index, cur.index),
+                line: self.one_of(line, cur.line),
+            };
+        }
+        for (q, cases) in read_cases.into_iter().enumerate() {
+            let [addr, array, index, line] = cases;
+            let cur = reads_all[q];
+            reads_all[q] = ReadSite {
+                addr: self.one_of(addr, cur.addr),
+                array: self.one_of(array, cur.array),
+                index: self.one_of(index, cur.index),
+                line: self.one_of(line, cur.line),
+            };
         }
         out[sf::ROUND] = round;
         out[sf::PID] = pid;
         out[sf::BRANCH] = branch;
+        self.resolve(&mut stop);
         out[sf::FAULT] = stop.d[0];
         out[sf::FAULT + 1] = stop.d[3];
         out[sf::FAULT + 2] = stop.d[4];

@@ -151,6 +151,18 @@ pub fn evaluate_observed(
                 let (c, a, b) = (&values[c.index()], &values[a.index()], &values[b.index()]);
                 column.extend((0..len).map(|i| if c[i] != 0 { a[i] } else { b[i] }));
             }
+            Op::FirstOf { cases, default } => {
+                column.extend_from_slice(&values[default.index()]);
+                // Later cases first, so that earlier ones overwrite them.
+                for (c, v) in cases.iter().rev() {
+                    let (c, v) = (&values[c.index()], &values[v.index()]);
+                    for i in 0..len {
+                        if c[i] != 0 {
+                            column[i] = v[i];
+                        }
+                    }
+                }
+            }
             Op::Lookup {
                 select,
                 prefer,
@@ -225,6 +237,13 @@ fn uniform_value(
         Op::Select(c, a, b) if u(c) => {
             let chosen = if at0(c) != 0 { a } else { b };
             u(chosen).then(|| Ok(at0(chosen)))
+        }
+        Op::FirstOf { cases, default } if op.inputs().iter().all(u) => {
+            let chosen = cases
+                .iter()
+                .find(|(c, _)| at0(c) != 0)
+                .map_or(default, |(_, v)| v);
+            Some(Ok(at0(chosen)))
         }
         Op::Lookup {
             select,

@@ -191,6 +191,14 @@ pub enum Op {
     Binary(BinaryOp, Value, Value),
     /// `cond != 0 ? then : else`.
     Select(Value, Value, Value),
+    /// The value of the first case whose condition is non-zero, else `default`: a priority
+    /// encoder over n cases, one map (two MLP layers, `docs/seq.md`).
+    FirstOf {
+        /// (condition, value) in priority order.
+        cases: Vec<(Value, Value)>,
+        /// What a position where no condition holds gets.
+        default: Value,
+    },
     /// Reads `value` at the preferred selected position; `default` (read at i) if none is selected.
     Lookup {
         /// Which positions are selected.
@@ -226,6 +234,11 @@ impl Op {
             Op::Unary(_, a) => vec![*a],
             Op::Binary(_, a, b) => vec![*a, *b],
             Op::Select(c, a, b) => vec![*c, *a, *b],
+            Op::FirstOf { cases, default } => cases
+                .iter()
+                .flat_map(|&(c, v)| [c, v])
+                .chain([*default])
+                .collect(),
             Op::Lookup {
                 select,
                 prefer,
@@ -522,6 +535,11 @@ impl Builder {
     /// `cond ? then : otherwise`.
     pub fn select(&mut self, cond: Value, then: Value, otherwise: Value) -> Value {
         self.push(Op::Select(cond, then, otherwise))
+    }
+
+    /// The value of the first case whose condition holds, else `default`.
+    pub fn first_of(&mut self, cases: Vec<(Value, Value)>, default: Value) -> Value {
+        self.push(Op::FirstOf { cases, default })
     }
 
     /// A lookup.

@@ -221,6 +221,26 @@ pub fn infer(
                     union(at(a), at(b))
                 }
             }
+            Op::FirstOf { cases, default } => {
+                let mut r: Option<Range> = None;
+                let mut reachable = true;
+                for (c, v) in cases {
+                    let c = at(c);
+                    if c != (0, 0) {
+                        r = Some(r.map_or(at(v), |r| union(r, at(v))));
+                    }
+                    if c.0 > 0 || c.1 < 0 {
+                        // This case always holds: nothing after it is reached.
+                        reachable = false;
+                        break;
+                    }
+                }
+                match (r, reachable) {
+                    (Some(r), true) => union(r, at(default)),
+                    (Some(r), false) => r,
+                    (None, _) => at(default),
+                }
+            }
             Op::Lookup { value, default, .. } => union(at(value), at(default)),
             Op::Sum { value, .. } => {
                 let v = at(value);
