@@ -39,12 +39,17 @@ fn program() -> Program {
     let prefix = b.sum(earlier, value);
     let a = b.binary(BinaryOp::Add, latest, largest);
     let out = b.binary(BinaryOp::Max, a, prefix);
-    b.finish(Heads {
-        token: vec![out, zero],
-        remask: zero,
-        insert: zero,
-        delete: zero,
-    })
+    // Ranged (fields as `canvas` draws them, up to 2^20 positions): every value is checked.
+    b.finish_ranged(
+        Heads {
+            token: vec![out, zero],
+            remask: zero,
+            insert: zero,
+            delete: zero,
+        },
+        &[(0, 63), (0, 999)],
+        1 << 20,
+    )
     .expect("a well-formed program")
 }
 
