@@ -5,6 +5,7 @@
 //! against it on random programs and canvases.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
@@ -482,12 +483,33 @@ impl<T: Clone> Group<T> {
 }
 
 /// Positions grouped by their equality key, each group in increasing order.
-fn groups(values: &[Vec<i64>], s: &Selector, len: usize) -> HashMap<(i64, i64), Vec<usize>> {
-    let mut map: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+fn groups<K: Hash + Eq>(len: usize, key: impl Fn(usize) -> K) -> HashMap<K, Vec<usize>> {
+    let mut map: HashMap<K, Vec<usize>> = HashMap::new();
     for j in 0..len {
-        map.entry(key_at(values, s, j)).or_default().push(j);
+        map.entry(key(j)).or_default().push(j);
     }
     map
+}
+
+/// Runs `$body` with `key` and `query` reading the selector's key and query at a position: plain
+/// values for a one-value key, pairs for a tuple key (so a plain key hashes one word).
+macro_rules! with_keys {
+    ($values:expr, $s:expr, |$key:ident, $query:ident| $body:expr) => {{
+        let (k, q) = (&$values[$s.key.index()], &$values[$s.query.index()]);
+        match $s.pair {
+            None => {
+                let $key = |j: usize| k[j];
+                let $query = |i: usize| q[i];
+                $body
+            }
+            Some((k2, q2)) => {
+                let (k2, q2) = (&$values[k2.index()], &$values[q2.index()]);
+                let $key = |j: usize| (k[j], k2[j]);
+                let $query = |i: usize| (q[i], q2[i]);
+                $body
+            }
+        }
+    }};
 }
 
 fn pick_indexed(
@@ -496,11 +518,24 @@ fn pick_indexed(
     prefer: Prefer,
     len: usize,
 ) -> Vec<Option<usize>> {
+    with_keys!(values, s, |key, query| pick_by(
+        values, s, prefer, len, key, query
+    ))
+}
+
+fn pick_by<K: Hash + Eq>(
+    values: &[Vec<i64>],
+    s: &Selector,
+    prefer: Prefer,
+    len: usize,
+    key: impl Fn(usize) -> K,
+    query: impl Fn(usize) -> K,
+) -> Vec<Option<usize>> {
     if s.position.is_none() {
         // No position condition: one best position per key, found in a single pass.
-        let mut best: HashMap<(i64, i64), usize> = HashMap::new();
+        let mut best: HashMap<K, usize> = HashMap::new();
         for j in 0..len {
-            best.entry(key_at(values, s, j))
+            best.entry(key(j))
                 .and_modify(|k| {
                     if beats(values, prefer, j, *k) {
                         *k = j;
@@ -508,11 +543,9 @@ fn pick_indexed(
                 })
                 .or_insert(j);
         }
-        return (0..len)
-            .map(|i| best.get(&query_at(values, s, i)).copied())
-            .collect();
+        return (0..len).map(|i| best.get(&query(i)).copied()).collect();
     }
-    let built: HashMap<(i64, i64), Group<Option<usize>>> = groups(values, s, len)
+    let built: HashMap<K, Group<Option<usize>>> = groups(len, key)
         .into_iter()
         .map(|(k, members)| {
             let g = Group::build(members, Some, |a, b| better(values, prefer, *a, *b));
@@ -520,12 +553,7 @@ fn pick_indexed(
         })
         .collect();
     (0..len)
-        .map(|i| {
-            built
-                .get(&query_at(values, s, i))?
-                .query(s.position, i)
-                .flatten()
-        })
+        .map(|i| built.get(&query(i))?.query(s.position, i).flatten())
         .collect()
 }
 
@@ -535,8 +563,18 @@ fn sum_indexed(
     v: &[i64],
     len: usize,
 ) -> Result<Vec<i64>, usize> {
+    with_keys!(values, s, |key, query| sum_by(s, v, len, key, query))
+}
+
+fn sum_by<K: Hash + Eq>(
+    s: &Selector,
+    v: &[i64],
+    len: usize,
+    key: impl Fn(usize) -> K,
+    query: impl Fn(usize) -> K,
+) -> Result<Vec<i64>, usize> {
     // Partial sums are Options so that an overflow surfaces at the positions that read it.
-    let built: HashMap<(i64, i64), Group<Option<i64>>> = groups(values, s, len)
+    let built: HashMap<K, Group<Option<i64>>> = groups(len, key)
         .into_iter()
         .map(|(k, members)| {
             let g = Group::build(
@@ -550,7 +588,7 @@ fn sum_indexed(
     (0..len)
         .map(|i| {
             let total = built
-                .get(&query_at(values, s, i))
+                .get(&query(i))
                 .and_then(|g| g.query(s.position, i))
                 .unwrap_or(Some(0));
             total.ok_or(i)
