@@ -26,6 +26,7 @@ fn program() -> Program {
         key,
         query,
         position: None,
+        pair: None,
     };
     let latest = b.lookup(any, Prefer::Latest, value, zero);
     let largest = b.lookup(any, Prefer::MaxBy(value), index, zero);
@@ -33,16 +34,22 @@ fn program() -> Program {
         key,
         query: key,
         position: Some(Cmp::Lt),
+        pair: None,
     };
     let prefix = b.sum(earlier, value);
     let a = b.binary(BinaryOp::Add, latest, largest);
     let out = b.binary(BinaryOp::Max, a, prefix);
-    b.finish(Heads {
-        token: vec![out, zero],
-        remask: zero,
-        insert: zero,
-        delete: zero,
-    })
+    // Ranged (fields as `canvas` draws them, up to 2^20 positions): every value is checked.
+    b.finish_ranged(
+        Heads {
+            token: vec![out, zero],
+            remask: zero,
+            insert: zero,
+            delete: zero,
+        },
+        &[(0, 63), (0, 999)],
+        1 << 20,
+    )
     .expect("a well-formed program")
 }
 

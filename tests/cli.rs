@@ -138,10 +138,7 @@ fn compile_emits_a_seq_program_that_runs_without_the_interpreter() {
             .unwrap()
             .canvas;
         let length = x0.len();
-        let mut f = apmdm::seq::SeqStep {
-            program: seq,
-            evaluator: apmdm::seq::Evaluator::Indexed,
-        };
+        let mut f = apmdm::seq::SeqStep::new(seq, apmdm::seq::Evaluator::Indexed);
         let config = apmdm::machine::RunConfig::new(apmdm::machine::ModelClass::Mdm)
             .max_steps(100_000)
             .max_length(length);
@@ -341,10 +338,7 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
     let x0 = CanvasFile::from_json(&std::fs::read_to_string(&canvas_path).unwrap(), &envelope)
         .unwrap()
         .canvas;
-    let mut f = apmdm::seq::SeqStep {
-        program: seq,
-        evaluator: apmdm::seq::Evaluator::Indexed,
-    };
+    let mut f = apmdm::seq::SeqStep::new(seq, apmdm::seq::Evaluator::Indexed);
     let config = apmdm::machine::RunConfig::new(apmdm::machine::ModelClass::ApMdm)
         .max_steps(100_000)
         .max_length(1000);

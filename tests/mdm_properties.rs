@@ -321,10 +321,7 @@ fn injected_schedule_faults_are_caught() {
         .max_length(compiled.regions.length);
     for mode in [0u8, 1] {
         let mut f = Faulty {
-            inner: SeqStep {
-                program: compiled.seq.clone(),
-                evaluator: Evaluator::Indexed,
-            },
+            inner: SeqStep::new(compiled.seq.clone(), Evaluator::Indexed),
             step: 0,
             at: 2,
             mode,

@@ -4,8 +4,8 @@
 use apmdm::machine::library::{parity_canvas, ParityEliminator, ParityToken, SplitMix64};
 use apmdm::machine::{run, Canvas, ModelClass, RunConfig, Token};
 use apmdm::seq::{
-    evaluate, BinaryOp, Builder, Cmp, EvalError, Evaluator, Heads, Op, Prefer, Program,
-    ProgramError, Selector, SeqStep, UnaryOp, Value, Word,
+    evaluate, evaluate_observed, range, BinaryOp, Builder, Cmp, EvalError, Evaluator, Heads, Op,
+    Prefer, Program, ProgramError, Selector, SeqStep, UnaryOp, Value, Word,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -29,10 +29,12 @@ impl Draw {
         let cmps = [Cmp::Eq, Cmp::Lt, Cmp::Le, Cmp::Gt, Cmp::Ge];
         let (key, query) = (self.node(), self.node());
         let position = (self.below(2) == 0).then(|| cmps[self.below(5)]);
+        let pair = (self.below(3) == 0).then(|| (self.node(), self.node()));
         Selector {
             key,
             query,
             position,
+            pair,
         }
     }
 }
@@ -70,14 +72,20 @@ fn random_program(seed: u64, size: usize) -> Program {
                 d.node(),
             ),
             1 | 2 => Op::Binary(binaries[d.below(binaries.len())], d.node(), d.node()),
-            3 => Op::Select(d.node(), d.node(), d.node()),
+            3 if d.below(2) == 0 => Op::Select(d.node(), d.node(), d.node()),
+            3 => Op::FirstOf {
+                cases: (0..1 + d.below(4)).map(|_| (d.node(), d.node())).collect(),
+                default: d.node(),
+            },
             4 | 5 => {
                 let select = d.selector();
-                let prefer = match d.below(4) {
+                let prefer = match d.below(6) {
                     0 => Prefer::Latest,
                     1 => Prefer::Earliest,
                     2 => Prefer::MaxBy(d.node()),
-                    _ => Prefer::MinBy(d.node()),
+                    3 => Prefer::MinBy(d.node()),
+                    4 => Prefer::MaxByPair(d.node(), d.node()),
+                    _ => Prefer::MinByPair(d.node(), d.node()),
                 };
                 Op::Lookup {
                     select,
@@ -138,6 +146,80 @@ proptest! {
             _ => prop_assert!(false, "evaluators disagree: {:?} vs {:?}", naive, indexed),
         }
     }
+
+    #[test]
+    fn inferred_ranges_hold_at_every_node_and_position(seed in any::<u64>(), size in 7usize..40, len in 0usize..24) {
+        let mut p = random_program(seed, size);
+        // The canvas's fields are drawn from 0..=4 and -3..=3.
+        p.ranges = range::infer(&p.nodes, &[], &[(0, 4), (-3, 3)], len as i64);
+        prop_assert!(p.validate().is_ok());
+        let x = random_canvas(seed ^ 0xABCD, len);
+        for ev in [Evaluator::Naive, Evaluator::Indexed] {
+            match evaluate_observed(&p, &x, ev) {
+                Ok((_, widest)) => prop_assert!(widest <= p.shape().width_bits),
+                Err(EvalError::Overflow { .. }) => {}
+                Err(e) => prop_assert!(false, "{:?}: {}", ev, e),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_value_outside_its_declared_range_is_an_error_naming_node_and_position() {
+    let mut b = Builder::new(1);
+    let f = b.field(0);
+    let one = b.constant(1);
+    let s = b.binary(BinaryOp::Add, f, one);
+    // Claims the field stays below 3, so s stays below 4: false where the field is 5.
+    b.declare(s, (1, 3));
+    let p = b
+        .finish_ranged(
+            Heads {
+                token: vec![s],
+                remask: one,
+                insert: one,
+                delete: one,
+            },
+            &[(0, 2)],
+            8,
+        )
+        .unwrap();
+    assert_eq!(p.ranges[s.index()], (1, 3));
+    let word = |v: i64| Token::Sym(Word(vec![v]));
+    let x = vec![word(1), Token::Mask, word(5), word(2)];
+    for ev in [Evaluator::Naive, Evaluator::Indexed] {
+        // The field node itself is out of its range (0..=3, the head's hull) first.
+        let e = evaluate(&p, &x, ev).unwrap_err();
+        assert_eq!(
+            e,
+            EvalError::OutOfRange {
+                node: f.index(),
+                position: 2,
+                value: 5,
+                lo: 0,
+                hi: 3,
+            },
+            "{ev:?}"
+        );
+        assert!(e.to_string().contains("node 0") && e.to_string().contains("position 2"));
+    }
+    let x = vec![word(1), Token::Mask, word(2)];
+    for ev in [Evaluator::Naive, Evaluator::Indexed] {
+        let (values, widest) = evaluate_observed(&p, &x, ev).unwrap();
+        assert_eq!(values[s.index()], vec![2, 1, 3]);
+        assert_eq!(widest, 2);
+    }
+    // Fed to the runner, the error names the step too.
+    let mut f = SeqStep::new(p, Evaluator::Indexed);
+    let mut canvas = vec![word(1), word(3)];
+    canvas.push(Token::Mask);
+    let x0: Canvas<Word> = Canvas::new(canvas);
+    let r = run(&mut f, x0, &RunConfig::new(ModelClass::Mdm).max_steps(4));
+    let why = r.stop.error().expect("out of range").to_string();
+    assert!(
+        why.contains("step") && why.contains("outside its range"),
+        "{why}"
+    );
 }
 
 /// The parity eliminator written as a seq program over one-field words:
@@ -156,6 +238,7 @@ fn parity_program() -> Program {
             key: index,
             query: position,
             position: None,
+            pair: None,
         };
         b.lookup(select, Prefer::Latest, kind, absent)
     };
@@ -240,10 +323,7 @@ fn a_seq_program_reproduces_the_hand_written_parity_machine_step_for_step() {
             .map(|c| c.tokens().iter().map(encode).collect())
             .collect();
         for evaluator in [Evaluator::Indexed, Evaluator::Naive] {
-            let mut f = SeqStep {
-                program: program.clone(),
-                evaluator,
-            };
+            let mut f = SeqStep::new(program.clone(), evaluator);
             let x0: Canvas<Word> =
                 Canvas::new(parity_canvas(&bits).tokens().iter().map(encode).collect());
             let cfg_words = RunConfig::new(ModelClass::ApMdm).full_trace();
@@ -372,6 +452,7 @@ fn position_uniform_nodes_equal_the_naive_evaluator() {
                 key,
                 query: q2,
                 position: None,
+                pair: None,
             };
             outs.push(b.lookup(select, prefer, weight, one));
             // A default that varies by position: the node is uniform only when a match exists.
@@ -381,6 +462,7 @@ fn position_uniform_nodes_equal_the_naive_evaluator() {
             key,
             query: q,
             position: None,
+            pair: None,
         };
         outs.push(b.sum(select, weight));
     }

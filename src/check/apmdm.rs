@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::mdm::{
     agreement, answer_words, failed_checks, fit_quantities, outcome_words, program_bound_check,
-    reason, FitRow, Linear,
+    reason, width_checks, FitRow, Linear,
 };
 use super::verdict::{Check, Status};
 use crate::compile::apmdm_run::{run_apmdm_watched, StepInfo};
@@ -178,6 +178,14 @@ pub struct ApmdmRow {
     pub seq_heads: usize,
     /// Attention depth (layers).
     pub seq_depth: usize,
+    /// Map depth of f (`seq::Shape::map_depth`).
+    pub map_depth: usize,
+    /// The widest value f computed at any node, position and step, in bits (0 when not run).
+    pub width_bits: u32,
+    /// The widest range f declares, in bits (0 when not built).
+    pub width_declared: u32,
+    /// c*max(w, ceil(log2 L)) + d bits, L the peak context.
+    pub width_bound: u32,
     /// Fields per token.
     pub fields: usize,
     /// Operations summed over steps.
@@ -271,6 +279,10 @@ pub fn check_apmdm_case_watched(
         seq_nodes: 0,
         seq_heads: 0,
         seq_depth: 0,
+        map_depth: 0,
+        width_bits: 0,
+        width_declared: 0,
+        width_bound: 0,
         fields: 0,
         unmask: 0,
         remask: 0,
@@ -314,6 +326,8 @@ pub fn check_apmdm_case_watched(
     row.seq_nodes = shape.nodes;
     row.seq_heads = shape.attention;
     row.seq_depth = shape.attention_depth;
+    row.map_depth = shape.map_depth;
+    row.width_declared = shape.width_bits;
     row.fields = compiled.fields;
     row.materialized = true;
     row.seconds = seconds;
@@ -331,6 +345,10 @@ pub fn check_apmdm_case_watched(
             row.remask = got.ops.remask;
             row.insert = got.ops.insert;
             row.delete = got.ops.delete;
+            let bound = crate::compile::width::WidthBound::apmdm().bits(compiled.word, got.context);
+            row.width_bits = got.widest_bits;
+            row.width_bound = bound;
+            checks.extend(width_checks(got.widest_bits, row.width_declared, bound));
             let agreement = agreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
             row.agree = Some(agreement.held);
             checks.push(agreement);

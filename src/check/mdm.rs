@@ -108,6 +108,14 @@ pub struct Row {
     pub seq_heads: usize,
     /// Attention depth (layers).
     pub seq_depth: usize,
+    /// Map depth of f (`seq::Shape::map_depth`).
+    pub map_depth: usize,
+    /// The widest value f computed at any node, position and step, in bits (0 when not run).
+    pub width_bits: u32,
+    /// The widest range f declares, in bits (0 when not built).
+    pub width_declared: u32,
+    /// c*max(w, ceil(log2 L)) + d bits, L the peak context.
+    pub width_bound: u32,
     /// Fields per token.
     pub fields: usize,
     /// Decoding operations: unmask, hold (summed over steps).
@@ -197,6 +205,10 @@ pub fn check_case(
         seq_nodes: 0,
         seq_heads: 0,
         seq_depth: 0,
+        map_depth: 0,
+        width_bits: 0,
+        width_declared: 0,
+        width_bound: 0,
         fields: 0,
         unmask: 0,
         hold: 0,
@@ -228,6 +240,8 @@ pub fn check_case(
     row.seq_nodes = shape.nodes;
     row.seq_heads = shape.attention;
     row.seq_depth = shape.attention_depth;
+    row.map_depth = shape.map_depth;
+    row.width_declared = shape.width_bits;
     row.fields = compiled.fields;
     row.materialized = true;
     row.seconds = seconds;
@@ -245,6 +259,11 @@ pub fn check_case(
             row.context_used = Some(used);
             row.unmask = got.ops.unmask;
             row.hold = got.ops.hold;
+            let bound = crate::compile::width::WidthBound::mdm()
+                .bits(compiled.word, compiled.regions.length);
+            row.width_bits = got.widest_bits;
+            row.width_bound = bound;
+            checks.extend(width_checks(got.widest_bits, row.width_declared, bound));
             let agreement = agreement("mdm", &got.outcome, &got.output, &got.metrics, &want);
             row.agree = Some(agreement.held);
             checks.push(agreement);
@@ -270,6 +289,23 @@ pub fn check_case(
     }
     row.checks = checks;
     Ok(finish(row, true, None))
+}
+
+/// The width checks of a row that ran: the widest value any node took at any position of any
+/// step, and the widest range the compiler declared, each against the bound of the bounds file
+/// (`c max(w, ceil(log2 L)) + d` bits at the row's context L).
+pub fn width_checks(observed: u32, declared: u32, bound: u32) -> Vec<Check> {
+    [
+        ("widest value", observed),
+        ("widest declared range", declared),
+    ]
+    .into_iter()
+    .map(|(what, bits)| Check {
+        what: format!("{what} {bits} bits <= bound {bound}"),
+        evidence: true,
+        held: bits <= bound,
+    })
+    .collect()
 }
 
 /// A program that runs past its own declared bound fails its row, whatever the schedule does:

@@ -418,6 +418,8 @@ fn print_rows(rows: &[Row]) {
         "c(n+W+T)+d",
         "heads",
         "depth",
+        "maps",
+        "bits",
         "time s",
         "result",
     ]);
@@ -441,6 +443,8 @@ fn print_rows(rows: &[Row]) {
             r.context_used_bound.to_string(),
             dash(r.seq_heads.to_string()),
             dash(r.seq_depth.to_string()),
+            dash(r.map_depth.to_string()),
+            dash(format!("{}/{}", r.width_bits, r.width_bound)),
             dash(format!("{:.2}", r.seconds)),
             r.status.label().to_string(),
         ]);
@@ -448,9 +452,10 @@ fn print_rows(rows: &[Row]) {
     print!("{}", table.render());
     println!(
         "evidence: steps <= aT+b, used <= c(n+W+T)+d, the run's context equal to the layout's, and \
-         agreement with the interpreter; identity (holds by construction, not evidence): the \
-         laid-out length against its work and paper bounds, both computed from the declared \
-         T, P, W."
+         agreement with the interpreter, and the widest value any node took (bits: widest / bound \
+         c max(w, log2 L) + d); identity (holds by construction, not evidence): the laid-out \
+         length against its work and paper bounds, both computed from the declared T, P, W. \
+         depth: attention layers; maps: position-wise map depth."
     );
     let cases: Vec<Case> = rows
         .iter()
@@ -498,6 +503,9 @@ fn print_ap_rows(rows: &[ApmdmRow]) {
         "insert",
         "delete",
         "heads",
+        "depth",
+        "maps",
+        "bits",
         "time s",
         "result",
     ]);
@@ -522,6 +530,9 @@ fn print_ap_rows(rows: &[ApmdmRow]) {
             dash(r.insert.to_string()),
             dash(r.delete.to_string()),
             dash(r.seq_heads.to_string()),
+            dash(r.seq_depth.to_string()),
+            dash(r.map_depth.to_string()),
+            dash(format!("{}/{}", r.width_bits, r.width_bound)),
             dash(format!("{:.2}", r.seconds)),
             r.status.label().to_string(),
         ]);
@@ -529,7 +540,8 @@ fn print_ap_rows(rows: &[ApmdmRow]) {
     print!("{}", table.render());
     println!(
         "evidence: steps <= aT+alloc+b, the peak context <= c(S+P)+d, every step's length \
-         within the space then in use (steps held), and agreement with the interpreter."
+         within the space then in use (steps held), agreement with the interpreter, and the widest \
+         value (bits: widest / bound)."
     );
     let cases: Vec<Case> = rows
         .iter()

@@ -106,8 +106,17 @@ fn print_row(r: &ApmdmRow) {
         r.unmask, r.remask, r.insert, r.delete
     );
     println!(
-        "seq program: {} operators, {} attention heads, attention depth {}, {} fields per token; {:.3} s",
-        r.seq_nodes, r.seq_heads, r.seq_depth, r.fields, r.seconds
+        "seq program: {} operators, {} attention heads, attention depth {}, map depth {}, {} \
+         fields per token; widest value {} bits (declared {}, bound {}); {:.3} s",
+        r.seq_nodes,
+        r.seq_heads,
+        r.seq_depth,
+        r.map_depth,
+        r.fields,
+        r.width_bits,
+        r.width_declared,
+        r.width_bound,
+        r.seconds
     );
     for p in &r.problems {
         println!("problem: {p}");

@@ -46,6 +46,9 @@ pub struct ApmdmReport {
     pub ops: OpCounts,
     /// The runner's stop reason.
     pub stop: String,
+    /// The widest value any node of f computed at any position of any step, in bits
+    /// (`seq::range::width`); every value was checked against its node's declared range.
+    pub widest_bits: u32,
 }
 
 /// The decoded header of a canvas (the one with the highest ordinal).
@@ -93,10 +96,7 @@ pub fn run_apmdm_watched(
     full: bool,
     watch: &mut dyn FnMut(&StepInfo),
 ) -> Result<(ApmdmReport, Run<Word>), MdmRunError> {
-    let mut f = SeqStep {
-        program: compiled.seq.clone(),
-        evaluator,
-    };
+    let mut f = SeqStep::new(compiled.seq.clone(), evaluator);
     let initial = canvas.len();
     let mut config = machine::RunConfig::new(ModelClass::ApMdm)
         .max_steps(compiled.max_steps)
@@ -123,7 +123,8 @@ pub fn run_apmdm_watched(
             why: e.to_string(),
         });
     }
-    let report = decode(compiled, program, &run, initial, per_step)?;
+    let mut report = decode(compiled, program, &run, initial, per_step)?;
+    report.widest_bits = f.widest;
     Ok((report, run))
 }
 
@@ -147,6 +148,7 @@ fn decode(
         per_step,
         ops: run.trace.totals(),
         stop,
+        widest_bits: 0,
     })
 }
 

@@ -45,10 +45,7 @@ pub fn run_envelope(
     max_steps: usize,
     evaluator: Evaluator,
 ) -> EnvelopeRun {
-    let mut f = SeqStep {
-        program: envelope.seq.clone(),
-        evaluator,
-    };
+    let mut f = SeqStep::new(envelope.seq.clone(), evaluator);
     let initial = canvas.len();
     let config = machine::RunConfig::new(envelope.target.class())
         .max_steps(max_steps)

@@ -35,6 +35,9 @@ pub struct MdmReport {
     pub ops: OpCounts,
     /// The runner's stop reason.
     pub stop: String,
+    /// The widest value any node of f computed at any position of any step, in bits
+    /// (`seq::range::width`); every value was checked against its node's declared range.
+    pub widest_bits: u32,
 }
 
 /// Why a compiled schedule could not be run or read.
@@ -77,10 +80,7 @@ pub fn run_from(
     evaluator: Evaluator,
     full: bool,
 ) -> Result<(MdmReport, Run<Word>), MdmRunError> {
-    let mut f = SeqStep {
-        program: compiled.seq.clone(),
-        evaluator,
-    };
+    let mut f = SeqStep::new(compiled.seq.clone(), evaluator);
     let max_steps = compiled.regions.header_count + 2;
     let mut config = machine::RunConfig::new(ModelClass::Mdm)
         .max_steps(max_steps)
@@ -95,7 +95,8 @@ pub fn run_from(
             why: e.to_string(),
         });
     }
-    let report = decode(compiled, program, &run)?;
+    let mut report = decode(compiled, program, &run)?;
+    report.widest_bits = f.widest;
     Ok((report, run))
 }
 
@@ -115,6 +116,7 @@ pub fn decode(
         context_used: d.context_used,
         ops: run.trace.totals(),
         stop: run.stop.to_string(),
+        widest_bits: 0,
     })
 }
 

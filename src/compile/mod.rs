@@ -7,7 +7,8 @@
 //! `pram_to_apmdm` is Theorem 4's construction on the same round compiler, memory held in place
 //! (`proofs/apmdm.md`); `apmdm_run` runs and decodes it. `envelope` is the versioned file form of
 //! either schedule (f plus the `envelope_layout` its decoder reads, `docs/envelope.md`); `envelope_run` runs
-//! and decodes one from the envelope alone.
+//! and decodes one from the envelope alone. `width` states the bound on the bits of every value f
+//! computes (`proofs/mdm.md`, `proofs/apmdm.md`).
 
 pub mod apmdm_run;
 pub mod cfg;
@@ -19,3 +20,4 @@ pub mod mdm_layout;
 pub mod mdm_run;
 pub mod pram_to_apmdm;
 pub mod pram_to_mdm;
+pub mod width;

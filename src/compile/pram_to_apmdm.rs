@@ -182,6 +182,13 @@ pub fn pram_to_apmdm(
     let z = c.k(0);
     let one = c.k(1);
     let m1 = c.k(-1);
+    let steps_per = 3usize + 1 + 33;
+    let max_steps = (rounds_decl.max(0) as usize)
+        .saturating_add(1)
+        .saturating_mul(steps_per)
+        .saturating_add(4);
+    c.ord_cap = (max_steps as i64).saturating_add(1);
+    c.pid_cap = slots as i64;
     let o = c.observe(low_field + 1, Some((phase_field, phase::EXEC)));
     let h = o.h.clone();
     let (idx, is_mask, is_cell) = (o.idx, o.is_mask, o.is_given);
@@ -205,6 +212,7 @@ pub fn pram_to_apmdm(
             key: rm_key,
             query: one,
             position: Some(Cmp::Lt),
+            pair: None,
         },
         one,
     );
@@ -214,6 +222,7 @@ pub fn pram_to_apmdm(
             key: cell_count_key,
             query: one,
             position: None,
+            pair: None,
         },
         one,
     );
@@ -279,6 +288,7 @@ pub fn pram_to_apmdm(
     // The next header: the transition at EXEC, else the current one with the next phase.
     let hk = c.k(kind::HEADER);
     let ord1 = c.bin(B::Add, h[hf::ORD], one);
+    let ord1 = c.b.declare(ord1, (1, c.ord_cap));
     let mut header = vec![z; nf];
     for (f, slot) in header.iter_mut().enumerate() {
         let copy = match f {
@@ -296,8 +306,7 @@ pub fn pram_to_apmdm(
         *slot = c.sel(is_exec, exec, copy);
     }
     // Memory cells.
-    let (_, best) = c.load_full(cell_addr);
-    let written = c.bin(B::Le, z, best);
+    let (_, written) = c.load_full(z, cell_addr);
     let exec_written = c.and(is_exec, written);
     let doomed = c.bin(B::Le, low, cell_addr);
     let doomed = c.and(doomed, running_h);
@@ -378,13 +387,34 @@ pub fn pram_to_apmdm(
         let keep = c.not(delete);
         c.and(remask, keep)
     };
+    let cells = setup.cells.len() as i64;
+    let initial = c.initial_fields(
+        &setup,
+        &[
+            (phase_field, phase::EXEC),
+            (low_field, cells),
+            (low_field, 0),
+        ],
+    );
+    // The longest canvas: the declared peak when space is declared (a run growing past it has
+    // exceeded its declared space, and the evaluators report the position), else the compile
+    // limit.
+    let peak = match layout.space_declared {
+        Some(_) => layout.peak_declared.to_i64().unwrap_or(i64::MAX),
+        None => i64::MAX,
+    }
+    .min(limits.max_length as i64);
     let seq = c
-        .finish(Heads {
-            token,
-            remask,
-            insert,
-            delete,
-        })
+        .finish(
+            Heads {
+                token,
+                remask,
+                insert,
+                delete,
+            },
+            &initial,
+            peak,
+        )
         .map_err(|e| CompileError::Unsupported(format!("internal: {e}")))?;
     let outputs: Vec<(u32, i64, i64, bool)> = program
         .outputs
@@ -402,11 +432,6 @@ pub fn pram_to_apmdm(
         .filter(|&a| !program.arrays[a].scoped)
         .map(|a| (a as u32, setup.base[a] as i64, setup.len[a] as i64))
         .collect();
-    let steps_per = 3usize + 1 + 33;
-    let max_steps = (rounds_decl.max(0) as usize)
-        .saturating_add(1)
-        .saturating_mul(steps_per)
-        .saturating_add(4);
     Ok(ApmdmCompiled {
         seq,
         layout,
@@ -449,7 +474,7 @@ pub fn initial_canvas(
     start[hf::PC] = -1;
     start[hf::STATUS] = status::RUNNING;
     start[hf::S] = setup.cells.len() as i64;
-    start[hf::SEED] = config.seed as i64;
+    start[hf::SEED] = crate::pram::round::draw_seed(config.seed);
     for (r, &v) in setup.registers.iter().enumerate() {
         start[hf::REGS + r] = v;
     }

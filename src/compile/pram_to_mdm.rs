@@ -117,10 +117,6 @@ pub mod fault {
     pub const DOMAIN: i64 = 4;
 }
 
-/// Memory keys: `epoch * EPOCH + address`; addresses and epochs must stay below this.
-pub const EPOCH: i64 = 1 << 31;
-const RANK: i64 = 1 << 32;
-
 /// Why a program cannot be compiled at n.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
@@ -211,11 +207,15 @@ impl Default for CompileLimits {
     }
 }
 
-/// A stop being accumulated in program order: the first one that fires wins.
-#[derive(Clone, Copy)]
+/// A stop being accumulated in program order: the first one that fires wins. Stops recorded
+/// since the status was last read wait in `pending` and are resolved together by one `FirstOf`
+/// per field (a priority encoder: two layers, however many stops), not by a chain of selects.
+#[derive(Clone)]
 pub(super) struct Stop {
     status: V,
     d: [V; 7],
+    /// (fires, status code, details) in program order, not yet folded into `status` and `d`.
+    pending: Vec<(V, V, [V; 7])>,
 }
 
 impl Stop {
@@ -224,6 +224,7 @@ impl Stop {
         Stop {
             status: zero,
             d: [zero; 7],
+            pending: Vec::new(),
         }
     }
 }
@@ -336,6 +337,14 @@ pub(super) struct Compiler {
     pub(super) targets: Option<Targets>,
     /// The declared space bound at n, checked at every allocation (`proofs/bounds.md`).
     space_decl: Option<i64>,
+    /// T_decl + 1: the most a round ordinal reaches (next rounds past T_decl stop the run).
+    round_cap: i64,
+    /// The most a header's ordinal reaches (set by each construction before `transition`).
+    pub(super) ord_cap: i64,
+    /// The most the top of memory reaches: the cell limit plus a word per allocation on a path.
+    top_cap: i64,
+    /// Above every processor id (the slot cap; set by each construction before `observe`).
+    pub(super) pid_cap: i64,
 }
 
 /// How a write finds its cell's position on an AP-MDM canvas: a decoded cell by address, else a
@@ -351,14 +360,20 @@ pub(super) struct Targets {
     pub decoded: V,
 }
 
+/// The visible writes, per write site: the memory key as a pair (scope epoch, or -1 for no
+/// visible write; address), the priority as a pair (round; inverted rank: larger wins), the value;
+/// and the given cells' key pair and value.
 #[derive(Clone)]
 struct Memory {
-    keys: Vec<V>,
-    prios: Vec<V>,
+    epochs: Vec<V>,
+    addrs: Vec<V>,
+    rounds: Vec<V>,
+    invs: Vec<V>,
     values: Vec<V>,
     /// Per write site, its visible target position (AP-MDM; empty in MDM).
     targets: Vec<V>,
-    given_key: V,
+    given_epoch: V,
+    given_addr: V,
     given_value: V,
 }
 
@@ -489,9 +504,9 @@ pub(super) fn prepare<'p>(
             "a round has {write_sites} write sites; the priority encoding holds 16"
         )));
     }
-    if (!in_place && rounds_decl >= 1 << 25) || limits.max_cells >= EPOCH as u64 {
+    if limits.max_cells >= 1 << 62 || limits.max_processors >= 1 << 62 {
         return Err(CompileError::TooLarge(
-            "rounds must stay below 2^25 and cells below 2^31 for the key encoding".into(),
+            "the cell and processor limits must stay below 2^62".into(),
         ));
     }
     let program_regs = program.registers.len();
@@ -532,6 +547,11 @@ pub(super) fn prepare<'p>(
             .iter()
             .find(|b| b.0 == crate::pram::Metric::Space)
             .map(|b| b.1),
+        round_cap: rounds_decl.saturating_add(1),
+        ord_cap: i64::MAX,
+        pid_cap: i64::MAX,
+        top_cap: (limits.max_cells as i64)
+            .saturating_add((cfg.allocs as i64 + 2).saturating_mul(setup.word_max.max(0))),
     };
     Ok((c, cfg, setup))
 }
@@ -564,6 +584,44 @@ impl Compiler {
         self.b.binary(op, a, b)
     }
 
+    /// `round_k + 1`, declared within `1..=T_decl + 1`.
+    fn succ_round(&mut self, round_k: V) -> V {
+        let one = self.k(1);
+        let r = self.bin(B::Add, round_k, one);
+        self.b.declare(r, (1, self.round_cap))
+    }
+
+    /// Ranges of the token fields on the canvases a run starts from: the start header (`extra`:
+    /// construction-specific header fields and values) and the given cells, whose addresses are
+    /// below `cells` and whose values are words.
+    pub(super) fn initial_fields(
+        &self,
+        setup: &interp::Setup,
+        extra: &[(usize, i64)],
+    ) -> Vec<crate::seq::range::Range> {
+        use crate::seq::range::union;
+        let word = (setup.word_min, setup.word_max);
+        let cells = setup.cells.len() as i64;
+        let mut r = vec![(0i64, 0i64); self.fields];
+        r[0] = (0, kind::PAD);
+        r[hf::PC] = (-1, 0);
+        r[hf::S] = (0, cells);
+        r[hf::SEED] = (0, (1 << crate::pram::round::DRAW_BITS) - 1);
+        for reg in 0..=self.top_reg {
+            r[hf::REGS + reg] = word;
+        }
+        for (reg, &v) in setup.registers.iter().enumerate() {
+            r[hf::REGS + reg] = union(r[hf::REGS + reg], (v, v));
+        }
+        r[hf::REGS + self.top_reg] = union(r[hf::REGS + self.top_reg], (0, cells));
+        for &(f, v) in extra {
+            r[f] = union(r[f], (v, v));
+        }
+        r[1] = union(r[1], (0, cells));
+        r[2] = union(r[2], word);
+        r
+    }
+
     pub(super) fn and(&mut self, a: V, b: V) -> V {
         self.bin(B::And, a, b)
     }
@@ -585,16 +643,18 @@ impl Compiler {
     }
 
     fn lookup(&mut self, key: V, query: V, prefer: Prefer, value: V, default: V) -> V {
-        self.b.lookup(
-            Selector {
-                key,
-                query,
-                position: None,
-            },
-            prefer,
-            value,
-            default,
-        )
+        self.b
+            .lookup(Selector::eq(key, query), prefer, value, default)
+    }
+
+    /// A lookup on the tuple key `(key, key2) == (query, query2)`.
+    #[allow(clippy::too_many_arguments)]
+    fn lookup2(&mut self, key: (V, V), query: (V, V), prefer: Prefer, value: V, default: V) -> V {
+        let select = Selector {
+            pair: Some((key.1, query.1)),
+            ..Selector::eq(key.0, query.0)
+        };
+        self.b.lookup(select, prefer, value, default)
     }
 
     /// Records a stop when `guard && cond` and no earlier stop fired.
@@ -616,12 +676,53 @@ impl Compiler {
 
     fn stop(&mut self, s: &mut Stop, guard: V, cond: V, status: i64, d: [V; 7]) {
         let fire = self.and(guard, cond);
-        let free = self.eqc(s.status, 0);
-        let take = self.and(fire, free);
         let st = self.k(status);
-        s.status = self.sel(take, st, s.status);
+        s.pending.push((fire, st, d));
+    }
+
+    /// Folds the pending stops into the status and details: the earlier stop (status non-zero)
+    /// first, then the pending ones in order.
+    fn resolve(&mut self, s: &mut Stop) {
+        if s.pending.is_empty() {
+            return;
+        }
+        let z = self.k(0);
+        let mut fires = Vec::new();
+        if s.status != z {
+            fires.push((self.bin(B::Ne, s.status, z), s.status, s.d));
+        }
+        fires.append(&mut s.pending);
+        let status = fires.iter().map(|&(f, st, _)| (f, st)).collect();
+        s.status = self.first_of(status, z);
         for i in 0..7 {
-            s.d[i] = self.sel(take, d[i], s.d[i]);
+            let cases = fires.iter().map(|&(f, _, d)| (f, d[i])).collect();
+            s.d[i] = self.first_of(cases, z);
+        }
+    }
+
+    /// The status after every stop recorded so far (0: none fired).
+    fn status(&mut self, s: &mut Stop) -> V {
+        self.resolve(s);
+        s.status
+    }
+
+    /// The value of the case whose condition holds, else `default`, for conditions that exclude
+    /// each other (so any case giving the default can be dropped).
+    fn one_of(&mut self, mut cases: Vec<(V, V)>, default: V) -> V {
+        cases.retain(|&(_, v)| v != default);
+        self.first_of(cases, default)
+    }
+
+    /// The value of the first case whose condition holds, else `default`; trailing cases that
+    /// give the default are dropped, and one case is a select.
+    pub(super) fn first_of(&mut self, mut cases: Vec<(V, V)>, default: V) -> V {
+        while cases.last().is_some_and(|&(_, v)| v == default) {
+            cases.pop();
+        }
+        match cases[..] {
+            [] => default,
+            [(c, v)] => self.sel(c, v, default),
+            _ => self.b.first_of(cases, default),
         }
     }
 
@@ -671,7 +772,7 @@ impl Compiler {
             Expr::Local(l) => env.locals.get(*l as usize).copied().unwrap_or(z),
             Expr::Read { array, index } => {
                 let i = self.expr(index, env, guard, s, ctx, reads);
-                let (key, addr) = self.address(*array, i, env, guard, s, ctx);
+                let (epoch, addr) = self.address(*array, i, env, guard, s, ctx);
                 let arr = self.k(*array as i64);
                 let line = self.k(ctx.line as i64);
                 reads.push((
@@ -683,7 +784,7 @@ impl Compiler {
                     },
                     guard,
                 ));
-                self.load(key)
+                self.load(epoch, addr)
             }
             Expr::Un(op, a) => {
                 let a = self.expr(a, env, guard, s, ctx, reads);
@@ -775,6 +876,10 @@ impl Compiler {
                 let c64 = self.k(64);
                 let big = self.bin(B::Le, c64, b);
                 self.fault(s, guard, big, fault::OVERFLOW, ctx, [z, z, z]);
+                // Shifting a non-zero word by its width already overflows it: clamping the
+                // amount there keeps the result and its fault, in 2w bits.
+                let wb = self.k(i64::from(crate::seq::range::width(self.word)));
+                let b = self.bin(B::Min, b, wb);
                 let r = self.bin(B::ShlSat, a, b);
                 self.fit(r, s, guard, ctx)
             }
@@ -787,7 +892,8 @@ impl Compiler {
         }
     }
 
-    /// The memory key and address of `array[i]`, with the bounds check.
+    /// The memory key of `array[i]` as (scope epoch, address): epoch 0 for static arrays and in
+    /// place; with the bounds check.
     fn address(
         &mut self,
         array: u32,
@@ -812,66 +918,90 @@ impl Compiler {
         self.fault(s, guard, out, fault::OUT_OF_BOUNDS, ctx, [arr, i, len]);
         let addr = self.bin(B::Add, base, i);
         let key = match epoch {
-            None => addr,
-            Some(_) if self.in_place => addr,
-            Some(e) => {
-                let span = self.k(EPOCH);
-                let hi = self.bin(B::MulSat, e, span);
-                self.bin(B::Add, hi, addr)
-            }
+            Some(e) if !self.in_place => e,
+            _ => z,
         };
         (key, addr)
     }
 
-    /// The value of memory at `key` as of the visible writes: the highest-priority write, else the
-    /// given cell, else 0.
-    fn load(&mut self, key: V) -> V {
-        self.load_full(key).0
+    /// The value of memory at (epoch, addr) as of the visible writes: the highest-priority
+    /// write, else the given cell, else 0.
+    fn load(&mut self, epoch: V, addr: V) -> V {
+        self.load_full(epoch, addr).0
     }
 
-    /// `load`, with the winning write's priority (-1: no visible write to `key`).
-    pub(super) fn load_full(&mut self, key: V) -> (V, V) {
+    /// `load`, with a flag: some visible write targets (epoch, addr). Per write site one lookup
+    /// set on the tuple key, preferring the lexicographically largest (round, inverted rank); the
+    /// sites merge in order, a later site winning ties (a processor's last write).
+    pub(super) fn load_full(&mut self, epoch: V, addr: V) -> (V, V) {
         let m = self.mem.clone().expect("memory is set up before loads");
-        let m1 = self.k(-1);
-        let z = self.k(0);
-        let mut best = m1;
-        let mut value = z;
-        for s in 0..m.keys.len() {
-            let p = self.lookup(m.keys[s], key, Prefer::MaxBy(m.prios[s]), m.prios[s], m1);
-            let v = self.lookup(m.keys[s], key, Prefer::MaxBy(m.prios[s]), m.values[s], z);
-            if s == 0 {
-                best = p;
-                value = v;
+        let (z, one) = (self.k(0), self.k(1));
+        let (mut has, mut round, mut inv, mut value) = (z, z, z, z);
+        for s in 0..m.epochs.len() {
+            let key = (m.epochs[s], m.addrs[s]);
+            let q = (epoch, addr);
+            let by = Prefer::MaxByPair(m.rounds[s], m.invs[s]);
+            let found = self.lookup2(key, q, by, one, z);
+            let r = if self.in_place {
+                z
             } else {
-                let take = self.bin(B::Lt, best, p);
-                best = self.bin(B::Max, best, p);
-                value = self.sel(take, v, value);
+                self.lookup2(key, q, by, m.rounds[s], z)
+            };
+            let i = self.lookup2(key, q, by, m.invs[s], z);
+            let v = self.lookup2(key, q, by, m.values[s], z);
+            if s == 0 {
+                (has, round, inv, value) = (found, r, i, v);
+                continue;
             }
+            let take = self.lex_at_least(has, found, (r, i), (round, inv));
+            round = self.sel(take, r, round);
+            inv = self.sel(take, i, inv);
+            value = self.sel(take, v, value);
+            has = self.bin(B::Or, has, found);
         }
-        let g = self.lookup(m.given_key, key, Prefer::Latest, m.given_value, z);
-        let none = self.bin(B::Lt, best, z);
-        (self.sel(none, g, value), best)
+        let g = self.lookup2(
+            (m.given_epoch, m.given_addr),
+            (epoch, addr),
+            Prefer::Latest,
+            m.given_value,
+            z,
+        );
+        (self.sel(has, value, g), has)
+    }
+
+    /// Whether a candidate (`found`, with priority `p`) replaces the current best (`has`, `best`):
+    /// found, and either no best yet or `p >= best` lexicographically.
+    fn lex_at_least(&mut self, has: V, found: V, p: (V, V), best: (V, V)) -> V {
+        let above = self.bin(B::Lt, best.0, p.0);
+        let level = self.bin(B::Eq, best.0, p.0);
+        let at_least = self.bin(B::Le, best.1, p.1);
+        let tie = self.and(level, at_least);
+        let better = self.bin(B::Or, above, tie);
+        let none = self.not(has);
+        let wins = self.bin(B::Or, none, better);
+        self.and(found, wins)
     }
 
     /// In-place memory: the winning visible write whose target position is `pos`, as
-    /// (priority, value, address); priority -1 when none targets it.
+    /// (written, value, address).
     pub(super) fn write_at(&mut self, pos: V) -> (V, V, V) {
         let m = self.mem.clone().expect("memory is set up before loads");
-        let m1 = self.k(-1);
-        let z = self.k(0);
-        let (mut best, mut value, mut addr) = (m1, z, z);
+        let (z, one) = (self.k(0), self.k(1));
+        let (mut has, mut inv, mut value, mut addr) = (z, z, z, z);
         for s in 0..m.targets.len() {
-            let by = Prefer::MaxBy(m.prios[s]);
+            let by = Prefer::MaxBy(m.invs[s]);
             let a = self.b.field(sf::WRITES + sf::PER_WRITE * s + 2);
-            let p = self.lookup(m.targets[s], pos, by, m.prios[s], m1);
+            let found = self.lookup(m.targets[s], pos, by, one, z);
+            let i = self.lookup(m.targets[s], pos, by, m.invs[s], z);
             let v = self.lookup(m.targets[s], pos, by, m.values[s], z);
             let a = self.lookup(m.targets[s], pos, by, a, z);
-            let take = self.bin(B::Lt, best, p);
-            best = self.bin(B::Max, best, p);
+            let take = self.lex_at_least(has, found, (z, i), (z, inv));
+            inv = self.sel(take, i, inv);
             value = self.sel(take, v, value);
             addr = self.sel(take, a, addr);
+            has = self.bin(B::Or, has, found);
         }
-        (best, value, addr)
+        (has, value, addr)
     }
 
     /// In-place memory: the canvas position of the cell at address `key` (-1 for none): a
@@ -943,65 +1073,50 @@ impl Compiler {
         let hidden = self.and(failed, last_round);
         let visible = self.not(hidden);
         let visible = self.and(visible, is_slot);
-        let mut keys = Vec::new();
-        let mut prios = Vec::new();
+        let mut epochs = Vec::new();
+        let mut addrs = Vec::new();
+        let mut rounds = Vec::new();
+        let mut invs = Vec::new();
         let mut values = Vec::new();
         let mut targets = Vec::new();
-        let ws = self.write_sites as i64;
         for s in 0..self.write_sites {
             let base = sf::WRITES + sf::PER_WRITE * s;
-            let key = self.b.field(base);
+            let epoch = self.b.field(base);
             let val = self.b.field(base + 1);
             let addr = self.b.field(base + 2);
-            let has = self.bin(B::Le, z, key);
+            let has = self.bin(B::Le, z, epoch);
             let ok = self.and(visible, has);
-            keys.push(self.sel(ok, key, m1));
+            epochs.push(self.sel(ok, epoch, m1));
+            addrs.push(addr);
             if self.in_place {
                 let t = self.b.field(base + sf::TARGET);
                 targets.push(self.sel(ok, t, m1));
             }
-            // priority: (round * 2^32 + (2^32 - 1 - rank)) * sites + s
+            // Priority, lexicographic: (round, inverted rank); the later round wins, then the
+            // lowest rank (the processor id, or the CRCW-arbitrary draw); sites merge in order.
             let rank = if self.model == AccessModel::CrcwArbitrary {
-                let seed = h[hf::SEED];
-                let mp = self.b.unary(U::Mix, slot_pid);
-                let x = self.bin(B::BitXor, addr, mp);
-                let mx = self.b.unary(U::Mix, x);
-                let x = self.bin(B::BitXor, slot_round, mx);
-                let mx = self.b.unary(U::Mix, x);
-                let x = self.bin(B::BitXor, seed, mx);
-                let mx = self.b.unary(U::Mix, x);
-                let c32 = self.k(32);
-                let sh = self.bin(B::Shr, mx, c32);
-                let mask = self.k(RANK - 1);
-                self.bin(B::BitAnd, sh, mask)
+                let x = self.bin(B::Draw, addr, slot_pid);
+                let x = self.bin(B::Draw, slot_round, x);
+                self.bin(B::Draw, h[hf::SEED], x)
             } else {
                 slot_pid
             };
-            let top = self.k(RANK - 1);
-            let inv = self.bin(B::Sub, top, rank);
-            // In place, only the current round's slots are decoded: the rank alone orders them.
-            let p = if self.in_place {
-                inv
-            } else {
-                let r = self.k(RANK);
-                let hi = self.bin(B::MulSat, slot_round, r);
-                self.bin(B::Add, hi, inv)
-            };
-            let w = self.k(ws);
-            let p = self.bin(B::MulSat, p, w);
-            let sc = self.k(s as i64);
-            prios.push(self.bin(B::Add, p, sc));
+            rounds.push(slot_round);
+            invs.push(self.b.unary(U::Neg, rank));
             values.push(val);
         }
         let gk = self.b.field(1);
         let gv = self.b.field(2);
-        let given_key = self.sel(is_given, gk, m1);
+        let given_epoch = self.sel(is_given, z, m1);
         self.mem = Some(Memory {
-            keys,
-            prios,
+            epochs,
+            addrs,
+            rounds,
+            invs,
             values,
             targets,
-            given_key,
+            given_epoch,
+            given_addr: gk,
             given_value: gv,
         });
         // Round k's own failure comes first.
@@ -1011,6 +1126,7 @@ impl Compiler {
         let mut stop = Stop {
             status: self.sel(round_faulted, fs, st),
             d: [z; 7],
+            pending: Vec::new(),
         };
         for i in 0..7 {
             let v = self.sel(violated, vd[i], z);
@@ -1048,7 +1164,7 @@ impl Compiler {
         let round_k = o.round_k;
         let started = o.started;
         let hregs: Vec<V> = (0..=self.top_reg).map(|r| h[hf::REGS + r]).collect();
-        let mut stop = o.stop;
+        let mut stop = o.stop.clone();
         let mut new_regs = hregs.clone();
         let mut new_pc = z;
         let mut new_s = h[hf::S];
@@ -1078,6 +1194,10 @@ impl Compiler {
             }
         }
         let ok_so_far = self.not(o.failed);
+        // The edges' guards exclude each other: each register's new value is one priority
+        // encoder over the edges, not a chain of selects.
+        let mut regs_by_edge: Vec<Vec<(V, V)>> = vec![Vec::new(); new_regs.len()];
+        let (mut s_by_edge, mut low_by_edge, mut pc_by_edge) = (Vec::new(), Vec::new(), Vec::new());
         for (guard, acts, target) in edges {
             let guard = self.and(guard, ok_so_far);
             let mut env = Env {
@@ -1096,17 +1216,24 @@ impl Compiler {
                 );
             }
             for r in 0..env.regs.len() {
-                new_regs[r] = self.sel(guard, env.regs[r], new_regs[r]);
+                regs_by_edge[r].push((guard, env.regs[r]));
             }
-            new_s = self.sel(guard, span.0, new_s);
-            new_low = self.sel(guard, span.1, new_low);
+            s_by_edge.push((guard, span.0));
+            low_by_edge.push((guard, span.1));
             let pc = self.k(cfg.pc(target));
-            new_pc = self.sel(guard, pc, new_pc);
+            pc_by_edge.push((guard, pc));
         }
+        for (r, cases) in regs_by_edge.into_iter().enumerate() {
+            new_regs[r] = self.one_of(cases, new_regs[r]);
+        }
+        new_s = self.one_of(s_by_edge, new_s);
+        new_low = self.one_of(low_by_edge, new_low);
+        new_pc = self.one_of(pc_by_edge, new_pc);
         // The next round: processor count (and faults evaluating a pardo's ranges).
         let running_pc = self.bin(B::Lt, z, new_pc);
-        let no_stop = self.eqc(stop.status, 0);
-        let next_round = self.bin(B::Add, round_k, one);
+        let st = self.status(&mut stop);
+        let no_stop = self.eqc(st, 0);
+        let next_round = self.succ_round(round_k);
         let (cnt, sizes) = self.pardo_sizes(
             cfg,
             &new_regs,
@@ -1117,7 +1244,8 @@ impl Compiler {
             Some(limits),
         );
         // The new header.
-        let no_stop = self.eqc(stop.status, 0);
+        let st = self.status(&mut stop);
+        let no_stop = self.eqc(st, 0);
         let running = self.and(no_stop, running_pc);
         let halted_now = self.not(running_pc);
         let halted_now = self.and(no_stop, halted_now);
@@ -1131,6 +1259,10 @@ impl Compiler {
             status::BOUND,
             [c_rounds, next_round, t_decl, z, next_round, z, z],
         );
+        let (cap_count, cap_work) = match cap {
+            SlotCap::Work(total) => (total, total),
+            SlotCap::Processors(p) => (p, p.saturating_mul(self.round_cap)),
+        };
         // Before the round runs, as the interpreter checks them: processors, then work
         // (`proofs/bounds.md`); then the canvas's own capacity of slots, which the declared
         // bounds imply when both are declared.
@@ -1149,7 +1281,8 @@ impl Compiler {
             SlotCap::Processors(p) => (2, cnt, p),
         };
         self.bound_stop(&mut stop, running, code, measured, bound, next_round);
-        let no_stop = self.eqc(stop.status, 0);
+        let st = self.status(&mut stop);
+        let no_stop = self.eqc(st, 0);
         let running = self.and(no_stop, running_pc);
         // Declared bounds, checked as the interpreter does when the program ends.
         let metric_of = |m: crate::pram::Metric| match m {
@@ -1163,15 +1296,20 @@ impl Compiler {
             let measured = if field == hf::S { new_s } else { h[field] };
             self.bound_stop(&mut stop, halted_now, code, measured, bound, round_k);
         }
-        let halted_ok = self.eqc(stop.status, 0);
+        let st = self.status(&mut stop);
+        let halted_ok = self.eqc(st, 0);
         let halted_ok = self.and(halted_ok, halted_now);
         let hs = self.k(status::HALTED);
         let new_status = self.sel(halted_ok, hs, stop.status);
+        // A running round passed the slot cap; work is at most T_decl rounds of it.
         let cnt_h = self.sel(running, cnt, z);
+        let cnt_h = self.b.declare(cnt_h, (0, cap_count));
         let t_new = self.sel(running, next_round, round_k);
         let w_new = self.bin(B::Add, h[hf::W], cnt_h);
+        let w_new = self.b.declare(w_new, (0, cap_work));
         let p_new = self.bin(B::Max, h[hf::P], cnt_h);
         let ord_new = self.bin(B::Add, h[hf::ORD], one);
+        let ord_new = self.b.declare(ord_new, (1, self.ord_cap));
         let pc_h = self.sel(running, new_pc, z);
         let hk = self.k(kind::HEADER);
         let mut header = vec![z; self.fields];
@@ -1214,10 +1352,10 @@ impl Compiler {
         round_k: V,
         limits: Option<&CompileLimits>,
     ) -> (V, Vec<Vec<(V, V)>>) {
-        let z = self.k(0);
         let one = self.k(1);
-        let next_round = self.bin(B::Add, round_k, one);
-        let mut cnt = one;
+        let z = self.k(0);
+        let next_round = self.succ_round(round_k);
+        let mut counts = Vec::new();
         let mut sizes: Vec<Vec<(V, V)>> = Vec::new();
         for (i, &r) in cfg.rounds.iter().enumerate() {
             let Node::Round { kind, line, .. } = &cfg.nodes[r] else {
@@ -1244,9 +1382,14 @@ impl Compiler {
                     let d = self.bin(B::Sub, hi, lo);
                     let d = self.bin(B::Max, d, z);
                     p = self.bin(B::MulSat, p, d);
+                    // Clamped one above what any test compares it with (the processor limit, or
+                    // the slot cap): the tests keep their answers, the product its width.
+                    let cap = limits.map_or(self.pid_cap, |l| l.max_processors as i64);
+                    let cap = self.k(cap.saturating_add(1));
+                    p = self.bin(B::Min, p, cap);
                     here.push((lo, d));
                 }
-                cnt = self.sel(at, p, cnt);
+                counts.push((at, p));
                 if let Some(limits) = limits {
                     // Limit: more processors than allowed.
                     let maxp = self.k(limits.max_processors as i64);
@@ -1264,6 +1407,8 @@ impl Compiler {
             }
             sizes.push(here);
         }
+        // The rounds' program counters exclude each other.
+        let cnt = self.one_of(counts, one);
         (cnt, sizes)
     }
 
@@ -1278,6 +1423,9 @@ impl Compiler {
         setup: &interp::Setup,
     ) -> Result<Seq, CompileError> {
         let z = self.k(0);
+        // A run takes at most header_count + 2 steps, each reading the last header's ordinal.
+        self.ord_cap = regions.header_count as i64 + 3;
+        self.pid_cap = regions.slot_count as i64;
         let o = self.observe(hf::REGS + self.top_reg + 1, None);
         let t = self.transition(
             cfg,
@@ -1321,7 +1469,7 @@ impl Compiler {
             oaddr = self.sel(inside, addr, oaddr);
             start += len;
         }
-        let ovalue = self.load(oaddr);
+        let ovalue = self.load(z, oaddr);
         let in_out_lo = self.bin(B::Le, z, orel);
         let in_output = self.and(in_out_lo, is_mask);
         let at_output = self.and(in_output, final_step);
@@ -1348,19 +1496,30 @@ impl Compiler {
         let decode = self.bin(B::Or, decode, final_step);
         let hold = self.not(decode);
         let remask = self.and(is_mask, hold);
-        self.finish(Heads {
-            token,
-            remask,
-            insert: z,
-            delete: z,
-        })
+        let initial = self.initial_fields(setup, &[]);
+        self.finish(
+            Heads {
+                token,
+                remask,
+                insert: z,
+                delete: z,
+            },
+            &initial,
+            regions.length as i64,
+        )
         .map_err(|e| CompileError::Unsupported(format!("internal: {e}")))
     }
 
-    /// The finished seq program with these output heads.
-    pub(super) fn finish(&mut self, heads: Heads) -> Result<Seq, crate::seq::ProgramError> {
+    /// The finished seq program with these output heads, every node ranged from the initial
+    /// fields and the longest canvas.
+    pub(super) fn finish(
+        &mut self,
+        heads: Heads,
+        initial: &[crate::seq::range::Range],
+        max_length: i64,
+    ) -> Result<Seq, crate::seq::ProgramError> {
         let b = std::mem::replace(&mut self.b, Builder::new(self.fields));
-        b.finish(heads)
+        b.finish_ranged(heads, initial, max_length)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1389,8 +1548,12 @@ impl Compiler {
                 env.regs[var as usize] = env.regs[self.loop_regs + 2 * the_loop];
             }
             Action::ForStep(the_loop) => {
+                // A loop steps only below its limit (a word), so the counter stays within a
+                // word and one.
                 let r = self.loop_regs + 2 * the_loop;
-                env.regs[r] = self.bin(B::Add, env.regs[r], one);
+                let next = self.bin(B::Add, env.regs[r], one);
+                let (lo, hi) = self.word;
+                env.regs[r] = self.b.declare(next, (lo.min(0), hi.saturating_add(1)));
             }
             Action::AllocEnter { array, size, site } => {
                 let len = self.expr(size, env, guard, stop, ctx, &mut reads);
@@ -1398,10 +1561,11 @@ impl Compiler {
                 self.fault(stop, guard, neg, fault::DOMAIN, ctx, [z, z, z]);
                 let top = env.regs[self.top_reg];
                 let end = self.bin(B::Add, top, len);
+                let end = self.b.declare(end, (self.word.0.min(0), self.top_cap));
                 let maxc = self.k(limits.max_cells as i64);
                 let over = self.bin(B::Lt, maxc, end);
                 let code = self.k(3);
-                let next_round = self.bin(B::Add, round_k, one);
+                let next_round = self.succ_round(round_k);
                 let line = self.k(ctx.line as i64);
                 self.stop(
                     stop,
@@ -1417,6 +1581,7 @@ impl Compiler {
                 let r = self.scoped[array as usize].expect("an alloc names a scoped array");
                 let len = self.bin(B::Max, len, z);
                 let end = self.bin(B::Add, top, len);
+                let end = self.b.declare(end, (0, self.top_cap));
                 env.regs[r] = top;
                 env.regs[r + 1] = len;
                 let a = self.k(self.allocs as i64);
@@ -1426,7 +1591,8 @@ impl Compiler {
                 env.regs[self.top_reg] = end;
                 // An allocation refused by a limit or bound (or after any earlier stop on the
                 // path) never counts in S, as in the interpreter.
-                let no_stop = self.eqc(stop.status, 0);
+                let st = self.status(stop);
+                let no_stop = self.eqc(st, 0);
                 let counted = self.sel(no_stop, end, z);
                 span.0 = self.bin(B::Max, span.0, counted);
             }
@@ -1455,11 +1621,15 @@ impl Compiler {
         let m1 = self.k(-1);
         let nf = self.fields;
         let mut out = vec![z; nf];
-        let mut stop = Stop {
-            status: z,
-            d: [z; 7],
-        };
+        let mut stop = Stop::none(z);
         let mut branch = z;
+        let mut branch_cases: Vec<(V, V)> = Vec::new();
+        let mut write_cases: Vec<[Vec<(V, V)>; 6]> = (0..self.write_sites)
+            .map(|_| std::array::from_fn(|_| Vec::new()))
+            .collect();
+        let mut read_cases: Vec<[Vec<(V, V)>; 4]> = (0..self.read_sites)
+            .map(|_| std::array::from_fn(|_| Vec::new()))
+            .collect();
         let mut writes: Vec<WriteSite> = (0..self.write_sites)
             .map(|_| WriteSite {
                 key: m1,
@@ -1522,25 +1692,33 @@ impl Compiler {
                 RoundKind::Test(cond) => {
                     let mut reads = Vec::new();
                     let v = self.expr(cond, &env, gate, &mut stop, &ctx, &mut reads);
-                    branch = self.sel(gate, v, branch);
+                    branch_cases.push((gate, v));
                 }
                 RoundKind::ForTest(the_loop) => {
                     let c = env.regs[self.loop_regs + 2 * the_loop];
                     let h = env.regs[self.loop_regs + 2 * the_loop + 1];
                     let v = self.bin(B::Lt, c, h);
-                    branch = self.sel(gate, v, branch);
+                    branch_cases.push((gate, v));
                 }
                 RoundKind::Pardo(round_ast) => {
                     let mut env = env.clone();
                     env.locals = vec![z; round_ast.locals as usize];
                     // Processor id -> indices, lexicographic (the last index fastest).
                     let dims = &sizes[i];
-                    let mut stride = self.k(1);
-                    for (m, &(lo, size)) in dims.iter().enumerate().rev() {
-                        let q = self.bin(B::DivEuclid, pid, stride);
-                        let q = self.bin(B::RemEuclid, q, size);
-                        env.locals[m] = self.bin(B::Add, lo, q);
-                        stride = self.bin(B::MulSat, stride, size);
+                    if let [(lo, _)] = dims[..] {
+                        // One dimension: the index is lo + pid (a slot's pid is below the size).
+                        env.locals[0] = self.bin(B::Add, lo, pid);
+                    } else {
+                        let mut stride = self.k(1);
+                        let cap = self.k(self.pid_cap.saturating_add(1));
+                        for (m, &(lo, size)) in dims.iter().enumerate().rev() {
+                            let q = self.bin(B::DivEuclid, pid, stride);
+                            let q = self.bin(B::RemEuclid, q, size);
+                            env.locals[m] = self.bin(B::Add, lo, q);
+                            // A stride above every pid gives quotient 0 whatever its value.
+                            stride = self.bin(B::MulSat, stride, size);
+                            stride = self.bin(B::Min, stride, cap);
+                        }
                     }
                     self.ops(
                         &round_ast.ops,
@@ -1555,30 +1733,47 @@ impl Compiler {
             }
             for (s, (w, g)) in my_writes.into_iter().enumerate() {
                 let key = self.sel(g, w.key, m1);
-                let cur = writes[s];
-                writes[s] = WriteSite {
-                    key: self.sel(gate, key, cur.key),
-                    value: self.sel(gate, w.value, cur.value),
-                    addr: self.sel(gate, w.addr, cur.addr),
-                    array: self.sel(gate, w.array, cur.array),
-                    index: self.sel(gate, w.index, cur.index),
-                    line: self.sel(gate, w.line, cur.line),
-                };
+                let fields = [key, w.value, w.addr, w.array, w.index, w.line];
+                for (cases, v) in write_cases[s].iter_mut().zip(fields) {
+                    cases.push((gate, v));
+                }
             }
             for (q, (rd, g)) in my_reads.into_iter().enumerate() {
                 let addr = self.sel(g, rd.addr, m1);
-                let cur = reads_all[q];
-                reads_all[q] = ReadSite {
-                    addr: self.sel(gate, addr, cur.addr),
-                    array: self.sel(gate, rd.array, cur.array),
-                    index: self.sel(gate, rd.index, cur.index),
-                    line: self.sel(gate, rd.line, cur.line),
-                };
+                let fields = [addr, rd.array, rd.index, rd.line];
+                for (cases, v) in read_cases[q].iter_mut().zip(fields) {
+                    cases.push((gate, v));
+                }
             }
+        }
+        // The rounds' gates exclude each other: one priority encoder per field.
+        branch = self.one_of(branch_cases, branch);
+        for (s, cases) in write_cases.into_iter().enumerate() {
+            let [key, value, addr, array, index, line] = cases;
+            let cur = writes[s];
+            writes[s] = WriteSite {
+                key: self.one_of(key, cur.key),
+                value: self.one_of(value, cur.value),
+                addr: self.one_of(addr, cur.addr),
+                array: self.one_of(array, cur.array),
+                index: self.one_of(index, cur.index),
+                line: self.one_of(line, cur.line),
+            };
+        }
+        for (q, cases) in read_cases.into_iter().enumerate() {
+            let [addr, array, index, line] = cases;
+            let cur = reads_all[q];
+            reads_all[q] = ReadSite {
+                addr: self.one_of(addr, cur.addr),
+                array: self.one_of(array, cur.array),
+                index: self.one_of(index, cur.index),
+                line: self.one_of(line, cur.line),
+            };
         }
         out[sf::ROUND] = round;
         out[sf::PID] = pid;
         out[sf::BRANCH] = branch;
+        self.resolve(&mut stop);
         out[sf::FAULT] = stop.d[0];
         out[sf::FAULT + 1] = stop.d[3];
         out[sf::FAULT + 2] = stop.d[4];
@@ -1587,7 +1782,7 @@ impl Compiler {
         for (s, w) in writes.iter().enumerate() {
             let b = sf::WRITES + sf::PER_WRITE * s;
             if let Some(t) = self.targets {
-                let pos = self.target_of(w.key, t);
+                let pos = self.target_of(w.addr, t);
                 let has = self.bin(B::Le, z, w.key);
                 out[b + sf::TARGET] = self.sel(has, pos, m1);
             }
@@ -1634,8 +1829,8 @@ impl Compiler {
                     };
                     let mut none = Vec::new();
                     let i = self.expr(index, env, guard, stop, &ctx, &mut none);
-                    let (key, addr) = self.address(*array, i, env, guard, stop, &ctx);
-                    let v = self.load(key);
+                    let (epoch, addr) = self.address(*array, i, env, guard, stop, &ctx);
+                    let v = self.load(epoch, addr);
                     let arr = self.k(*array as i64);
                     let line = self.k(span.line as i64);
                     reads.push((
@@ -1726,20 +1921,22 @@ impl Compiler {
         round_k: V,
     ) -> (V, [V; 7]) {
         let z = self.k(0);
+        let one = self.k(1);
         let m1 = self.k(-1);
-        let big = self.k(i64::MAX);
+        // Above every processor id: "no processor" for the lowest-pid lookups.
+        let none = self.k(self.pid_cap);
         let in_round = self.bin(B::Eq, slot_round, qround);
         let in_round = self.and(in_round, is_slot);
-        let shift = self.k(RANK);
         let ws = self.write_sites;
         let writes_checked = matches!(
             self.model,
             AccessModel::Erew | AccessModel::Crew | AccessModel::CrcwCommon
         );
         let reads_checked = self.model == AccessModel::Erew;
-        // Per position: the best candidate c = address * 2^32 + pid, and the first processor,
-        // line, array and index that go with it.
-        let mut wc = big;
+        // Per position: whether it holds a candidate, the candidate's address (its processor is
+        // the position's), and the first processor, line, array, index and kind that go with it.
+        let mut w_has = z;
+        let mut w_addr = z;
         let mut wd = [z; 5]; // first pid, line, array, index, kind
         if writes_checked {
             let f = |s: usize, k: usize| sf::WRITES + sf::PER_WRITE * s + k;
@@ -1766,13 +1963,13 @@ impl Compiler {
             }
             for s in 0..ws {
                 // The lowest writer of this site's address, its value and line.
-                let mut first = big;
+                let mut first = none;
                 let mut v0 = z;
                 let mut line0 = z;
                 for t in 0..ws {
                     let val = self.b.field(f(t, 1));
                     let line = self.b.field(f(t, 5));
-                    let p = self.lookup(wkey[t], wkey[s], Prefer::Earliest, slot_pid, big);
+                    let p = self.lookup(wkey[t], wkey[s], Prefer::Earliest, slot_pid, none);
                     let v = self.lookup(wkey[t], wkey[s], Prefer::Earliest, val, z);
                     let l = self.lookup(wkey[t], wkey[s], Prefer::Earliest, line, z);
                     let better = self.bin(B::Lt, p, first);
@@ -1788,11 +1985,13 @@ impl Compiler {
                     (self.bin(B::Ne, first, slot_pid), 2)
                 };
                 let cand = self.and(mine, conflict);
-                let hi = self.bin(B::MulSat, addr[s], shift);
-                let c = self.bin(B::Add, hi, slot_pid);
-                let c = self.sel(cand, c, big);
-                let take = self.bin(B::Lt, c, wc);
-                wc = self.bin(B::Min, wc, c);
+                // The lowest address wins; an earlier site keeps a tie.
+                let lower = self.bin(B::Lt, addr[s], w_addr);
+                let fresh = self.not(w_has);
+                let wins = self.bin(B::Or, fresh, lower);
+                let take = self.and(cand, wins);
+                w_addr = self.sel(take, addr[s], w_addr);
+                w_has = self.bin(B::Or, w_has, cand);
                 let arr = self.b.field(f(s, 3));
                 let idx = self.b.field(f(s, 4));
                 let kind = self.k(kind);
@@ -1801,7 +2000,8 @@ impl Compiler {
                 }
             }
         }
-        let mut rc = big;
+        let mut r_has = z;
+        let mut r_addr = z;
         let mut rd = [z; 5];
         if reads_checked && self.read_sites > 0 {
             let base = sf::WRITES + sf::PER_WRITE * ws;
@@ -1814,29 +2014,37 @@ impl Compiler {
                 rkey.push(self.sel(ok, a, m1));
             }
             for q in 0..self.read_sites {
-                let mut first = big;
+                let mut first = none;
                 for t in 0..self.read_sites {
-                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, big);
+                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, none);
                     first = self.bin(B::Min, first, p);
                 }
                 // The lowest line among the first reader's reads of this address.
-                let mut line0 = big;
+                let mut l_has = z;
+                let mut line0 = z;
                 for t in 0..self.read_sites {
                     let line = self.b.field(f(t, 3));
-                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, big);
-                    let l = self.lookup(rkey[t], rkey[q], Prefer::Earliest, line, big);
+                    let p = self.lookup(rkey[t], rkey[q], Prefer::Earliest, slot_pid, none);
+                    let l = self.lookup(rkey[t], rkey[q], Prefer::Earliest, line, z);
+                    let found = self.bin(B::Lt, p, none);
                     let same = self.bin(B::Eq, p, first);
-                    let l = self.sel(same, l, big);
-                    line0 = self.bin(B::Min, line0, l);
+                    let same = self.and(same, found);
+                    let lower = self.bin(B::Lt, l, line0);
+                    let fresh = self.not(l_has);
+                    let wins = self.bin(B::Or, fresh, lower);
+                    let take = self.and(same, wins);
+                    line0 = self.sel(take, l, line0);
+                    l_has = self.bin(B::Or, l_has, same);
                 }
                 let mine = self.bin(B::Le, z, rkey[q]);
                 let other = self.bin(B::Ne, first, slot_pid);
                 let cand = self.and(mine, other);
-                let hi = self.bin(B::MulSat, rkey[q], shift);
-                let c = self.bin(B::Add, hi, slot_pid);
-                let c = self.sel(cand, c, big);
-                let take = self.bin(B::Lt, c, rc);
-                rc = self.bin(B::Min, rc, c);
+                let lower = self.bin(B::Lt, rkey[q], r_addr);
+                let fresh = self.not(r_has);
+                let wins = self.bin(B::Or, fresh, lower);
+                let take = self.and(cand, wins);
+                r_addr = self.sel(take, rkey[q], r_addr);
+                r_has = self.bin(B::Or, r_has, cand);
                 let arr = self.b.field(f(q, 1));
                 let idx = self.b.field(f(q, 2));
                 let kind = self.k(1);
@@ -1845,31 +2053,33 @@ impl Compiler {
                 }
             }
         }
-        // Global: the least write candidate and the least read candidate over the round's
-        // slots; the interpreter prefers the write violation only at a strictly lower address.
-        let one = self.k(1);
-        let global = |this: &mut Self, c: V, d: [V; 5]| {
-            let has = this.bin(B::Lt, c, big);
+        // Global: the least (address, processor) write candidate and the least read candidate
+        // over the round's slots; the interpreter prefers the write violation only at a strictly
+        // lower address.
+        let global = |this: &mut Self, has: V, addr: V, d: [V; 5]| {
             let key = this.sel(has, one, m1);
-            let gc = this.lookup(key, one, Prefer::MinBy(c), c, big);
+            let by = Prefer::MinByPair(addr, slot_pid);
+            let g_has = this.lookup(key, one, by, one, z);
+            let g_addr = this.lookup(key, one, by, addr, z);
+            let g_pid = this.lookup(key, one, by, slot_pid, z);
             let mut g = [z; 5];
             for i in 0..5 {
-                g[i] = this.lookup(key, one, Prefer::MinBy(c), d[i], z);
+                g[i] = this.lookup(key, one, by, d[i], z);
             }
-            (gc, g)
+            (g_has, g_addr, g_pid, g)
         };
-        let (gw, dw) = global(self, wc, wd);
-        let (gr, dr) = global(self, rc, rd);
-        let wa = self.bin(B::DivEuclid, gw, shift);
-        let ra = self.bin(B::DivEuclid, gr, shift);
-        let use_write = self.bin(B::Lt, wa, ra);
-        let gc = self.sel(use_write, gw, gr);
+        let (hw, wa, wp, dw) = global(self, w_has, w_addr, wd);
+        let (hr, ra, rp, dr) = global(self, r_has, r_addr, rd);
+        let lower = self.bin(B::Lt, wa, ra);
+        let no_read = self.not(hr);
+        let write_first = self.bin(B::Or, no_read, lower);
+        let use_write = self.and(hw, write_first);
         let mut g = [z; 5];
         for i in 0..5 {
             g[i] = self.sel(use_write, dw[i], dr[i]);
         }
-        let violated = self.bin(B::Lt, gc, big);
-        let second = self.bin(B::RemEuclid, gc, shift);
+        let violated = self.bin(B::Or, hw, hr);
+        let second = self.sel(use_write, wp, rp);
         // d: kind, round, first processor, line, array, index, second processor.
         (violated, [g[4], round_k, g[0], g[1], g[2], g[3], second])
     }
@@ -1900,7 +2110,7 @@ pub fn initial_canvas(
     start[0] = kind::HEADER;
     start[hf::PC] = -1;
     start[hf::S] = setup.cells.len() as i64;
-    start[hf::SEED] = config.seed as i64;
+    start[hf::SEED] = crate::pram::round::draw_seed(config.seed);
     for (r, &v) in setup.registers.iter().enumerate() {
         start[hf::REGS + r] = v;
     }

@@ -531,12 +531,28 @@ fn resolve_writes(
     (None, winners)
 }
 
+/// Bits of a CRCW-arbitrary draw: draws lie in `0..2^DRAW_BITS`.
+pub const DRAW_BITS: u32 = 16;
+
 /// The CRCW-arbitrary draw of processor `pid` writing `addr` in `round`: the writer with the
-/// smallest draw wins (ties: its last write's site, then the higher processor id). A seeded hash of
-/// (seed, round, address, processor), so a compiled schedule can compute the same winner from the
-/// decoded writes alone.
+/// smallest draw wins (ties: its last write's site, then the higher processor id). A seeded hash
+/// of (seed, round, address, processor) built from [`draw`] on bounded inputs, so a compiled
+/// schedule computes the same winner from the decoded writes alone with values of O(log n) bits
+/// (the seed enters as [`draw_seed`], which is what a compiled canvas holds).
 pub fn arbitrary_rank(seed: u64, round: u64, addr: u64, pid: u64) -> u32 {
-    (mix(seed ^ mix(round ^ mix(addr ^ mix(pid)))) >> 32) as u32
+    let inner = draw(addr as i64, pid as i64);
+    let inner = draw(round as i64, inner);
+    draw(draw_seed(seed), inner) as u32
+}
+
+/// The seed as the draws use it: a 16-bit hash of the 64-bit seed.
+pub fn draw_seed(seed: u64) -> i64 {
+    (mix(seed) >> (64 - DRAW_BITS)) as i64
+}
+
+/// A well-mixed hash of the pair (a, b) into `0..2^DRAW_BITS`; the seq map `Draw`.
+pub fn draw(a: i64, b: i64) -> i64 {
+    (mix((a as u64) ^ mix(b as u64)) >> (64 - DRAW_BITS)) as i64
 }
 
 /// SplitMix64's finalizer: a well-mixed 64-bit hash, so arbitrary winners look random but replay.

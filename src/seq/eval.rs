@@ -5,10 +5,12 @@
 //! against it on random programs and canvases.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
 use super::program::{BinaryOp, Cmp, Op, Prefer, Program, Selector, UnaryOp, Value};
+use super::range::width;
 use super::word::Word;
 use crate::machine::{ControlBits, Proposal, StepFunction, StepFunctionError, Token};
 
@@ -34,6 +36,20 @@ pub enum EvalError {
         /// The position.
         position: usize,
     },
+    /// A value outside its node's declared range: the program's width claim was wrong.
+    #[error("node {node} computed {value} at position {position}, outside its range {lo}..={hi}")]
+    OutOfRange {
+        /// The node.
+        node: usize,
+        /// The first position (lowest index) holding such a value.
+        position: usize,
+        /// The value.
+        value: i64,
+        /// The range's low end.
+        lo: i64,
+        /// The range's high end.
+        hi: i64,
+    },
     /// A token's word has the wrong number of fields.
     #[error("the word at position {position} has {found} fields; the program reads {expected}")]
     WordShape {
@@ -52,6 +68,43 @@ pub fn evaluate(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<Vec<Vec<i64>>, EvalError> {
+    evaluate_observed(program, x, evaluator).map(|(values, _)| values)
+}
+
+/// Checks a column against its node's range; returns the column's widest value in bits.
+fn check_column(program: &Program, node: usize, column: &[i64]) -> Result<u32, EvalError> {
+    let Some(&first) = column.first() else {
+        return Ok(0);
+    };
+    let (mut lo, mut hi) = (first, first);
+    for &v in column {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if let Some(&(rlo, rhi)) = program.ranges.get(node) {
+        if lo < rlo || hi > rhi {
+            let position = column.iter().position(|&v| v < rlo || v > rhi).unwrap_or(0);
+            return Err(EvalError::OutOfRange {
+                node,
+                position,
+                value: column[position],
+                lo: rlo,
+                hi: rhi,
+            });
+        }
+    }
+    Ok(width((lo, hi)))
+}
+
+/// `evaluate`, also returning the widest value computed, in bits (`range::width`). Every value
+/// of every node at every position is checked against the node's range (when the program has
+/// ranges); a value outside is [`EvalError::OutOfRange`].
+pub fn evaluate_observed(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
+    let mut widest = 0u32;
     for (position, t) in x.iter().enumerate() {
         if let Token::Sym(w) = t {
             if w.0.len() != program.fields {
@@ -75,6 +128,7 @@ pub fn evaluate(
                 let v = v.map_err(|_| overflow(0))?;
                 let mut column = take_column(len);
                 column.resize(len, v);
+                widest = widest.max(check_column(program, node, &column[..1])?);
                 values.push(column);
                 uniform.push(true);
                 continue;
@@ -97,6 +151,18 @@ pub fn evaluate(
             Op::Select(c, a, b) => {
                 let (c, a, b) = (&values[c.index()], &values[a.index()], &values[b.index()]);
                 column.extend((0..len).map(|i| if c[i] != 0 { a[i] } else { b[i] }));
+            }
+            Op::FirstOf { cases, default } => {
+                column.extend_from_slice(&values[default.index()]);
+                // Later cases first, so that earlier ones overwrite them.
+                for (c, v) in cases.iter().rev() {
+                    let (c, v) = (&values[c.index()], &values[v.index()]);
+                    for i in 0..len {
+                        if c[i] != 0 {
+                            column[i] = v[i];
+                        }
+                    }
+                }
             }
             Op::Lookup {
                 select,
@@ -122,9 +188,10 @@ pub fn evaluate(
                 column.extend(sums);
             }
         }
+        widest = widest.max(check_column(program, node, &column)?);
         values.push(column);
     }
-    Ok(values)
+    Ok((values, widest))
 }
 
 thread_local! {
@@ -164,6 +231,7 @@ fn uniform_value(
 ) -> Option<Result<i64, ()>> {
     let u = |v: &Value| uniform[v.index()];
     let at0 = |v: &Value| values[v.index()][0];
+    let pair_uniform = |s: &Selector| s.pair.is_none_or(|(_, q)| uniform[q.index()]);
     match op {
         Op::Unary(f, a) if u(a) => Some(Ok(unary(*f, at0(a)))),
         Op::Binary(f, a, b) if u(a) && u(b) => Some(binary(*f, at0(a), at0(b)).ok_or(())),
@@ -171,18 +239,26 @@ fn uniform_value(
             let chosen = if at0(c) != 0 { a } else { b };
             u(chosen).then(|| Ok(at0(chosen)))
         }
+        Op::FirstOf { cases, default } if op.inputs().iter().all(u) => {
+            let chosen = cases
+                .iter()
+                .find(|(c, _)| at0(c) != 0)
+                .map_or(default, |(_, v)| v);
+            Some(Ok(at0(chosen)))
+        }
         Op::Lookup {
             select,
             prefer,
             value,
             default,
-        } if select.position.is_none() && u(&select.query) => {
+        } if select.position.is_none() && u(&select.query) && pair_uniform(select) => {
             // One query for all positions: one pass over the keys.
-            let q = at0(&select.query);
-            let keys = &values[select.key.index()];
+            let q = query_at(values, select, 0);
             let mut best: Option<usize> = None;
-            for (j, &k) in keys.iter().enumerate().take(len) {
-                if k == q && best.is_none_or(|b| beats(values, *prefer, j, b)) {
+            for j in 0..len {
+                if key_at(values, select, j) == q
+                    && best.is_none_or(|b| beats(values, *prefer, j, b))
+                {
                     best = Some(j);
                 }
             }
@@ -192,12 +268,13 @@ fn uniform_value(
                 None => None,
             }
         }
-        Op::Sum { select, value } if select.position.is_none() && u(&select.query) => {
-            let q = at0(&select.query);
-            let keys = &values[select.key.index()];
+        Op::Sum { select, value }
+            if select.position.is_none() && u(&select.query) && pair_uniform(select) =>
+        {
+            let q = query_at(values, select, 0);
             let v = &values[value.index()];
             let mut total = 0i64;
-            for j in (0..len).filter(|&j| keys[j] == q) {
+            for j in (0..len).filter(|&j| key_at(values, select, j) == q) {
                 match total.checked_add(v[j]) {
                     Some(t) => total = t,
                     None => return Some(Err(())),
@@ -209,7 +286,7 @@ fn uniform_value(
     }
 }
 
-fn unary(op: UnaryOp, a: i64) -> i64 {
+pub(crate) fn unary(op: UnaryOp, a: i64) -> i64 {
     match op {
         UnaryOp::Neg => a.wrapping_neg(),
         UnaryOp::Not => i64::from(a == 0),
@@ -221,13 +298,7 @@ fn unary(op: UnaryOp, a: i64) -> i64 {
                 i64::from(63 - a.leading_zeros())
             }
         }
-        UnaryOp::Mix => mix64(a as u64) as i64,
     }
-}
-
-/// SplitMix64's finalizer (the `Mix` map).
-pub fn mix64(x: u64) -> u64 {
-    crate::pram::round::mix(x)
 }
 
 /// A two-argument map; `None` on 64-bit overflow.
@@ -277,6 +348,7 @@ pub fn binary(op: BinaryOp, a: i64, b: i64) -> Option<i64> {
         BinaryOp::DivEuclid => a.checked_div_euclid(b).unwrap_or(0),
         BinaryOp::RemEuclid => a.checked_rem_euclid(b).unwrap_or(0),
         BinaryOp::MulSat => a.saturating_mul(b),
+        BinaryOp::Draw => crate::pram::round::draw(a, b),
         BinaryOp::ShlSat => match a.checked_shl(shift) {
             Some(r) if r >> shift == a => r,
             _ if a < 0 => i64::MIN,
@@ -287,8 +359,23 @@ pub fn binary(op: BinaryOp, a: i64, b: i64) -> Option<i64> {
 
 /// Whether position j is selected by position i.
 fn selected(values: &[Vec<i64>], s: &Selector, i: usize, j: usize) -> bool {
-    values[s.key.index()][j] == values[s.query.index()][i]
-        && s.position.is_none_or(|cmp| cmp.holds(j, i))
+    key_at(values, s, j) == query_at(values, s, i) && s.position.is_none_or(|cmp| cmp.holds(j, i))
+}
+
+/// The (tuple) key a selector reads at position j (the second component 0 without a pair).
+fn key_at(values: &[Vec<i64>], s: &Selector, j: usize) -> (i64, i64) {
+    (
+        values[s.key.index()][j],
+        s.pair.map_or(0, |(k, _)| values[k.index()][j]),
+    )
+}
+
+/// The (tuple) query a selector reads at position i.
+fn query_at(values: &[Vec<i64>], s: &Selector, i: usize) -> (i64, i64) {
+    (
+        values[s.query.index()][i],
+        s.pair.map_or(0, |(_, q)| values[q.index()][i]),
+    )
 }
 
 /// Whether candidate `j` beats the current best `k` under `prefer` (a strict total order).
@@ -302,6 +389,16 @@ fn beats(values: &[Vec<i64>], prefer: Prefer, j: usize, k: usize) -> bool {
         }
         Prefer::MinBy(v) => {
             let (a, b) = (values[v.index()][j], values[v.index()][k]);
+            a < b || (a == b && j < k)
+        }
+        Prefer::MaxByPair(x, y) => {
+            let at = |p: usize| (values[x.index()][p], values[y.index()][p]);
+            let (a, b) = (at(j), at(k));
+            a > b || (a == b && j > k)
+        }
+        Prefer::MinByPair(x, y) => {
+            let at = |p: usize| (values[x.index()][p], values[y.index()][p]);
+            let (a, b) = (at(j), at(k));
             a < b || (a == b && j < k)
         }
     }
@@ -386,12 +483,33 @@ impl<T: Clone> Group<T> {
 }
 
 /// Positions grouped by their equality key, each group in increasing order.
-fn groups(values: &[Vec<i64>], s: &Selector, len: usize) -> HashMap<i64, Vec<usize>> {
-    let mut map: HashMap<i64, Vec<usize>> = HashMap::new();
-    for (j, &key) in values[s.key.index()].iter().enumerate().take(len) {
-        map.entry(key).or_default().push(j);
+fn groups<K: Hash + Eq>(len: usize, key: impl Fn(usize) -> K) -> HashMap<K, Vec<usize>> {
+    let mut map: HashMap<K, Vec<usize>> = HashMap::new();
+    for j in 0..len {
+        map.entry(key(j)).or_default().push(j);
     }
     map
+}
+
+/// Runs `$body` with `key` and `query` reading the selector's key and query at a position: plain
+/// values for a one-value key, pairs for a tuple key (so a plain key hashes one word).
+macro_rules! with_keys {
+    ($values:expr, $s:expr, |$key:ident, $query:ident| $body:expr) => {{
+        let (k, q) = (&$values[$s.key.index()], &$values[$s.query.index()]);
+        match $s.pair {
+            None => {
+                let $key = |j: usize| k[j];
+                let $query = |i: usize| q[i];
+                $body
+            }
+            Some((k2, q2)) => {
+                let (k2, q2) = (&$values[k2.index()], &$values[q2.index()]);
+                let $key = |j: usize| (k[j], k2[j]);
+                let $query = |i: usize| (q[i], q2[i]);
+                $body
+            }
+        }
+    }};
 }
 
 fn pick_indexed(
@@ -400,11 +518,24 @@ fn pick_indexed(
     prefer: Prefer,
     len: usize,
 ) -> Vec<Option<usize>> {
+    with_keys!(values, s, |key, query| pick_by(
+        values, s, prefer, len, key, query
+    ))
+}
+
+fn pick_by<K: Hash + Eq>(
+    values: &[Vec<i64>],
+    s: &Selector,
+    prefer: Prefer,
+    len: usize,
+    key: impl Fn(usize) -> K,
+    query: impl Fn(usize) -> K,
+) -> Vec<Option<usize>> {
     if s.position.is_none() {
         // No position condition: one best position per key, found in a single pass.
-        let mut best: HashMap<i64, usize> = HashMap::new();
-        for (j, &key) in values[s.key.index()].iter().enumerate().take(len) {
-            best.entry(key)
+        let mut best: HashMap<K, usize> = HashMap::new();
+        for j in 0..len {
+            best.entry(key(j))
                 .and_modify(|k| {
                     if beats(values, prefer, j, *k) {
                         *k = j;
@@ -412,10 +543,9 @@ fn pick_indexed(
                 })
                 .or_insert(j);
         }
-        let query = &values[s.query.index()];
-        return (0..len).map(|i| best.get(&query[i]).copied()).collect();
+        return (0..len).map(|i| best.get(&query(i)).copied()).collect();
     }
-    let built: HashMap<i64, Group<Option<usize>>> = groups(values, s, len)
+    let built: HashMap<K, Group<Option<usize>>> = groups(len, key)
         .into_iter()
         .map(|(k, members)| {
             let g = Group::build(members, Some, |a, b| better(values, prefer, *a, *b));
@@ -423,12 +553,7 @@ fn pick_indexed(
         })
         .collect();
     (0..len)
-        .map(|i| {
-            built
-                .get(&values[s.query.index()][i])?
-                .query(s.position, i)
-                .flatten()
-        })
+        .map(|i| built.get(&query(i))?.query(s.position, i).flatten())
         .collect()
 }
 
@@ -438,8 +563,18 @@ fn sum_indexed(
     v: &[i64],
     len: usize,
 ) -> Result<Vec<i64>, usize> {
+    with_keys!(values, s, |key, query| sum_by(s, v, len, key, query))
+}
+
+fn sum_by<K: Hash + Eq>(
+    s: &Selector,
+    v: &[i64],
+    len: usize,
+    key: impl Fn(usize) -> K,
+    query: impl Fn(usize) -> K,
+) -> Result<Vec<i64>, usize> {
     // Partial sums are Options so that an overflow surfaces at the positions that read it.
-    let built: HashMap<i64, Group<Option<i64>>> = groups(values, s, len)
+    let built: HashMap<K, Group<Option<i64>>> = groups(len, key)
         .into_iter()
         .map(|(k, members)| {
             let g = Group::build(
@@ -453,7 +588,7 @@ fn sum_indexed(
     (0..len)
         .map(|i| {
             let total = built
-                .get(&values[s.query.index()][i])
+                .get(&query(i))
                 .and_then(|g| g.query(s.position, i))
                 .unwrap_or(Some(0));
             total.ok_or(i)
@@ -467,7 +602,16 @@ pub fn propose(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<Proposal<Word>, EvalError> {
-    let values = evaluate(program, x, evaluator)?;
+    propose_observed(program, x, evaluator).map(|(p, _)| p)
+}
+
+/// `propose`, also returning the widest value computed, in bits.
+pub fn propose_observed(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+) -> Result<(Proposal<Word>, u32), EvalError> {
+    let (values, widest) = evaluate_observed(program, x, evaluator)?;
     let h = &program.heads;
     let at = |v: Value, i: usize| values[v.index()][i];
     let tokens = (0..x.len())
@@ -481,7 +625,7 @@ pub fn propose(
         })
         .collect();
     recycle(values);
-    Ok(Proposal { tokens, bits })
+    Ok((Proposal { tokens, bits }, widest))
 }
 
 /// A seq program as `machine`'s step function f.
@@ -491,10 +635,26 @@ pub struct SeqStep {
     pub program: Program,
     /// The evaluator used for its attention nodes.
     pub evaluator: Evaluator,
+    /// The widest value any node computed so far, in bits (updated at every step).
+    pub widest: u32,
+}
+
+impl SeqStep {
+    /// `program` under `evaluator`, nothing observed yet.
+    pub fn new(program: Program, evaluator: Evaluator) -> Self {
+        SeqStep {
+            program,
+            evaluator,
+            widest: 0,
+        }
+    }
 }
 
 impl StepFunction<Word> for SeqStep {
     fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
-        propose(&self.program, x, self.evaluator).map_err(|e| StepFunctionError(e.to_string()))
+        let (p, widest) = propose_observed(&self.program, x, self.evaluator)
+            .map_err(|e| StepFunctionError(e.to_string()))?;
+        self.widest = self.widest.max(widest);
+        Ok(p)
     }
 }

@@ -8,9 +8,10 @@
 
 mod eval;
 mod program;
+pub mod range;
 mod word;
 
-pub use eval::{binary, evaluate, propose, EvalError, Evaluator, SeqStep};
+pub use eval::{binary, evaluate, evaluate_observed, propose, EvalError, Evaluator, SeqStep};
 pub use program::{
     BinaryOp, Builder, Cmp, Heads, Op, Prefer, Program, ProgramError, Selector, Shape, UnaryOp,
     Value,

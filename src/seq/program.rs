@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::range::{infer, width, Range};
+
 /// A reference to an earlier node of the same program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -31,9 +33,6 @@ pub enum UnaryOp {
     Abs,
     /// floor(log2 a) for a >= 1, and 0 for a <= 0.
     Log2,
-    /// SplitMix64's finalizer on the 64 bits of a (a fixed, well-mixed hash; used for seeded
-    /// CRCW-arbitrary winners).
-    Mix,
 }
 
 /// Two-argument position-wise functions. All are total: division and remainder by zero give 0,
@@ -85,6 +84,9 @@ pub enum BinaryOp {
     MulSat,
     /// a << b (b clamped to 0..=63) saturated to the 64-bit range when bits would be lost.
     ShlSat,
+    /// A well-mixed hash of the pair (a, b) into 0..2^16 (`pram::round::draw`: the seeded
+    /// CRCW-arbitrary draw, a function of two bounded inputs with a 16-bit output).
+    Draw,
 }
 
 /// How a selector's position condition compares the attended position j with the position i.
@@ -128,15 +130,22 @@ pub enum Prefer {
     MaxBy(Value),
     /// The selected position with the smallest value of this node (ties: the earliest).
     MinBy(Value),
+    /// The selected position with the largest pair of these nodes' values, compared
+    /// lexicographically (ties: the latest).
+    MaxByPair(Value, Value),
+    /// The selected position with the smallest pair, lexicographically (ties: the earliest).
+    MinByPair(Value, Value),
 }
 
-/// Which positions j a position i attends to: those where `key_j == query_i` and, if `position`
-/// is set, `j position i` (for example `Some(Cmp::Lt)`: only positions before i).
+/// Which positions j a position i attends to: those where `key_j == query_i` (and, with a `pair`
+/// `(key2, query2)`, also `key2_j == query2_i`: a tuple key, the concatenation of two bounded
+/// values) and, if `position` is set, `j position i` (for example `Some(Cmp::Lt)`: only
+/// positions before i).
 ///
 /// The family is deliberately small so that one attention head realizes it with O(log n) width:
 /// equality of binary-encoded keys is a bilinear score, and a position condition is a causal (or
-/// reversed causal) attention mask. An equality on a pair of values is expressed by pairing them
-/// into one key with a map.
+/// reversed causal) attention mask. An equality on a pair of values is a tuple key (`pair`): the
+/// query and key vectors concatenate both encodings, so no value is scaled to make room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Selector {
     /// The equality key, read at j.
@@ -145,6 +154,21 @@ pub struct Selector {
     pub query: Value,
     /// An optional condition on positions: `j cmp i`.
     pub position: Option<Cmp>,
+    /// A second key and query `(key2, query2)`, matched together with the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<(Value, Value)>,
+}
+
+impl Selector {
+    /// Positions whose `key` equals the query's `query`, with no position condition.
+    pub fn eq(key: Value, query: Value) -> Selector {
+        Selector {
+            key,
+            query,
+            position: None,
+            pair: None,
+        }
+    }
 }
 
 /// One node: how its per-position values are computed.
@@ -167,6 +191,14 @@ pub enum Op {
     Binary(BinaryOp, Value, Value),
     /// `cond != 0 ? then : else`.
     Select(Value, Value, Value),
+    /// The value of the first case whose condition is non-zero, else `default`: a priority
+    /// encoder over n cases, one map (two MLP layers, `docs/seq.md`).
+    FirstOf {
+        /// (condition, value) in priority order.
+        cases: Vec<(Value, Value)>,
+        /// What a position where no condition holds gets.
+        default: Value,
+    },
     /// Reads `value` at the preferred selected position; `default` (read at i) if none is selected.
     Lookup {
         /// Which positions are selected.
@@ -190,12 +222,23 @@ pub enum Op {
 impl Op {
     /// The nodes this op reads.
     pub fn inputs(&self) -> Vec<Value> {
-        let selector = |s: &Selector| vec![s.key, s.query];
+        let selector = |s: &Selector| {
+            let mut v = vec![s.key, s.query];
+            if let Some((k, q)) = s.pair {
+                v.extend([k, q]);
+            }
+            v
+        };
         match self {
             Op::Field(_) | Op::IsMask | Op::Index | Op::Length | Op::Const(_) => Vec::new(),
             Op::Unary(_, a) => vec![*a],
             Op::Binary(_, a, b) => vec![*a, *b],
             Op::Select(c, a, b) => vec![*c, *a, *b],
+            Op::FirstOf { cases, default } => cases
+                .iter()
+                .flat_map(|&(c, v)| [c, v])
+                .chain([*default])
+                .collect(),
             Op::Lookup {
                 select,
                 prefer,
@@ -204,8 +247,10 @@ impl Op {
             } => {
                 let mut v = selector(select);
                 v.extend([*value, *default]);
-                if let Prefer::MaxBy(p) | Prefer::MinBy(p) = prefer {
-                    v.push(*p);
+                match prefer {
+                    Prefer::MaxBy(p) | Prefer::MinBy(p) => v.push(*p),
+                    Prefer::MaxByPair(a, b) | Prefer::MinByPair(a, b) => v.extend([*a, *b]),
+                    Prefer::Latest | Prefer::Earliest => {}
                 }
                 v
             }
@@ -248,6 +293,11 @@ pub struct Program {
     pub names: Vec<(Value, String)>,
     /// The output heads.
     pub heads: Heads,
+    /// Every node's value range `(lo, hi)` (see `range.rs`); both evaluators check every value
+    /// against it. Empty: unchecked (hand-built test programs); a compiled program always has one
+    /// range per node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<Range>,
 }
 
 /// A program that is not well formed.
@@ -286,6 +336,8 @@ pub struct Shape {
     pub attention_depth: usize,
     /// Map depth: the longest chain of maps between two attention layers.
     pub map_depth: usize,
+    /// The widest declared range in bits (0 for an unranged program).
+    pub width_bits: u32,
 }
 
 impl Program {
@@ -309,6 +361,20 @@ impl Program {
                     });
                 }
             }
+        }
+        if !self.ranges.is_empty() && self.ranges.len() != self.nodes.len() {
+            return Err(ProgramError::OutOfRange {
+                what: "the ranges (one per node)".into(),
+                index: self.ranges.len(),
+                limit: self.nodes.len(),
+            });
+        }
+        if let Some(k) = self.ranges.iter().position(|r| r.0 > r.1) {
+            return Err(ProgramError::OutOfRange {
+                what: format!("node {k}'s range (empty)"),
+                index: k,
+                limit: self.nodes.len(),
+            });
         }
         let h = &self.heads;
         if h.token.len() != self.fields {
@@ -362,6 +428,7 @@ impl Program {
             maps: self.nodes.len() - attention,
             attention_depth: layer.iter().copied().max().unwrap_or(0),
             map_depth,
+            width_bits: self.ranges.iter().map(|&r| width(r)).max().unwrap_or(0),
         }
     }
 
@@ -380,6 +447,7 @@ pub struct Builder {
     fields: usize,
     nodes: Vec<Op>,
     names: Vec<(Value, String)>,
+    declared: Vec<Option<Range>>,
 }
 
 impl Builder {
@@ -389,7 +457,32 @@ impl Builder {
             fields,
             nodes: Vec::new(),
             names: Vec::new(),
+            declared: Vec::new(),
         }
+    }
+
+    /// Declares that `v` stays within `range` (narrower than its inferred range, where the
+    /// compiler knows more than interval arithmetic); the evaluators check it.
+    pub fn declare(&mut self, v: Value, range: Range) -> Value {
+        if self.declared.len() <= v.index() {
+            self.declared.resize(v.index() + 1, None);
+        }
+        let d = &mut self.declared[v.index()];
+        *d = Some(match *d {
+            Some(old) => super::range::intersect(old, range),
+            None => range,
+        });
+        v
+    }
+
+    /// The number of nodes so far.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether no node was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
     }
 
     /// Adds any op.
@@ -444,6 +537,11 @@ impl Builder {
         self.push(Op::Select(cond, then, otherwise))
     }
 
+    /// The value of the first case whose condition holds, else `default`.
+    pub fn first_of(&mut self, cases: Vec<(Value, Value)>, default: Value) -> Value {
+        self.push(Op::FirstOf { cases, default })
+    }
+
     /// A lookup.
     pub fn lookup(
         &mut self,
@@ -465,14 +563,66 @@ impl Builder {
         self.push(Op::Sum { select, value })
     }
 
-    /// Finishes the program with its heads and validates it.
+    /// Finishes the program with its heads and validates it (unranged: not checked).
     pub fn finish(self, heads: Heads) -> Result<Program, ProgramError> {
         let p = Program {
             fields: self.fields,
             nodes: self.nodes,
             names: self.names,
             heads,
+            ranges: Vec::new(),
         };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Finishes the program with every node's range: a field's range is the hull of `initial`
+    /// (the field's values on the canvases the program starts from) and of the token head's range
+    /// for that field, found as a fixed point of interval propagation (`range::infer`); a field
+    /// still growing after 64 rounds gets the whole 64-bit range, so a missing declaration shows
+    /// as a wide node, never as a wrong one. `max_length` bounds `Index` and `Length`.
+    pub fn finish_ranged(
+        self,
+        heads: Heads,
+        initial: &[Range],
+        max_length: i64,
+    ) -> Result<Program, ProgramError> {
+        let mut p = self.clone().finish(heads)?;
+        let mut fields: Vec<Range> = (0..self.fields)
+            .map(|f| initial.get(f).copied().unwrap_or((0, 0)))
+            .collect();
+        // Widen fields to the heads' ranges until nothing changes. From round 4 on a field that
+        // changes widens to the next power of two (same width in bits, and at most 64 such steps
+        // per end); from round 4096 on it takes the whole 64-bit range. Both are absorbing, so
+        // this ends.
+        let pow2 = |(lo, hi): Range| -> Range {
+            let up = |v: i64| match v {
+                v if v <= 0 => v,
+                v if v >= 1 << 62 => i64::MAX,
+                v => (1i64 << (64 - v.leading_zeros())) - 1,
+            };
+            // A negative end -(2^k) takes the same k bits as the positive 2^k - 1.
+            (if lo < 0 { !up(!lo) } else { lo }, up(hi))
+        };
+        for round in 0.. {
+            let r = infer(&p.nodes, &self.declared, &fields, max_length);
+            let mut changed = false;
+            for (f, t) in fields.iter_mut().zip(&p.heads.token) {
+                let next = super::range::union(*f, r[t.index()]);
+                if next != *f {
+                    changed = true;
+                    *f = match round {
+                        0..4 => next,
+                        4..4096 => pow2(next),
+                        _ => (i64::MIN, i64::MAX),
+                    };
+                }
+            }
+            if !changed {
+                p.ranges = r;
+                break;
+            }
+        }
         p.validate()?;
         Ok(p)
     }
