@@ -352,23 +352,29 @@ pub fn check_apmdm_case_watched(
             let agreement = agreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
             row.agree = Some(agreement.held);
             checks.push(agreement);
-            checks.push(Check {
-                what: format!("steps {steps} <= aT + alloc + b = {steps_bound}"),
-                evidence: true,
-                held: steps <= steps_bound,
-            });
-            checks.push(Check {
-                what: format!("peak context {context} <= c(S + slots) + d = {context_bound}"),
-                evidence: true,
-                held: context <= context_bound,
-            });
+            checks.push(Check::at_most(
+                "steps",
+                steps,
+                "aT + alloc + b = ",
+                steps_bound,
+                true,
+            ));
+            checks.push(Check::at_most(
+                "peak context",
+                context,
+                "c(S + slots) + d = ",
+                context_bound,
+                true,
+            ));
             // The initial canvas is laid out from the static arrays: an identity of the layout.
             let first = context_at(space.initial);
-            checks.push(Check {
-                what: format!("initial length {} <= {first}", got.initial),
-                evidence: false,
-                held: got.initial as u64 <= first,
-            });
+            checks.push(Check::at_most(
+                "initial length",
+                got.initial as u64,
+                "",
+                first,
+                false,
+            ));
             // Every step against the space in use: a step whose header stands at round r
             // serves round r or the transition into it, so the cells in use are at most
             // max(space of round r - 1, space of round r).

@@ -167,16 +167,20 @@ pub fn check_case(
     let mut checks = Vec::new();
     // The layout against its two bounds: computed from the same declared numbers, so these hold
     // by construction (identities, not evidence); a failure would be a defect of the layout.
-    checks.push(Check {
-        what: format!("laid-out {} <= paper bound {paper}", layout.length),
-        evidence: false,
-        held: layout.length <= paper,
-    });
-    checks.push(Check {
-        what: format!("laid-out {} <= work bound {work}", layout.length),
-        evidence: false,
-        held: layout.length <= work,
-    });
+    checks.push(Check::at_most(
+        "laid-out",
+        layout.length.clone(),
+        "paper bound ",
+        paper.clone(),
+        false,
+    ));
+    checks.push(Check::at_most(
+        "laid-out",
+        layout.length.clone(),
+        "work bound ",
+        work.clone(),
+        false,
+    ));
     checks.extend(program_bound_check(&want.outcome));
     let mut row = Row {
         program: program.name.clone(),
@@ -267,24 +271,35 @@ pub fn check_case(
             let agreement = agreement("mdm", &got.outcome, &got.output, &got.metrics, &want);
             row.agree = Some(agreement.held);
             checks.push(agreement);
+            let same = got.context == compiled.regions.length;
             checks.push(Check {
                 what: format!(
-                    "context {} = laid-out {}",
-                    got.context, compiled.regions.length
+                    "context {} {} laid-out {}",
+                    got.context,
+                    if same {
+                        "equals the"
+                    } else {
+                        "differs from the"
+                    },
+                    compiled.regions.length
                 ),
                 evidence: true,
-                held: got.context == compiled.regions.length,
+                held: same,
             });
-            checks.push(Check {
-                what: format!("steps {steps} <= aT + b = {steps_bound}"),
-                evidence: true,
-                held: steps <= steps_bound,
-            });
-            checks.push(Check {
-                what: format!("used context {used} <= c(n + W + T) + d = {used_bound}"),
-                evidence: true,
-                held: used <= used_bound,
-            });
+            checks.push(Check::at_most(
+                "steps",
+                steps,
+                "aT + b = ",
+                steps_bound,
+                true,
+            ));
+            checks.push(Check::at_most(
+                "used context",
+                used,
+                "c(n + W + T) + d = ",
+                used_bound,
+                true,
+            ));
         }
     }
     row.checks = checks;
@@ -296,15 +311,11 @@ pub fn check_case(
 /// (`c max(w, ceil(log2 L)) + d` bits at the row's context L).
 pub fn width_checks(observed: u32, declared: u32, bound: u32) -> Vec<Check> {
     [
-        ("widest value", observed),
-        ("widest declared range", declared),
+        ("widest value (bits)", observed),
+        ("widest declared range (bits)", declared),
     ]
     .into_iter()
-    .map(|(what, bits)| Check {
-        what: format!("{what} {bits} bits <= bound {bound}"),
-        evidence: true,
-        held: bits <= bound,
-    })
+    .map(|(what, bits)| Check::at_most(what, bits, "bound ", bound, true))
     .collect()
 }
 

@@ -167,6 +167,28 @@ pub struct Check {
     pub held: bool,
 }
 
+impl Check {
+    /// `what value <= bound`, worded as what was found: `steps 23 <= aT + b = 23` when it
+    /// holds, `steps 25 > aT + b = 23` when it does not.
+    pub fn at_most<T: PartialOrd + fmt::Display>(
+        what: &str,
+        value: T,
+        bound_name: &str,
+        bound: T,
+        evidence: bool,
+    ) -> Check {
+        let held = value <= bound;
+        Check {
+            what: format!(
+                "{what} {value} {} {bound_name}{bound}",
+                if held { "<=" } else { ">" }
+            ),
+            evidence,
+            held,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +199,14 @@ mod tests {
         assert_eq!(Status::of(true, &[]), Status::Pass);
         assert_eq!(Status::of(true, &["x".into()]), Status::Fail);
         assert_eq!(Status::of(false, &["x".into()]), Status::Fail);
+    }
+
+    #[test]
+    fn comparisons_are_worded_as_found() {
+        let ok = Check::at_most("steps", 23, "aT + b = ", 23, true);
+        assert!(ok.held && ok.what == "steps 23 <= aT + b = 23");
+        let over = Check::at_most("steps", 25, "aT + b = ", 23, true);
+        assert!(!over.held && over.what == "steps 25 > aT + b = 23");
     }
 
     #[test]

@@ -187,7 +187,9 @@ pub fn pram_to_apmdm(
         .saturating_add(1)
         .saturating_mul(steps_per)
         .saturating_add(4);
-    c.ord_cap = (max_steps as i64).saturating_add(1);
+    c.ord_cap = i64::try_from(max_steps)
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
     c.pid_cap = slots as i64;
     let o = c.observe(low_field + 1, Some((phase_field, phase::EXEC)));
     let h = o.h.clone();
