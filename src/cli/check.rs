@@ -451,7 +451,7 @@ fn print_rows(rows: &[Row]) {
     }
     print!("{}", table.render());
     println!(
-        "evidence: steps <= aT+b, used <= c(n+W+T)+d, the run's context equal to the layout's, and \
+        "evidence: steps <= aT+b, used <= c(n+W+T)+d, the run's context equal to the layout's, \
          agreement with the interpreter, and the widest value any node took (bits: widest / bound \
          c max(w, log2 L) + d); identity (holds by construction, not evidence): the laid-out \
          length against its work and paper bounds, both computed from the declared T, P, W. \
