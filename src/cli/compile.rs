@@ -182,20 +182,30 @@ fn print_row(r: &Row) {
         r.unmask,
         r.hold
     );
-    println!(
-        "seq program: {} operators, {} attention heads, attention depth {}, map depth {}, {} \
-         fields per token; widest value {} bits (declared {}, bound {}); {:.3} s",
-        r.seq_nodes,
-        r.seq_heads,
-        r.seq_depth,
-        r.map_depth,
-        r.fields,
-        r.width_bits,
-        r.width_declared,
-        r.width_bound,
-        r.seconds
+    print_seq_and_problems(
+        [r.seq_nodes, r.seq_heads, r.seq_depth, r.map_depth, r.fields],
+        [r.width_bits, r.width_declared, r.width_bound],
+        r.seconds,
+        &r.problems,
     );
-    for p in &r.problems {
+}
+
+/// The seq program's size (operators, heads, attention depth, map depth, fields), its widths
+/// (widest value, widest declared range, bound) and time, then each problem of the row.
+pub fn print_seq_and_problems(
+    shape: [usize; 5],
+    widths: [u32; 3],
+    seconds: f64,
+    problems: &[String],
+) {
+    let [nodes, heads, depth, maps, fields] = shape;
+    let [widest, declared, bound] = widths;
+    println!(
+        "seq program: {nodes} operators, {heads} attention heads, attention depth {depth}, map \
+         depth {maps}, {fields} fields per token; widest value {widest} bits (declared \
+         {declared}, bound {bound}); {seconds:.3} s"
+    );
+    for p in problems {
         println!("problem: {p}");
     }
 }

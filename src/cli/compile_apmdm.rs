@@ -18,7 +18,7 @@ use apmdm::machine::{Canvas, StepRecord, Token};
 use apmdm::pram::Program;
 use apmdm::seq::{Evaluator, Word};
 
-use super::compile::{escape, html_head, CompileArgs, Loaded, TraceArgs};
+use super::compile::{escape, html_head, print_seq_and_problems, CompileArgs, Loaded, TraceArgs};
 use super::run::write_atomically;
 
 pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
@@ -105,22 +105,12 @@ fn print_row(r: &ApmdmRow) {
         "operations: {} unmask, {} remask, {} insert, {} delete",
         r.unmask, r.remask, r.insert, r.delete
     );
-    println!(
-        "seq program: {} operators, {} attention heads, attention depth {}, map depth {}, {} \
-         fields per token; widest value {} bits (declared {}, bound {}); {:.3} s",
-        r.seq_nodes,
-        r.seq_heads,
-        r.seq_depth,
-        r.map_depth,
-        r.fields,
-        r.width_bits,
-        r.width_declared,
-        r.width_bound,
-        r.seconds
+    print_seq_and_problems(
+        [r.seq_nodes, r.seq_heads, r.seq_depth, r.map_depth, r.fields],
+        [r.width_bits, r.width_declared, r.width_bound],
+        r.seconds,
+        &r.problems,
     );
-    for p in &r.problems {
-        println!("problem: {p}");
-    }
 }
 
 /// What one position of x_{k-1} did in step k.
