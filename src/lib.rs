@@ -11,3 +11,4 @@ pub mod neural;
 pub mod pram;
 pub mod seq;
 pub mod tasks;
+pub mod weights;

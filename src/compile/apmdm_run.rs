@@ -8,7 +8,7 @@ use super::envelope::Layout;
 use super::mdm_run::{metrics_of, outcome_of, output_value, Decoded, MdmRunError};
 use super::pram_to_apmdm::{initial_canvas, phase, ApmdmCompiled};
 use super::pram_to_mdm::{hf, kind};
-use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, Token};
+use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, StepFunction, Token};
 use crate::pram::outcome::{Metrics, Outcome, Value};
 use crate::pram::program::Program;
 use crate::pram::RunConfig;
@@ -97,6 +97,21 @@ pub fn run_apmdm_watched(
     watch: &mut dyn FnMut(&StepInfo),
 ) -> Result<(ApmdmReport, Run<Word>), MdmRunError> {
     let mut f = SeqStep::new(compiled.seq.clone(), evaluator);
+    let (mut report, run) = run_apmdm_with(compiled, program, canvas, &mut f, full, watch)?;
+    report.widest_bits = f.widest;
+    Ok((report, run))
+}
+
+/// Runs `compiled` from `canvas` with any realization `f` of its step function (the seq
+/// evaluator, or the hand-set weights of `crate::weights`), handing each step to `watch`.
+pub fn run_apmdm_with(
+    compiled: &ApmdmCompiled,
+    program: &Program,
+    canvas: Canvas<Word>,
+    f: &mut dyn StepFunction<Word>,
+    full: bool,
+    watch: &mut dyn FnMut(&StepInfo),
+) -> Result<(ApmdmReport, Run<Word>), MdmRunError> {
     let initial = canvas.len();
     let mut config = machine::RunConfig::new(ModelClass::ApMdm)
         .max_steps(compiled.max_steps)
@@ -105,7 +120,7 @@ pub fn run_apmdm_watched(
         config = config.full_trace();
     }
     let mut per_step = Vec::new();
-    let run = machine::run_watched(&mut f, canvas, &config, &mut |record, x| {
+    let run = machine::run_watched(f, canvas, &config, &mut |record, x| {
         let (round, phase) = current_header(x.tokens()).map_or((0, 0), |h| {
             (h.0[hf::T].max(0) as u64, h.0[compiled.phase_field])
         });
@@ -123,8 +138,7 @@ pub fn run_apmdm_watched(
             why: e.to_string(),
         });
     }
-    let mut report = decode(compiled, program, &run, initial, per_step)?;
-    report.widest_bits = f.widest;
+    let report = decode(compiled, program, &run, initial, per_step)?;
     Ok((report, run))
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::envelope::Layout;
 use super::pram_to_mdm::{fault, initial_canvas, CompileError, MdmCompiled};
-use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, Token};
+use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, StepFunction, Token};
 use crate::pram::outcome::{
     Fault, FaultKind, Limit, Metric, Metrics, Outcome, Value, Violation, ViolationKind,
 };
@@ -81,6 +81,20 @@ pub fn run_from(
     full: bool,
 ) -> Result<(MdmReport, Run<Word>), MdmRunError> {
     let mut f = SeqStep::new(compiled.seq.clone(), evaluator);
+    let (mut report, run) = run_with(compiled, program, canvas, &mut f, full)?;
+    report.widest_bits = f.widest;
+    Ok((report, run))
+}
+
+/// Runs `compiled` from `canvas` with any realization `f` of its step function (the seq
+/// evaluator, or the hand-set weights of `crate::weights`).
+pub fn run_with(
+    compiled: &MdmCompiled,
+    program: &Program,
+    canvas: Canvas<Word>,
+    f: &mut dyn StepFunction<Word>,
+    full: bool,
+) -> Result<(MdmReport, Run<Word>), MdmRunError> {
     let max_steps = compiled.regions.header_count + 2;
     let mut config = machine::RunConfig::new(ModelClass::Mdm)
         .max_steps(max_steps)
@@ -88,15 +102,14 @@ pub fn run_from(
     if full {
         config = config.full_trace();
     }
-    let run = machine::run(&mut f, canvas, &config);
+    let run = machine::run(f, canvas, &config);
     if let Some(e) = run.stop.error() {
         return Err(MdmRunError::Machine {
             step: run.steps(),
             why: e.to_string(),
         });
     }
-    let mut report = decode(compiled, program, &run)?;
-    report.widest_bits = f.widest;
+    let report = decode(compiled, program, &run)?;
     Ok((report, run))
 }
 

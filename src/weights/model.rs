@@ -1,0 +1,599 @@
+//! The Transformer itself: residual coordinates allocated to the circuit's wires (with reuse
+//! once a wire is dead), the weights of every layer, and the f64 forward pass that defines it
+//! (`docs/weights.md`).
+//!
+//! Layer l is an attention sublayer (every head reads the same residual; their outputs are added
+//! together) followed by a Linear-ReLU-Linear MLP, both residual, no normalisation. Position 0
+//! of the model's sequence is the sink (features `one` only); canvas position p is model position
+//! p + 1. A canvas query attends the sink and the canvas positions its head's mask allows; the
+//! sink attends itself only.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+
+use super::circuit::{Circuit, Feature, Form, Source, Wire};
+use super::lower::{Lowered, Options, Readout};
+use crate::machine::Token;
+use crate::seq::{Cmp, Word};
+
+/// A sparse row of a weight matrix: `(coordinate, weight)` plus a bias.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Row {
+    /// Non-zero weights by residual coordinate, ascending.
+    pub entries: Vec<(u32, f64)>,
+    /// The bias.
+    pub bias: f64,
+}
+
+impl Row {
+    /// The row applied to one residual vector.
+    pub fn dot(&self, x: &[f64]) -> f64 {
+        self.entries
+            .iter()
+            .fold(self.bias, |acc, &(c, w)| acc + w * x[c as usize])
+    }
+}
+
+/// One attention head's weights.
+#[derive(Clone, Debug)]
+pub struct HeadWeights {
+    /// Its mask on canvas positions.
+    pub mask: Option<Cmp>,
+    /// Query rows (no bias: constants read the `one` coordinate).
+    pub q: Vec<Row>,
+    /// Key rows.
+    pub k: Vec<Row>,
+    /// Value rows.
+    pub v: Vec<Row>,
+    /// The coordinate each value dimension is added to (the output projection: weight 1).
+    pub o: Vec<u32>,
+    /// The seq node served.
+    pub node: usize,
+}
+
+/// One hidden unit: `relu(w1 . x + b1)` added to the residual with weights `w2`.
+#[derive(Clone, Debug)]
+pub struct UnitWeights {
+    /// Input row and bias.
+    pub w1: Row,
+    /// `(coordinate, weight)` of the output.
+    pub w2: Vec<(u32, f64)>,
+}
+
+/// One layer.
+#[derive(Clone, Debug, Default)]
+pub struct Layer {
+    /// Heads.
+    pub heads: Vec<HeadWeights>,
+    /// Hidden units.
+    pub units: Vec<UnitWeights>,
+}
+
+/// The uniform shape every layer is stored at (`docs/weights.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Config {
+    /// Residual width.
+    pub d_model: usize,
+    /// Layers.
+    pub layers: usize,
+    /// Heads per layer (the most any layer uses; at least 1).
+    pub heads: usize,
+    /// Width of each head's query, key and value (the most any head uses).
+    pub d_head: usize,
+    /// MLP hidden width (the most any layer uses; at least 1).
+    pub d_ff: usize,
+    /// Read-out logits.
+    pub outputs: usize,
+}
+
+impl Config {
+    /// Parameters: per layer 4 H d_head d_model (Q, K, V, O) + 2 d_model d_ff + d_ff (W1, W2,
+    /// b1); then the read-out d_model * outputs + outputs.
+    pub fn parameters(&self) -> u64 {
+        let (d, l, h, dh, ff, o) = (
+            self.d_model as u64,
+            self.layers as u64,
+            self.heads as u64,
+            self.d_head as u64,
+            self.d_ff as u64,
+            self.outputs as u64,
+        );
+        l * (4 * h * dh * d + 2 * d * ff + ff) + d * o + o
+    }
+}
+
+/// Where each wire lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Its residual coordinate.
+    pub coord: u32,
+    /// The first sublayer after which it holds its value (`None`: an input).
+    pub born: Option<usize>,
+    /// The sublayer whose MLP clears it (`None`: never cleared).
+    pub cleared: Option<usize>,
+}
+
+impl Placement {
+    /// Whether the wire holds its value after sublayer `s` (`None`: before the first).
+    pub fn live_after(&self, s: Option<usize>) -> bool {
+        let born_ok = match (self.born, s) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(b), Some(s)) => b <= s,
+        };
+        let not_cleared = match (self.cleared, s) {
+            (None, _) | (_, None) => true,
+            (Some(c), Some(s)) => c > s,
+        };
+        born_ok && not_cleared
+    }
+}
+
+/// A compiled model: weights, shapes, and the circuit facts the shadow check reads.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// The stored shape.
+    pub config: Config,
+    /// Input features and their coordinates.
+    pub inputs: Vec<(Feature, u32)>,
+    /// Layers.
+    pub layers: Vec<Layer>,
+    /// Read-out rows: per field its bits (LSB first), then remask, insert, delete.
+    pub readout: Vec<Row>,
+    /// Bits per field.
+    pub field_widths: Vec<u32>,
+    /// Bits of the position features.
+    pub position_bits: u32,
+    /// Options of the lowering.
+    pub options: Options,
+    /// Per wire: where it lives.
+    pub placement: Vec<Placement>,
+    /// The circuit (wires' meanings) and node forms.
+    pub lowered: Lowered,
+}
+
+/// The forward pass cannot run on this input.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ForwardError {
+    /// The canvas is longer than the model was built for.
+    #[error("the canvas has {len} positions; the model was built for at most {max}")]
+    TooLong {
+        /// The canvas length.
+        len: usize,
+        /// The model's longest canvas.
+        max: usize,
+    },
+    /// A word does not fit the model's input encoding.
+    #[error("position {position}: field {field} = {value} does not fit {width} bits")]
+    FieldRange {
+        /// The position.
+        position: usize,
+        /// The field.
+        field: usize,
+        /// The value.
+        value: i64,
+        /// The field's width.
+        width: u32,
+    },
+    /// A word has the wrong number of fields.
+    #[error("position {position}: the word has {found} fields; the model reads {expected}")]
+    Shape {
+        /// The position.
+        position: usize,
+        /// Fields found.
+        found: usize,
+        /// Fields expected.
+        expected: usize,
+    },
+}
+
+fn row(form: &Form, coord: &[u32], one: u32, bias_to_one: bool) -> Row {
+    let mut entries: Vec<(u32, f64)> = form
+        .terms
+        .iter()
+        .map(|&(w, c)| (coord[w as usize], c))
+        .collect();
+    let mut bias = form.bias;
+    if bias_to_one && bias != 0.0 {
+        entries.push((one, bias));
+        bias = 0.0;
+    }
+    entries.sort_by_key(|e| e.0);
+    // Two wires never share a coordinate while both are live, so no merge is needed; merge
+    // anyway to keep rows canonical.
+    let mut merged: Vec<(u32, f64)> = Vec::with_capacity(entries.len());
+    for (c, w) in entries {
+        match merged.last_mut() {
+            Some(last) if last.0 == c => last.1 += w,
+            _ => merged.push((c, w)),
+        }
+    }
+    merged.retain(|e| e.1 != 0.0);
+    Row {
+        entries: merged,
+        bias,
+    }
+}
+
+/// The first MLP sublayer at or after `s`.
+fn mlp_at_or_after(s: usize) -> usize {
+    if s % 2 == 1 {
+        s
+    } else {
+        s + 1
+    }
+}
+
+impl Model {
+    /// Allocates coordinates and writes the weights of a lowered circuit.
+    pub fn build(lowered: Lowered) -> Model {
+        let c: &Circuit = &lowered.circuit;
+        let n = c.wires.len();
+        // Last sublayer reading each wire; `usize::MAX`: read by the read-out (never cleared).
+        let mut last: Vec<Option<usize>> = vec![None; n];
+        let read = |forms: &[&Form], s: usize, last: &mut Vec<Option<usize>>| {
+            for f in forms {
+                for &(w, _) in &f.terms {
+                    let l = &mut last[w as usize];
+                    *l = Some(l.map_or(s, |x| x.max(s)));
+                }
+            }
+        };
+        for (&s, units) in &c.mlp {
+            for u in units {
+                read(&[&u.pre], s, &mut last);
+            }
+        }
+        for (&s, heads) in &c.heads {
+            for h in heads {
+                let forms: Vec<&Form> = h.q.iter().chain(&h.k).chain(&h.v).collect();
+                read(&forms, s, &mut last);
+            }
+        }
+        let Readout { fields, control } = &lowered.readout;
+        let outs: Vec<&Form> = fields.iter().flatten().chain(control.iter()).collect();
+        read(&outs, usize::MAX, &mut last);
+        let mut keep = vec![false; n];
+        for (f, w) in &c.features {
+            if matches!(f, Feature::One | Feature::Real) {
+                keep[*w as usize] = true;
+            }
+        }
+        let mut placement: Vec<Placement> = Vec::with_capacity(n);
+        let mut clears: Vec<(usize, Wire)> = Vec::new();
+        for (w, info) in c.wires.iter().enumerate() {
+            let cleared = if keep[w] || last[w] == Some(usize::MAX) {
+                None
+            } else {
+                let after = info.born.map_or(0, |b| b + 1);
+                let s = mlp_at_or_after(last[w].unwrap_or(after).max(after));
+                clears.push((s, w as Wire));
+                Some(s)
+            };
+            placement.push(Placement {
+                coord: 0,
+                born: info.born,
+                cleared,
+            });
+        }
+        // Interval colouring in order of birth: a coordinate is free from the sublayer after
+        // its previous wire was cleared.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&w| (placement[w].born.map_or(0, |b| b + 1), w));
+        let mut busy: BinaryHeap<Reverse<(usize, u32)>> = BinaryHeap::new();
+        let mut free: BTreeSet<u32> = BTreeSet::new();
+        let mut d_model = 0u32;
+        for w in order {
+            let start = placement[w].born.map_or(0, |b| b + 1);
+            // A wire born at sublayer b is written during b: the coordinate must be 0 before b,
+            // so the previous wire must have been cleared at a sublayer < b.
+            let born_at = placement[w].born.map_or(0, |b| b);
+            while let Some(&Reverse((free_at, coord))) = busy.peek() {
+                if free_at <= born_at && placement[w].born.is_some() {
+                    busy.pop();
+                    free.insert(coord);
+                } else {
+                    break;
+                }
+            }
+            let _ = start;
+            let coord = match free.iter().next().copied() {
+                Some(coord) => {
+                    free.remove(&coord);
+                    coord
+                }
+                None => {
+                    d_model += 1;
+                    d_model - 1
+                }
+            };
+            placement[w].coord = coord;
+            if let Some(s) = placement[w].cleared {
+                busy.push(Reverse((s + 1, coord)));
+            }
+        }
+        let coord: Vec<u32> = placement.iter().map(|p| p.coord).collect();
+        let one = c
+            .features
+            .iter()
+            .find(|(f, _)| *f == Feature::One)
+            .map(|&(_, w)| coord[w as usize])
+            .expect("the circuit has the one feature");
+        let sublayers = c.sublayers().max(1);
+        let layers_n = sublayers.div_ceil(2);
+        let mut layers: Vec<Layer> = vec![Layer::default(); layers_n];
+        for (&s, heads) in &c.heads {
+            for h in heads {
+                layers[s / 2].heads.push(HeadWeights {
+                    mask: h.mask,
+                    q: h.q.iter().map(|f| row(f, &coord, one, true)).collect(),
+                    k: h.k.iter().map(|f| row(f, &coord, one, true)).collect(),
+                    v: h.v.iter().map(|f| row(f, &coord, one, true)).collect(),
+                    o: h.out.iter().map(|&w| coord[w as usize]).collect(),
+                    node: h.node,
+                });
+            }
+        }
+        let real = c
+            .features
+            .iter()
+            .find(|(f, _)| *f == Feature::Real)
+            .map(|&(_, w)| coord[w as usize])
+            .expect("the circuit has the real feature");
+        for (&s, units) in &c.mlp {
+            for u in units {
+                let mut w1 = row(&u.pre, &coord, one, false);
+                if u.gate != 0.0 {
+                    // relu(pre - gate (one - real)): the bias carries -gate, real adds it back.
+                    w1.bias -= u.gate;
+                    match w1.entries.iter_mut().find(|e| e.0 == real) {
+                        Some(e) => e.1 += u.gate,
+                        None => {
+                            w1.entries.push((real, u.gate));
+                            w1.entries.sort_by_key(|e| e.0);
+                        }
+                    }
+                }
+                layers[s / 2].units.push(UnitWeights {
+                    w1,
+                    w2: u.out.iter().map(|&(w, k)| (coord[w as usize], k)).collect(),
+                });
+            }
+        }
+        clears.sort();
+        for (s, w) in clears {
+            if s / 2 >= layers.len() {
+                layers.resize(s / 2 + 1, Layer::default());
+            }
+            let x = coord[w as usize];
+            let r = Row {
+                entries: vec![(x, 1.0)],
+                bias: 0.0,
+            };
+            let neg = Row {
+                entries: vec![(x, -1.0)],
+                bias: 0.0,
+            };
+            layers[s / 2].units.push(UnitWeights {
+                w1: r,
+                w2: vec![(x, -1.0)],
+            });
+            layers[s / 2].units.push(UnitWeights {
+                w1: neg,
+                w2: vec![(x, 1.0)],
+            });
+        }
+        let mut readout = Vec::new();
+        for f in outs {
+            // logit = 2 form - 1.
+            readout.push(row(&f.scaled(2.0).shifted(-1.0), &coord, one, true));
+        }
+        let heads = layers
+            .iter()
+            .map(|l| l.heads.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let d_head = layers
+            .iter()
+            .flat_map(|l| l.heads.iter())
+            .map(|h| h.q.len().max(h.v.len()))
+            .max()
+            .unwrap_or(1);
+        let d_ff = layers
+            .iter()
+            .map(|l| l.units.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let config = Config {
+            d_model: d_model as usize,
+            layers: layers.len(),
+            heads,
+            d_head,
+            d_ff,
+            outputs: readout.len(),
+        };
+        let inputs = c
+            .features
+            .iter()
+            .map(|&(f, w)| (f, coord[w as usize]))
+            .collect();
+        Model {
+            config,
+            inputs,
+            layers,
+            readout,
+            field_widths: lowered.field_widths.clone(),
+            position_bits: lowered.position_bits,
+            options: lowered.options.clone(),
+            placement,
+            lowered,
+        }
+    }
+
+    /// The residual stream before layer 0: `(L + 1) * d_model` values, row-major by position.
+    pub fn embed(&self, x: &[Token<Word>]) -> Result<Vec<f64>, ForwardError> {
+        let d = self.config.d_model;
+        let max = self.options.max_len;
+        if x.len() > max {
+            return Err(ForwardError::TooLong { len: x.len(), max });
+        }
+        let mut r = vec![0.0; (x.len() + 1) * d];
+        for &(f, c) in &self.inputs {
+            if f == Feature::One {
+                r[c as usize] = 1.0;
+            }
+        }
+        for (p, t) in x.iter().enumerate() {
+            let row = &mut r[(p + 1) * d..(p + 2) * d];
+            let word = match t {
+                Token::Mask => None,
+                Token::Sym(w) => {
+                    if w.0.len() != self.field_widths.len() {
+                        return Err(ForwardError::Shape {
+                            position: p,
+                            found: w.0.len(),
+                            expected: self.field_widths.len(),
+                        });
+                    }
+                    for (k, (&v, &width)) in w.0.iter().zip(&self.field_widths).enumerate() {
+                        let lo = -(1i128 << (width - 1));
+                        let hi = (1i128 << (width - 1)) - 1;
+                        if i128::from(v) < lo || i128::from(v) > hi {
+                            return Err(ForwardError::FieldRange {
+                                position: p,
+                                field: k,
+                                value: v,
+                                width,
+                            });
+                        }
+                    }
+                    Some(w)
+                }
+            };
+            let pm = |b: bool| if b { 1.0 } else { -1.0 };
+            for &(f, c) in &self.inputs {
+                row[c as usize] = match f {
+                    Feature::One | Feature::Real => 1.0,
+                    Feature::Mask => f64::from(u8::from(word.is_none())),
+                    Feature::FieldBit { field, bit } => {
+                        let v = word.map_or(0, |w| w.0[field]);
+                        pm((v >> bit) & 1 == 1)
+                    }
+                    Feature::PosBit { bit } => pm((p >> bit) & 1 == 1),
+                };
+            }
+        }
+        Ok(r)
+    }
+
+    /// Runs every layer on the residual `r` of `len` canvas positions, calling `hook` after
+    /// every sublayer with its index and the residual.
+    pub fn run(&self, r: &mut [f64], len: usize, hook: &mut dyn FnMut(usize, &[f64])) {
+        let d = self.config.d_model;
+        let rows = len + 1;
+        let mut delta = vec![0.0; rows * d];
+        for (l, layer) in self.layers.iter().enumerate() {
+            delta.iter_mut().for_each(|v| *v = 0.0);
+            for h in &layer.heads {
+                self.head(h, r, len, &mut delta);
+            }
+            for (x, dx) in r.iter_mut().zip(&delta) {
+                *x += dx;
+            }
+            hook(2 * l, r);
+            delta.iter_mut().for_each(|v| *v = 0.0);
+            for p in 0..rows {
+                let x = &r[p * d..(p + 1) * d];
+                let out = &mut delta[p * d..(p + 1) * d];
+                for u in &layer.units {
+                    let h = u.w1.dot(x).max(0.0);
+                    if h != 0.0 {
+                        for &(c, w) in &u.w2 {
+                            out[c as usize] += w * h;
+                        }
+                    }
+                }
+            }
+            for (x, dx) in r.iter_mut().zip(&delta) {
+                *x += dx;
+            }
+            hook(2 * l + 1, r);
+        }
+    }
+
+    fn head(&self, h: &HeadWeights, r: &[f64], len: usize, delta: &mut [f64]) {
+        let d = self.config.d_model;
+        let rows = len + 1;
+        let at = |p: usize| &r[p * d..(p + 1) * d];
+        let keys: Vec<Vec<f64>> = (0..rows)
+            .map(|p| h.k.iter().map(|row| row.dot(at(p))).collect())
+            .collect();
+        let values: Vec<Vec<f64>> = (0..rows)
+            .map(|p| h.v.iter().map(|row| row.dot(at(p))).collect())
+            .collect();
+        let mut scores = vec![0.0; rows];
+        let mut visible = vec![false; rows];
+        for i in 1..rows {
+            let q: Vec<f64> = h.q.iter().map(|row| row.dot(at(i))).collect();
+            let mut best = f64::NEG_INFINITY;
+            for j in 0..rows {
+                visible[j] = j == 0 || h.mask.is_none_or(|m| m.holds(j - 1, i - 1));
+                if visible[j] {
+                    scores[j] = q.iter().zip(&keys[j]).map(|(a, b)| a * b).sum();
+                    best = best.max(scores[j]);
+                }
+            }
+            let mut total = 0.0;
+            let mut acc = vec![0.0; h.v.len()];
+            for j in 0..rows {
+                if visible[j] {
+                    let e = (scores[j] - best).exp();
+                    total += e;
+                    for (a, v) in acc.iter_mut().zip(&values[j]) {
+                        *a += e * v;
+                    }
+                }
+            }
+            let out = &mut delta[i * d..(i + 1) * d];
+            for (&c, a) in h.o.iter().zip(&acc) {
+                out[c as usize] += a / total;
+            }
+        }
+    }
+
+    /// The read-out logits of canvas position p (0-based) from the final residual.
+    pub fn logits(&self, r: &[f64], p: usize) -> Vec<f64> {
+        let d = self.config.d_model;
+        let x = &r[(p + 1) * d..(p + 2) * d];
+        self.readout.iter().map(|row| row.dot(x)).collect()
+    }
+
+    /// Decodes logits into a word and control bits (a bit is set iff its logit is > 0).
+    pub fn decode(&self, logits: &[f64]) -> (Word, [bool; 3]) {
+        let mut fields = Vec::with_capacity(self.field_widths.len());
+        let mut at = 0;
+        for &w in &self.field_widths {
+            let mut v: i64 = 0;
+            for b in 0..w {
+                if logits[at + b as usize] > 0.0 {
+                    if b + 1 == w {
+                        v -= 1i64 << b;
+                    } else {
+                        v += 1i64 << b;
+                    }
+                }
+            }
+            at += w as usize;
+            fields.push(v);
+        }
+        let bits = [logits[at] > 0.0, logits[at + 1] > 0.0, logits[at + 2] > 0.0];
+        (Word(fields), bits)
+    }
+
+    /// Which wires are attention reads (approximate).
+    pub fn is_read(&self, w: Wire) -> bool {
+        self.lowered.circuit.wires[w as usize].source == Source::Attention
+    }
+}

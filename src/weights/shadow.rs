@@ -1,0 +1,311 @@
+//! The weights as a step function, with the shadow check: after every sublayer, every live wire
+//! whose meaning is closed (an input feature, a node's value, a bit of a node) is compared with
+//! the seq evaluator's value at every position, and every node's value form is compared once all
+//! its wires are written; the proposal is compared with the seq evaluator's at every position.
+
+use super::circuit::{Expect, Feature};
+use super::model::Model;
+use crate::machine::{ControlBits, Proposal, StepFunction, StepFunctionError, Token};
+use crate::seq::{evaluate, propose, Evaluator, Program, Word};
+
+/// A deviation the shadow check found.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Deviation {
+    /// The step (1-based).
+    pub step: usize,
+    /// The sublayer after which it was seen (2l: layer l's attention, 2l + 1: its MLP).
+    pub sublayer: usize,
+    /// The node.
+    pub node: usize,
+    /// The canvas position.
+    pub position: usize,
+    /// The seq evaluator's value.
+    pub expected: f64,
+    /// The residual's value.
+    pub found: f64,
+    /// What was compared.
+    pub what: String,
+}
+
+/// A proposal that differs from the seq evaluator's.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Mismatch {
+    /// The step (1-based).
+    pub step: usize,
+    /// The canvas position.
+    pub position: usize,
+    /// The field (`token[k]`, `remask`, `insert`, `delete`).
+    pub field: String,
+    /// The seq evaluator's value.
+    pub expected: i64,
+    /// The weights' value.
+    pub found: i64,
+}
+
+/// What the weights did over a run.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ShadowReport {
+    /// Steps proposed.
+    pub steps: usize,
+    /// Steps whose proposal equalled the seq evaluator's at every position.
+    pub agreeing_steps: usize,
+    /// The first proposal mismatch.
+    pub first_mismatch: Option<Mismatch>,
+    /// The largest deviation of an exact value (node forms, bits, features) from the seq
+    /// evaluator's; the construction makes it 0 in f64 (`proofs/weights.md`).
+    pub max_exact_deviation: f64,
+    /// The first exact deviation above the tolerance.
+    pub first_deviation: Option<Deviation>,
+    /// The largest distance of a rounded attention read from the bit it rounds to (bounded by
+    /// delta in the proof).
+    pub max_read_error: f64,
+    /// Comparisons made.
+    pub comparisons: u64,
+    /// Total seconds spent in the forward pass (without the shadow check).
+    pub forward_seconds: f64,
+}
+
+/// Exact values deviating by more than this are failures (the construction's values are exact
+/// integers or halves in f64, so any deviation at all is a fault).
+pub const EXACT_TOLERANCE: f64 = 1e-9;
+
+/// The weights of a compiled step function as `machine`'s step function f.
+pub struct WeightsStep {
+    /// The model.
+    pub model: Model,
+    /// The seq program it was compiled from (the shadow's reference).
+    pub program: Program,
+    /// Whether to run the shadow check (it evaluates the seq program at every step).
+    pub shadow: bool,
+    /// What happened so far.
+    pub report: ShadowReport,
+}
+
+impl WeightsStep {
+    /// A step function for `model`, compiled from `program`.
+    pub fn new(model: Model, program: Program, shadow: bool) -> WeightsStep {
+        WeightsStep {
+            model,
+            program,
+            shadow,
+            report: ShadowReport::default(),
+        }
+    }
+
+    /// Runs the forward pass on x, returning the proposal.
+    pub fn forward(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
+        let step = self.report.steps + 1;
+        let mut r = self
+            .model
+            .embed(x)
+            .map_err(|e| StepFunctionError(format!("weights: {e}")))?;
+        let values = if self.shadow {
+            Some(
+                evaluate(&self.program, x, Evaluator::Indexed)
+                    .map_err(|e| StepFunctionError(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let started = std::time::Instant::now();
+        let mut shadow_time = std::time::Duration::ZERO;
+        {
+            let model = &self.model;
+            let report = &mut self.report;
+            let mut hook = |s: usize, r: &[f64]| {
+                if let Some(values) = &values {
+                    let t = std::time::Instant::now();
+                    check_sublayer(model, values, x, step, s, r, report);
+                    shadow_time += t.elapsed();
+                }
+            };
+            self.model.run(&mut r, x.len(), &mut hook);
+        }
+        self.report.forward_seconds += (started.elapsed() - shadow_time).as_secs_f64();
+        let mut tokens = Vec::with_capacity(x.len());
+        let mut bits = Vec::with_capacity(x.len());
+        for p in 0..x.len() {
+            let (w, b) = self.model.decode(&self.model.logits(&r, p));
+            tokens.push(w);
+            bits.push(ControlBits {
+                remask: b[0],
+                insert: b[1],
+                delete: b[2],
+            });
+        }
+        let proposal = Proposal { tokens, bits };
+        self.report.steps += 1;
+        if self.shadow {
+            let expected = propose(&self.program, x, Evaluator::Indexed)
+                .map_err(|e| StepFunctionError(e.to_string()))?;
+            match first_difference(&expected, &proposal, step) {
+                None => self.report.agreeing_steps += 1,
+                Some(m) => {
+                    if self.report.first_mismatch.is_none() {
+                        self.report.first_mismatch = Some(m);
+                    }
+                }
+            }
+        }
+        Ok(proposal)
+    }
+}
+
+impl StepFunction<Word> for WeightsStep {
+    fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
+        self.forward(x)
+    }
+}
+
+fn first_difference(e: &Proposal<Word>, f: &Proposal<Word>, step: usize) -> Option<Mismatch> {
+    for p in 0..e.tokens.len() {
+        for (k, (a, b)) in e.tokens[p].0.iter().zip(&f.tokens[p].0).enumerate() {
+            if a != b {
+                return Some(Mismatch {
+                    step,
+                    position: p,
+                    field: format!("token[{k}]"),
+                    expected: *a,
+                    found: *b,
+                });
+            }
+        }
+        let (a, b) = (e.bits[p], f.bits[p]);
+        for (name, x, y) in [
+            ("remask", a.remask, b.remask),
+            ("insert", a.insert, b.insert),
+            ("delete", a.delete, b.delete),
+        ] {
+            if x != y {
+                return Some(Mismatch {
+                    step,
+                    position: p,
+                    field: name.to_string(),
+                    expected: i64::from(x),
+                    found: i64::from(y),
+                });
+            }
+        }
+    }
+    None
+}
+
+fn feature_value(f: Feature, t: &Token<Word>, p: usize) -> f64 {
+    let pm = |b: bool| if b { 1.0 } else { -1.0 };
+    match f {
+        Feature::One | Feature::Real => 1.0,
+        Feature::Mask => f64::from(u8::from(matches!(t, Token::Mask))),
+        Feature::FieldBit { field, bit } => {
+            let v = match t {
+                Token::Mask => 0,
+                Token::Sym(w) => w.0[field],
+            };
+            pm((v >> bit) & 1 == 1)
+        }
+        Feature::PosBit { bit } => pm((p >> bit) & 1 == 1),
+    }
+}
+
+fn check_sublayer(
+    model: &Model,
+    values: &[Vec<i64>],
+    x: &[Token<Word>],
+    step: usize,
+    s: usize,
+    r: &[f64],
+    report: &mut ShadowReport,
+) {
+    let d = model.config.d_model;
+    let wires = &model.lowered.circuit.wires;
+    let note =
+        |report: &mut ShadowReport, node: usize, p: usize, e: f64, f: f64, what: &str| {
+            report.comparisons += 1;
+            let dev = (e - f).abs();
+            if dev > report.max_exact_deviation || dev.is_nan() {
+                report.max_exact_deviation = if dev.is_nan() { f64::INFINITY } else { dev };
+            }
+            if (dev > EXACT_TOLERANCE || dev.is_nan()) && report.first_deviation.is_none() {
+                report.first_deviation = Some(Deviation {
+                    step,
+                    sublayer: s,
+                    node,
+                    position: p,
+                    expected: e,
+                    found: f,
+                    what: what.to_string(),
+                });
+            }
+        };
+    for (w, info) in wires.iter().enumerate() {
+        let place = model.placement[w];
+        if !place.live_after(Some(s)) {
+            continue;
+        }
+        let c = place.coord as usize;
+        match &info.expect {
+            Expect::Feature(f) => {
+                for (p, t) in x.iter().enumerate() {
+                    note(
+                        report,
+                        usize::MAX,
+                        p,
+                        feature_value(*f, t, p),
+                        r[(p + 1) * d + c],
+                        "feature",
+                    );
+                }
+            }
+            Expect::Node(n) => {
+                for p in 0..x.len() {
+                    note(
+                        report,
+                        *n,
+                        p,
+                        values[*n][p] as f64,
+                        r[(p + 1) * d + c],
+                        "value wire",
+                    );
+                }
+            }
+            Expect::Bit { node, bit, .. } => {
+                for p in 0..x.len() {
+                    let e = f64::from(u8::from((values[*node][p] >> bit) & 1 == 1));
+                    note(report, *node, p, e, r[(p + 1) * d + c], "bit wire");
+                }
+            }
+            Expect::Read(_) if place.born == Some(s) => {
+                for p in 0..x.len() {
+                    let v = r[(p + 1) * d + c];
+                    let e = v.round();
+                    report.max_read_error = report.max_read_error.max((v - e).abs());
+                }
+            }
+            Expect::Read(_) | Expect::Internal(_) => {}
+        }
+    }
+    // Node forms: checked after the sublayer at which the last of their wires is written.
+    for (n, form) in model.lowered.nodes.iter().enumerate() {
+        let ready = form
+            .terms
+            .iter()
+            .map(|&(w, _)| model.placement[w as usize].born.map_or(0, |b| b + 1))
+            .max()
+            .unwrap_or(0);
+        let due = if ready == 0 { 0 } else { ready - 1 };
+        if due != s {
+            continue;
+        }
+        if !form
+            .terms
+            .iter()
+            .all(|&(w, _)| model.placement[w as usize].live_after(Some(s)))
+        {
+            continue;
+        }
+        for p in 0..x.len() {
+            let row = &r[(p + 1) * d..(p + 2) * d];
+            let f = form.eval(|w| row[model.placement[w as usize].coord as usize]);
+            note(report, n, p, values[n][p] as f64, f, "node form");
+        }
+    }
+}
