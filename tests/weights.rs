@@ -96,3 +96,45 @@ fn ci_programs_apmdm_small() {
         apmdm_row(p, 4);
     }
 }
+
+#[test]
+#[ignore]
+fn stats() {
+    let program = library::load("prefix_sum").unwrap().unwrap();
+    let compiled = pram_to_mdm(&program, 4, &CompileLimits::default()).unwrap();
+    let len = compiled.regions.length;
+    let lowered = apmdm::weights::lower::lower(&compiled.seq, Options::new(len)).unwrap();
+    let c = &lowered.circuit;
+    let heads: usize = c.heads.values().map(|h| h.len()).sum();
+    let units: usize = c.mlp.values().map(|h| h.len()).sum();
+    let dh: Vec<usize> = c.heads.values().flatten().map(|h| h.q.len()).collect();
+    eprintln!(
+        "sublayers {} heads {heads} units {units} wires {}",
+        c.sublayers(),
+        c.wires.len()
+    );
+    eprintln!("d_head {:?}", dh);
+    for (s, h) in &c.heads {
+        eprint!("{}:{} ", s, h.len());
+    }
+    eprintln!();
+    for (s, h) in &c.mlp {
+        eprint!("{}:{} ", s, h.len());
+    }
+    eprintln!();
+    let model = apmdm::weights::Model::build(lowered);
+    for (l, layer) in model.layers.iter().enumerate() {
+        eprint!("{}:{}/{} ", l, layer.heads.len(), layer.units.len());
+    }
+    eprintln!();
+    // live coordinates per sublayer
+    let mut live = vec![0; 2 * model.layers.len()];
+    for p in &model.placement {
+        for s in 0..live.len() {
+            if p.live_after(Some(s)) {
+                live[s] += 1;
+            }
+        }
+    }
+    eprintln!("live {:?}", live);
+}

@@ -5,13 +5,15 @@ use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
 
 use crate::compile::mdm_layout::MdmLayout;
-use crate::compile::mdm_run::{run_mdm, timed};
-use crate::compile::pram_to_mdm::{pram_to_mdm, CompileError, CompileLimits};
+use crate::compile::mdm_run::{run_mdm, run_with, timed};
+use crate::compile::pram_to_mdm::{initial_canvas, pram_to_mdm, CompileError, CompileLimits};
+use crate::machine::Canvas;
 use crate::pram::program::Program;
 use crate::pram::{self, RunConfig};
 use crate::seq::Evaluator;
 
 use super::verdict::{Check, Status};
+use super::weights::{realize, summarize, weights_checks, Executor, ExecutorOptions, WeightsRow};
 
 /// A bound of the form `y <= a * x + b`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +126,11 @@ pub struct Row {
     pub hold: u64,
     /// Seconds to compile and run the schedule.
     pub seconds: f64,
+    /// Which realization of f drove the schedule (`seq` or `weights`).
+    pub executor: Executor,
+    /// The hand-set weights' shape and shadow measurements (`--executor weights` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<WeightsRow>,
     /// Every check made, marked evidence (a measured quantity) or identity (of the layout).
     pub checks: Vec<Check>,
     /// What failed, if anything.
@@ -142,6 +149,27 @@ pub fn check_case(
     bounds: &MdmBounds,
     max_work: u64,
 ) -> Result<Row, CompileError> {
+    check_case_with(
+        program,
+        config,
+        limits,
+        bounds,
+        max_work,
+        ExecutorOptions::seq(),
+    )
+}
+
+/// [`check_case`] with the step function realized by `executor` (the hand-set weights run the
+/// schedule and are also compared with the seq evaluator at every step and sublayer).
+pub fn check_case_with(
+    program: &Program,
+    config: &RunConfig,
+    limits: &CompileLimits,
+    bounds: &MdmBounds,
+    max_work: u64,
+    exec: ExecutorOptions,
+) -> Result<Row, CompileError> {
+    let executor = exec.executor;
     let (n, seed) = (config.n, config.seed);
     let mut config = config.clone();
     config.max_cells = limits.max_cells;
@@ -217,6 +245,8 @@ pub fn check_case(
         unmask: 0,
         hold: 0,
         seconds: 0.0,
+        executor,
+        weights: None,
         checks: Vec::new(),
         problems: Vec::new(),
     };
@@ -236,10 +266,51 @@ pub fn check_case(
     }
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
         let compiled = pram_to_mdm(program, n, limits)?;
-        let run = run_mdm(&compiled, program, &config, Evaluator::Indexed, false);
-        Ok((compiled, run))
+        let (run, weights) = match executor {
+            Executor::Seq => (
+                Ok(run_mdm(
+                    &compiled,
+                    program,
+                    &config,
+                    Evaluator::Indexed,
+                    false,
+                )),
+                None,
+            ),
+            Executor::Weights => {
+                match realize(
+                    &compiled.seq,
+                    compiled.regions.length,
+                    exec.max_weights_length,
+                ) {
+                    Err(why) => (Err(why), None),
+                    Ok((mut f, build)) => {
+                        let x0 = initial_canvas(&compiled, program, &config)?;
+                        let run = run_with(&compiled, program, Canvas::new(x0), &mut f, false).map(
+                            |(mut report, run)| {
+                                report.widest_bits = f.report.widest_bits;
+                                (report, run)
+                            },
+                        );
+                        (Ok(run), Some(summarize(&f, build)))
+                    }
+                }
+            }
+        };
+        Ok((compiled, run, weights))
     });
-    let (compiled, run) = result?;
+    let (compiled, run, weights) = result?;
+    let run = match run {
+        Ok(run) => run,
+        Err(why) => {
+            row.checks = checks;
+            return Ok(finish(row, false, Some(why)));
+        }
+    };
+    if let Some(w) = &weights {
+        checks.extend(weights_checks(w));
+    }
+    row.weights = weights;
     let shape = compiled.seq.shape();
     row.seq_nodes = shape.nodes;
     row.seq_heads = shape.attention;

@@ -3,7 +3,8 @@
 //! runs and checks the Theorem 1 construction against the interpreter and the bounds file of
 //! `proofs/`; `apmdm` does the same for Theorem 4, every step held against the space in use;
 //! `growth` compares each program's measured T, W and S with the classes it declares; `bound`
-//! is the assertion other crates' tests use (`Bound::steps(|m| 2 * m.rounds + 3)...`).
+//! is the assertion other crates' tests use (`Bound::steps(|m| 2 * m.rounds + 3)...`); `weights`
+//! is what a row run by the hand-set Transformer (`--executor weights`) adds.
 
 pub mod apmdm;
 pub mod bound;
@@ -11,3 +12,4 @@ pub mod fit;
 pub mod growth;
 pub mod mdm;
 pub mod verdict;
+pub mod weights;

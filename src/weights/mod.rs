@@ -8,6 +8,7 @@
 //! construction; `proofs/weights.md` the margins.
 
 pub mod circuit;
+pub mod export;
 pub mod lower;
 pub mod model;
 pub mod shadow;

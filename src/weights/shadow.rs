@@ -6,7 +6,7 @@
 use super::circuit::{Expect, Feature};
 use super::model::Model;
 use crate::machine::{ControlBits, Proposal, StepFunction, StepFunctionError, Token};
-use crate::seq::{evaluate, propose, Evaluator, Program, Word};
+use crate::seq::{evaluate_observed, propose, Evaluator, Program, Word};
 
 /// A deviation the shadow check found.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -63,6 +63,8 @@ pub struct ShadowReport {
     pub comparisons: u64,
     /// Total seconds spent in the forward pass (without the shadow check).
     pub forward_seconds: f64,
+    /// The widest value any node took, in bits (from the shadow's evaluations).
+    pub widest_bits: u32,
 }
 
 /// Exact values deviating by more than this are failures (the construction's values are exact
@@ -100,10 +102,10 @@ impl WeightsStep {
             .embed(x)
             .map_err(|e| StepFunctionError(format!("weights: {e}")))?;
         let values = if self.shadow {
-            Some(
-                evaluate(&self.program, x, Evaluator::Indexed)
-                    .map_err(|e| StepFunctionError(e.to_string()))?,
-            )
+            let (values, widest) = evaluate_observed(&self.program, x, Evaluator::Indexed)
+                .map_err(|e| StepFunctionError(e.to_string()))?;
+            self.report.widest_bits = self.report.widest_bits.max(widest);
+            Some(values)
         } else {
             None
         };
@@ -217,25 +219,24 @@ fn check_sublayer(
 ) {
     let d = model.config.d_model;
     let wires = &model.lowered.circuit.wires;
-    let note =
-        |report: &mut ShadowReport, node: usize, p: usize, e: f64, f: f64, what: &str| {
-            report.comparisons += 1;
-            let dev = (e - f).abs();
-            if dev > report.max_exact_deviation || dev.is_nan() {
-                report.max_exact_deviation = if dev.is_nan() { f64::INFINITY } else { dev };
-            }
-            if (dev > EXACT_TOLERANCE || dev.is_nan()) && report.first_deviation.is_none() {
-                report.first_deviation = Some(Deviation {
-                    step,
-                    sublayer: s,
-                    node,
-                    position: p,
-                    expected: e,
-                    found: f,
-                    what: what.to_string(),
-                });
-            }
-        };
+    let note = |report: &mut ShadowReport, node: usize, p: usize, e: f64, f: f64, what: &str| {
+        report.comparisons += 1;
+        let dev = (e - f).abs();
+        if dev > report.max_exact_deviation || dev.is_nan() {
+            report.max_exact_deviation = if dev.is_nan() { f64::INFINITY } else { dev };
+        }
+        if (dev > EXACT_TOLERANCE || dev.is_nan()) && report.first_deviation.is_none() {
+            report.first_deviation = Some(Deviation {
+                step,
+                sublayer: s,
+                node,
+                position: p,
+                expected: e,
+                found: f,
+                what: what.to_string(),
+            });
+        }
+    };
     for (w, info) in wires.iter().enumerate() {
         let place = model.placement[w];
         if !place.live_after(Some(s)) {

@@ -1,0 +1,232 @@
+//! Rows run by the hand-set weights (`--executor weights`): the schedule is driven by the
+//! Transformer's proposals, and the row also checks every step's proposal against the seq
+//! evaluator's and every exact value against the shadow (`docs/weights.md`).
+
+use serde::{Deserialize, Serialize};
+
+use super::verdict::Check;
+use crate::seq::Program;
+use crate::weights::shadow::{Deviation, Mismatch, EXACT_TOLERANCE};
+use crate::weights::{compile, longest_canvas, Options, WeightsStep};
+
+/// Which realization of the step function drives a schedule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Executor {
+    /// The seq evaluator (the IR's definition).
+    #[default]
+    Seq,
+    /// The hand-set Transformer, f64 forward, with the shadow check.
+    Weights,
+}
+
+impl Executor {
+    /// Parses `seq` or `weights`.
+    pub fn parse(s: &str) -> Option<Executor> {
+        match s {
+            "seq" => Some(Executor::Seq),
+            "weights" => Some(Executor::Weights),
+            _ => None,
+        }
+    }
+}
+
+/// How a row's step function is realized, and the weights' length limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExecutorOptions {
+    /// The executor.
+    pub executor: Executor,
+    /// The longest canvas the weights are built for (longer rows are not run).
+    pub max_weights_length: usize,
+}
+
+impl ExecutorOptions {
+    /// The seq evaluator.
+    pub fn seq() -> ExecutorOptions {
+        ExecutorOptions {
+            executor: Executor::Seq,
+            max_weights_length: MAX_WEIGHTS_LENGTH,
+        }
+    }
+
+    /// The hand-set weights, up to the default length.
+    pub fn weights() -> ExecutorOptions {
+        ExecutorOptions {
+            executor: Executor::Weights,
+            max_weights_length: MAX_WEIGHTS_LENGTH,
+        }
+    }
+}
+
+/// The weights' shape and what the shadow check measured on one row.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct WeightsRow {
+    /// Residual width.
+    pub d_model: usize,
+    /// Layers.
+    pub layers: usize,
+    /// Heads per layer.
+    pub heads: usize,
+    /// Width of a head.
+    pub d_head: usize,
+    /// MLP hidden width.
+    pub d_ff: usize,
+    /// Parameters at the uniform shape (`docs/weights.md`).
+    pub parameters: u64,
+    /// Non-zero weights (what the sparse executor stores).
+    pub nonzero: u64,
+    /// Seconds to lower and build the model.
+    pub build_seconds: f64,
+    /// Mean seconds of one forward pass (the shadow excluded).
+    pub step_seconds: f64,
+    /// Steps the weights proposed.
+    pub steps: usize,
+    /// Steps whose proposal equalled the seq evaluator's at every position.
+    pub agreeing_steps: usize,
+    /// The first differing proposal.
+    pub first_mismatch: Option<Mismatch>,
+    /// The largest deviation of an exact value from the seq evaluator's.
+    pub max_exact_deviation: f64,
+    /// The first exact deviation over the tolerance.
+    pub first_deviation: Option<Deviation>,
+    /// The largest distance of an attention read from the bit it rounds to.
+    pub max_read_error: f64,
+    /// The proved bound on that distance (delta / 2, `proofs/weights.md`).
+    pub read_bound: f64,
+    /// Shadow comparisons made.
+    pub comparisons: u64,
+}
+
+/// Where the weights stop: the longest canvas they are built for by default.
+pub const MAX_WEIGHTS_LENGTH: usize = 4096;
+
+/// Builds the weights for a compiled seq program, for canvases up to `max_len` (the schedule's
+/// longest). `Err` is the reason the row is not run.
+pub fn realize(seq: &Program, max_len: usize, limit: usize) -> Result<(WeightsStep, f64), String> {
+    let longest = longest_canvas(seq)
+        .map_or(max_len, |l| l.min(max_len))
+        .max(1);
+    if longest > limit {
+        return Err(format!(
+            "no weights: the longest canvas {longest} is over --max-weights-length {limit}"
+        ));
+    }
+    let started = std::time::Instant::now();
+    let model = compile(seq, Options::new(longest)).map_err(|e| format!("no weights: {e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok((WeightsStep::new(model, seq.clone(), true), seconds))
+}
+
+/// The row's weights summary after a run.
+pub fn summarize(step: &WeightsStep, build_seconds: f64) -> WeightsRow {
+    let c = step.model.config;
+    let r = &step.report;
+    let nonzero = step
+        .model
+        .layers
+        .iter()
+        .map(|l| {
+            let heads: usize = l
+                .heads
+                .iter()
+                .map(|h| {
+                    h.q.iter()
+                        .chain(&h.k)
+                        .chain(&h.v)
+                        .map(|r| r.entries.len())
+                        .sum::<usize>()
+                        + h.o.len()
+                })
+                .sum();
+            let units: usize = l
+                .units
+                .iter()
+                .map(|u| u.w1.entries.len() + 1 + u.w2.len())
+                .sum();
+            (heads + units) as u64
+        })
+        .sum::<u64>()
+        + step
+            .model
+            .readout
+            .iter()
+            .map(|r| r.entries.len() as u64 + 1)
+            .sum::<u64>();
+    WeightsRow {
+        d_model: c.d_model,
+        layers: c.layers,
+        heads: c.heads,
+        d_head: c.d_head,
+        d_ff: c.d_ff,
+        parameters: c.parameters(),
+        nonzero,
+        build_seconds,
+        step_seconds: if r.steps > 0 {
+            r.forward_seconds / r.steps as f64
+        } else {
+            0.0
+        },
+        steps: r.steps,
+        agreeing_steps: r.agreeing_steps,
+        first_mismatch: r.first_mismatch.clone(),
+        max_exact_deviation: r.max_exact_deviation,
+        first_deviation: r.first_deviation.clone(),
+        max_read_error: r.max_read_error,
+        read_bound: step.model.options.delta / 2.0,
+        comparisons: r.comparisons,
+    }
+}
+
+/// The checks a weights row adds: proposals equal at every step, exact values exact, reads
+/// within the proved bound. All are evidence.
+pub fn weights_checks(w: &WeightsRow) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let agree = w.agreeing_steps == w.steps && w.steps > 0;
+    checks.push(Check {
+        what: match &w.first_mismatch {
+            None => format!(
+                "weights' proposal equals the seq evaluator's at every position of {} of {} steps",
+                w.agreeing_steps, w.steps
+            ),
+            Some(m) => format!(
+                "weights' proposal differs at step {} position {} {}: {} (seq {})",
+                m.step, m.position, m.field, m.found, m.expected
+            ),
+        },
+        evidence: true,
+        held: agree,
+    });
+    checks.push(Check {
+        what: match &w.first_deviation {
+            None => format!(
+                "exact values deviate by at most {:e} <= {:e} ({} comparisons)",
+                w.max_exact_deviation, EXACT_TOLERANCE, w.comparisons
+            ),
+            Some(d) => format!(
+                "node {} deviates at step {} after sublayer {} (layer {}) position {}: {} (seq {}, {})",
+                d.node,
+                d.step,
+                d.sublayer,
+                d.sublayer / 2,
+                d.position,
+                d.found,
+                d.expected,
+                d.what
+            ),
+        },
+        evidence: true,
+        held: w.first_deviation.is_none(),
+    });
+    let held = w.max_read_error <= w.read_bound;
+    checks.push(Check {
+        what: format!(
+            "attention read error {:.3e} {} delta/2 = {:.3e}",
+            w.max_read_error,
+            if held { "<=" } else { ">" },
+            w.read_bound
+        ),
+        evidence: true,
+        held,
+    });
+    checks
+}
