@@ -4,6 +4,7 @@
 
 mod kernel_cases;
 
+use apmdm::kernels::ops;
 use apmdm::kernels::{Backend, Cpu, Reference, Rng, Tensor};
 use kernel_cases::*;
 
@@ -171,6 +172,57 @@ fn rowwise_ops_agree() {
             case.run_bce(&Reference),
         );
     }
+}
+
+#[test]
+fn relu_agrees_bitwise() {
+    // ReLU is exact (a copy or a +0; an add of dy or nothing), so no tolerance: every bit agrees,
+    // the +0 and -0 inputs of `relu_input` included.
+    let cpu = Cpu::new();
+    for seed in 0..SEEDS {
+        let case = RowCase::new(seed, 80);
+        let what = format!("relu (seed {seed})");
+        let fast = case.run_relu(&cpu);
+        assert_bitwise(&what, &fast, &case.run_relu(&Reference));
+        assert_bitwise(&what, &fast, &case.run_relu(&cpu));
+    }
+    // More than one rayon chunk of 2^14 elements, the last one partial.
+    let mut rng = Rng::new(61);
+    let mut case = RowCase::new(61, 8);
+    case.x = rand(&mut rng, &[3, 12_345]);
+    case.other = rand(&mut rng, &[3, 12_345]);
+    case.dy = rand(&mut rng, &[3, 12_345]);
+    assert_bitwise(
+        "relu 37035 elements",
+        &case.run_relu(&cpu),
+        &case.run_relu(&Reference),
+    );
+}
+
+#[test]
+fn relu_convention_at_zero() {
+    // relu'(x) = 1 for x > 0 and 0 for x <= 0: at 0 (either sign) nothing is added to dx.
+    let x = Tensor::from_vec(&[6], vec![-2.0, -0.0, 0.0, f32::MIN_POSITIVE, 0.5, 3.0]).unwrap();
+    let dy = Tensor::from_vec(&[6], vec![10.0; 6]).unwrap();
+    let y_want = [0.0, 0.0, 0.0, f32::MIN_POSITIVE, 0.5, 3.0];
+    let dx_want = [1.0, -0.0, 1.0, 11.0, 11.0, 11.0];
+    let check = |be: &dyn Fn(&Tensor, &mut Tensor, &mut Tensor)| {
+        let mut y = Tensor::zeros(&[6]);
+        let mut dx = Tensor::from_vec(&[6], vec![1.0, -0.0, 1.0, 1.0, 1.0, 1.0]).unwrap();
+        be(&x, &mut y, &mut dx);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(y.data()), bits(&y_want), "y {:?}", y.data());
+        assert_eq!(bits(dx.data()), bits(&dx_want), "dx {:?}", dx.data());
+    };
+    let cpu = Cpu::new();
+    check(&|x, y, dx| {
+        ops::relu_forward(&cpu, x, y).unwrap();
+        ops::relu_backward(&cpu, x, &dy, dx).unwrap();
+    });
+    check(&|x, y, dx| {
+        ops::relu_forward(&Reference, x, y).unwrap();
+        ops::relu_backward(&Reference, x, &dy, dx).unwrap();
+    });
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Bad shapes, ids and settings are errors that name the op and both shapes, never panics.
 
 use apmdm::kernels::ops;
-use apmdm::kernels::{AdamW, Cpu, KernelError, Reference, Tensor};
+use apmdm::kernels::{AdamW, Backend, Cpu, KernelError, Reference, Tensor};
 
 #[test]
 fn matmul_inner_dimension_mismatch_names_both_shapes() {
@@ -36,6 +36,45 @@ fn wrong_output_shape_is_rejected_on_every_backend() {
         ops::linear_forward(&Cpu::new(), &x, &w, &bias, &mut y),
         Err(want)
     );
+}
+
+#[test]
+fn relu_shape_mismatches_are_errors_on_every_backend() {
+    fn on(be: &impl Backend) {
+        let x = Tensor::zeros(&[2, 3]);
+        let (good, bad) = (Tensor::zeros(&[2, 3]), Tensor::zeros(&[3, 2]));
+        let shape = |op, argument| KernelError::Shape {
+            op,
+            argument,
+            expected: vec![2, 3],
+            actual: vec![3, 2],
+        };
+        let mut y = bad.clone();
+        assert_eq!(
+            ops::relu_forward(be, &x, &mut y),
+            Err(shape("relu_forward", "y"))
+        );
+        let mut dx = good.clone();
+        assert_eq!(
+            ops::relu_backward(be, &x, &bad, &mut dx),
+            Err(shape("relu_backward", "dy"))
+        );
+        let mut dx = bad.clone();
+        assert_eq!(
+            ops::relu_backward(be, &x, &good, &mut dx),
+            Err(shape("relu_backward", "dx"))
+        );
+        // Same element count, other rank: still a shape error, and nothing was written.
+        let mut flat = Tensor::from_vec(&[6], vec![7.0; 6]).unwrap();
+        let err = ops::relu_forward(be, &x, &mut flat).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "relu_forward: argument `y` has shape [6], expected [2, 3]"
+        );
+        assert_eq!(flat.data(), &[7.0; 6]);
+    }
+    on(&Reference);
+    on(&Cpu::new());
 }
 
 #[test]

@@ -182,6 +182,17 @@ fn elementwise_and_loss_gradients() {
             &[minus(&g[1], &c.other)],
             |xs| c.gelu(&Reference, &xs[0]),
         );
+        // ReLU away from its kink: every |x| >= 0.1, ten steps from 0.
+        let x = c.relu_input_away_from_zero();
+        let g = c.run_relu_at(&Reference, &x);
+        check(
+            "relu",
+            seed,
+            std::slice::from_ref(&x),
+            &c.dy,
+            &[minus(&g[1], &c.relu_dx_init())],
+            |xs| c.relu(&Reference, &xs[0]),
+        );
         let r = c.run_residual(&Reference);
         let grads = [minus(&r[1], &c.other), minus(&r[2], &c.x)];
         check(

@@ -77,6 +77,12 @@ fn rowwise_ops_agree() {
             c.run_layernorm(&Reference),
         );
         agree("gelu", seed, TOL, c.run_gelu(g), c.run_gelu(&Reference));
+        // ReLU is exact: bitwise, not within TOL (+0 and -0 inputs included).
+        assert_bitwise(
+            &format!("relu on wgpu (seed {seed})"),
+            &c.run_relu(g),
+            &c.run_relu(&Reference),
+        );
         agree(
             "residual",
             seed,

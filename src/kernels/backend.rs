@@ -244,6 +244,12 @@ pub trait Backend {
     /// dx += gelu'(x) · dy, elementwise.
     fn gelu_backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]); // [n], [n], [n]
 
+    /// y = x if x > 0 else +0, elementwise (exact: no rounding, -0 and NaN map to +0).
+    fn relu_forward(&self, x: &[f32], y: &mut [f32]); // [n], [n]
+
+    /// dx += dy where x > 0; elsewhere (x <= 0, the kink included, and NaN) dx is left as it is.
+    fn relu_backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]); // [n], [n], [n]
+
     /// out = a + b, elementwise (the residual stream).
     fn residual_forward(&self, a: &[f32], b: &[f32], out: &mut [f32]); // [n] each
 

@@ -450,6 +450,25 @@ pub fn gelu_backward(be: &impl Backend, x: &Tensor, dy: &Tensor, dx: &mut Tensor
     Ok(())
 }
 
+/// ReLU, elementwise: y = x where x > 0, else +0 (so -0 and NaN give +0). x and y: any shape, the
+/// same. Exact in floating point: every backend gives bitwise the same y.
+pub fn relu_forward(be: &impl Backend, x: &Tensor, y: &mut Tensor) -> Result<()> {
+    expect("relu_forward", "y", y, x.shape())?;
+    be.relu_forward(x.data(), y.data_mut());
+    Ok(())
+}
+
+/// dx += relu'(x) · dy, with the convention relu'(x) = 1 for x > 0 and 0 for x <= 0 (the kink at 0
+/// gets derivative 0). Where the derivative is 0, dx is left untouched (not even +0 is added), so
+/// every backend gives bitwise the same dx. All three of the same shape.
+pub fn relu_backward(be: &impl Backend, x: &Tensor, dy: &Tensor, dx: &mut Tensor) -> Result<()> {
+    let op = "relu_backward";
+    expect(op, "dy", dy, x.shape())?;
+    expect(op, "dx", dx, x.shape())?;
+    be.relu_backward(x.data(), dy.data(), dx.data_mut());
+    Ok(())
+}
+
 /// out = a + b. All three of the same shape.
 pub fn residual_forward(be: &impl Backend, a: &Tensor, b: &Tensor, out: &mut Tensor) -> Result<()> {
     let op = "residual_forward";

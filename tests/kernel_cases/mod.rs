@@ -26,6 +26,22 @@ pub fn assert_close(what: &str, fast: &[Tensor], reference: &[Tensor], tol: f32)
     }
 }
 
+/// Asserts two backends' outputs are bitwise equal (for exact ops: +0 and -0 differ, NaN == NaN).
+pub fn assert_bitwise(what: &str, fast: &[Tensor], reference: &[Tensor]) {
+    assert_eq!(fast.len(), reference.len(), "{what}: output count");
+    for (o, (a, b)) in fast.iter().zip(reference).enumerate() {
+        assert_eq!(a.shape(), b.shape(), "{what}: output {o} shape");
+        for (i, (&x, &y)) in a.data().iter().zip(b.data()).enumerate() {
+            assert!(
+                x.to_bits() == y.to_bits(),
+                "{what}: output {o} element {i}: fast {x:e} ({:#010x}) vs reference {y:e} ({:#010x})",
+                x.to_bits(),
+                y.to_bits()
+            );
+        }
+    }
+}
+
 /// Batched matmul inputs and an upstream gradient.
 pub struct MatmulCase {
     pub a: Tensor,  // [batch, m, k]
@@ -179,7 +195,7 @@ impl AttentionCase {
     }
 }
 
-/// Inputs for the ops over a [rows, dim] activation: layer norm, GELU, residual, RoPE, losses.
+/// Inputs for the ops over a [rows, dim] activation: layer norm, GELU, ReLU, residual, RoPE, losses.
 pub struct RowCase {
     pub x: Tensor,         // [rows, dim]
     pub other: Tensor,     // [rows, dim]
@@ -257,6 +273,52 @@ impl RowCase {
         let mut dx = self.other.clone();
         ops::gelu_backward(be, &self.x, &self.dy, &mut dx).unwrap();
         vec![y, dx]
+    }
+
+    /// x with its first two elements set to +0 and -0 (dim >= 2, so they exist): ReLU's kink,
+    /// where the forward pass must give +0 and the derivative is 0 on every backend.
+    pub fn relu_input(&self) -> Tensor {
+        let mut x = self.x.clone();
+        x.data_mut()[0] = 0.0;
+        x.data_mut()[1] = -0.0;
+        x
+    }
+
+    /// x pushed at least 0.1 away from 0 (|x| -> 0.1 + |x|), so finite differences with a step of
+    /// 1e-2 never straddle ReLU's kink.
+    pub fn relu_input_away_from_zero(&self) -> Tensor {
+        let mut x = self.x.clone();
+        x.data_mut()
+            .iter_mut()
+            .for_each(|v| *v = (0.1 + v.abs()).copysign(*v));
+        x
+    }
+
+    pub fn relu(&self, be: &impl Backend, x: &Tensor) -> Tensor {
+        let mut y = Tensor::zeros(x.shape());
+        ops::relu_forward(be, x, &mut y).unwrap();
+        y
+    }
+
+    /// The gradient ReLU's backward pass adds into: `other` (checks accumulation) with element 1
+    /// set to -0, which must stay -0 where nothing is added (x <= 0, as at `relu_input()[1]`).
+    pub fn relu_dx_init(&self) -> Tensor {
+        let mut dx = self.other.clone();
+        dx.data_mut()[1] = -0.0;
+        dx
+    }
+
+    /// ReLU forward and backward at `x`, the gradient added into `relu_dx_init()`.
+    pub fn run_relu_at(&self, be: &impl Backend, x: &Tensor) -> Vec<Tensor> {
+        let y = self.relu(be, x);
+        let mut dx = self.relu_dx_init();
+        ops::relu_backward(be, x, &self.dy, &mut dx).unwrap();
+        vec![y, dx]
+    }
+
+    /// ReLU at `relu_input()`: random points plus +0 and -0.
+    pub fn run_relu(&self, be: &impl Backend) -> Vec<Tensor> {
+        self.run_relu_at(be, &self.relu_input())
     }
 
     pub fn residual(&self, be: &impl Backend, a: &Tensor, b: &Tensor) -> Tensor {

@@ -187,6 +187,14 @@ impl Backend for Cpu {
         rowwise::gelu_backward(x, dy, dx)
     }
 
+    fn relu_forward(&self, x: &[f32], y: &mut [f32]) {
+        rowwise::relu_forward(x, y)
+    }
+
+    fn relu_backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        rowwise::relu_backward(x, dy, dx)
+    }
+
     fn residual_forward(&self, a: &[f32], b: &[f32], out: &mut [f32]) {
         rowwise::residual_forward(a, b, out)
     }

@@ -129,6 +129,33 @@ pub fn gelu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
         });
 }
 
+pub fn relu_forward(x: &[f32], y: &mut [f32]) {
+    y.par_chunks_mut(ELEMENT_CHUNK)
+        .zip(x.par_chunks(ELEMENT_CHUNK))
+        .for_each(|(y, x)| {
+            for (y, &x) in y.iter_mut().zip(x) {
+                // Not `x.max(0.0)`: its result for -0 is unspecified, and -0 must give +0.
+                *y = if x > 0.0 { x } else { 0.0 };
+            }
+        });
+}
+
+pub fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    dx.par_chunks_mut(ELEMENT_CHUNK)
+        .zip(
+            x.par_chunks(ELEMENT_CHUNK)
+                .zip(dy.par_chunks(ELEMENT_CHUNK)),
+        )
+        .for_each(|(dx, (x, dy))| {
+            for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+                // Nothing is added where the derivative is 0: adding +0 would turn a -0 into +0.
+                if x > 0.0 {
+                    *dx += dy;
+                }
+            }
+        });
+}
+
 pub fn residual_forward(a: &[f32], b: &[f32], out: &mut [f32]) {
     out.par_chunks_mut(ELEMENT_CHUNK)
         .zip(a.par_chunks(ELEMENT_CHUNK).zip(b.par_chunks(ELEMENT_CHUNK)))

@@ -144,6 +144,14 @@ impl Backend for Reference {
         elementwise::gelu_backward(x, dy, dx)
     }
 
+    fn relu_forward(&self, x: &[f32], y: &mut [f32]) {
+        elementwise::relu_forward(x, y)
+    }
+
+    fn relu_backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        elementwise::relu_backward(x, dy, dx)
+    }
+
     fn residual_forward(&self, a: &[f32], b: &[f32], out: &mut [f32]) {
         for i in 0..out.len() {
             out[i] = a[i] + b[i];

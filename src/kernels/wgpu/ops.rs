@@ -383,6 +383,30 @@ impl Backend for Wgpu {
         self.elementwise(1, n, &[], args);
     }
 
+    fn relu_forward(&self, x: &[f32], y: &mut [f32]) {
+        let n = x.len();
+        let args = &mut [
+            Arg::F32(x),
+            Arg::F32(&[]),
+            Arg::Rw(y),
+            Arg::Rw(&mut []),
+            Arg::Rw(&mut []),
+        ];
+        self.elementwise(9, n, &[], args);
+    }
+
+    fn relu_backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        let n = x.len();
+        let args = &mut [
+            Arg::F32(x),
+            Arg::F32(dy),
+            Arg::Rw(dx),
+            Arg::Rw(&mut []),
+            Arg::Rw(&mut []),
+        ];
+        self.elementwise(10, n, &[], args);
+    }
+
     fn residual_forward(&self, a: &[f32], b: &[f32], out: &mut [f32]) {
         let n = a.len();
         let args = &mut [

@@ -4,6 +4,7 @@
 // 4 bce: c = bce(a, b)         5 bce backward: d += c (sigmoid(a) - b)
 // 6 adamw: params c, grads a, moments d and e; lr, beta1, beta2, eps, decay, corr1, corr2
 // 7 scale: c *= p2             8 sum of squares of chunk i of a (length p[2], total p[3]) into c[i]
+// 9 relu: c = a if a > 0 else 0                10 relu backward: c += b where a > 0
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
@@ -60,6 +61,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             let end = min((i + 1u) * p[2], p[3]);
             for (var j = i * p[2]; j < end; j++) { s += a[j] * a[j]; }
             c[i] = s;
+        }
+        // Both exact, like the host backends: select gives +0 for -0 (max(x, 0) may keep -0), and
+        // nothing is added where the derivative is 0, so a -0 in c stays -0.
+        case 9u: {
+            let x = a[i];
+            c[i] = select(0.0, x, x > 0.0);
+        }
+        case 10u: {
+            if (a[i] > 0.0) { c[i] += b[i]; }
         }
         default: {}
     }
