@@ -12,7 +12,8 @@ use super::mdm::{
     reason, width_checks, FitRow, Linear,
 };
 use super::verdict::{Check, Status};
-use crate::compile::apmdm_run::{run_apmdm_watched, StepInfo};
+use super::weights::{realize, summarize, weights_checks, Executor, ExecutorOptions, WeightsRow};
+use crate::compile::apmdm_run::{run_apmdm_watched, run_apmdm_with, StepInfo};
 use crate::compile::mdm_run::timed;
 use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm, ApmdmLayout};
 use crate::compile::pram_to_mdm::{CompileError, CompileLimits};
@@ -198,6 +199,11 @@ pub struct ApmdmRow {
     pub delete: u64,
     /// Seconds to compile and run the schedule.
     pub seconds: f64,
+    /// Which realization of f drove the schedule (`seq` or `weights`).
+    pub executor: Executor,
+    /// The hand-set weights' shape and shadow measurements (`--executor weights` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<WeightsRow>,
     /// Every check made, marked evidence (a measured quantity) or identity (of the layout).
     pub checks: Vec<Check>,
     /// What failed, if anything.
@@ -217,7 +223,15 @@ pub fn check_apmdm_case(
     bounds: &ApmdmBounds,
     max_work: u64,
 ) -> Result<ApmdmRow, CompileError> {
-    check_apmdm_case_watched(program, config, limits, bounds, max_work, &mut |_| {})
+    check_apmdm_case_watched(
+        program,
+        config,
+        limits,
+        bounds,
+        max_work,
+        ExecutorOptions::seq(),
+        &mut |_| {},
+    )
 }
 
 /// [`check_apmdm_case`], handing each step of the schedule's run to `watch` (for progress).
@@ -227,8 +241,10 @@ pub fn check_apmdm_case_watched(
     limits: &CompileLimits,
     bounds: &ApmdmBounds,
     max_work: u64,
+    exec: ExecutorOptions,
     watch: &mut dyn FnMut(&StepInfo),
 ) -> Result<ApmdmRow, CompileError> {
+    let executor = exec.executor;
     let (n, seed) = (config.n, config.seed);
     let mut config = config.clone();
     config.max_cells = limits.max_cells;
@@ -289,6 +305,8 @@ pub fn check_apmdm_case_watched(
         insert: 0,
         delete: 0,
         seconds: 0.0,
+        executor,
+        weights: None,
         checks: Vec::new(),
         problems: Vec::new(),
     };
@@ -311,17 +329,53 @@ pub fn check_apmdm_case_watched(
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
         let compiled = pram_to_apmdm(program, n, limits)?;
         let x0 = initial_canvas(&compiled, program, &config)?;
-        let run = run_apmdm_watched(
-            &compiled,
-            program,
-            Canvas::new(x0),
-            Evaluator::Indexed,
-            false,
-            watch,
-        );
-        Ok((compiled, run))
+        let (run, weights) = match executor {
+            Executor::Seq => (
+                Ok(run_apmdm_watched(
+                    &compiled,
+                    program,
+                    Canvas::new(x0),
+                    Evaluator::Indexed,
+                    false,
+                    watch,
+                )),
+                None,
+            ),
+            Executor::Weights => {
+                match realize(&compiled.seq, compiled.max_length, exec.max_weights_length) {
+                    Err(why) => (Err(why), None),
+                    Ok((mut f, build)) => {
+                        let run = run_apmdm_with(
+                            &compiled,
+                            program,
+                            Canvas::new(x0),
+                            &mut f,
+                            false,
+                            watch,
+                        )
+                        .map(|(mut report, run)| {
+                            report.widest_bits = f.report.widest_bits;
+                            (report, run)
+                        });
+                        (Ok(run), Some(summarize(&f, build)))
+                    }
+                }
+            }
+        };
+        Ok((compiled, run, weights))
     });
-    let (compiled, run) = result?;
+    let (compiled, run, weights) = result?;
+    let run = match run {
+        Ok(run) => run,
+        Err(why) => {
+            row.checks = checks;
+            return Ok(finish(row, false, Some(why)));
+        }
+    };
+    if let Some(w) = &weights {
+        checks.extend(weights_checks(w));
+    }
+    row.weights = weights;
     let shape = compiled.seq.shape();
     row.seq_nodes = shape.nodes;
     row.seq_heads = shape.attention;

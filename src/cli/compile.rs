@@ -8,15 +8,16 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
 
-use apmdm::check::mdm::{check_case, MdmBounds, Row};
+use apmdm::check::mdm::{check_case_with, MdmBounds, Row};
 use apmdm::check::verdict::Summary;
+use apmdm::check::weights::{Executor, ExecutorOptions};
 use apmdm::compile::cfg::{Cfg, Node, RoundKind};
 use apmdm::compile::envelope::Envelope;
 use apmdm::compile::mdm_run::run_mdm;
 use apmdm::compile::pram_to_mdm::{
     hf, initial_canvas, kind, pram_to_mdm, sf, CompileLimits, MdmCompiled,
 };
-use apmdm::machine::{Canvas, Token};
+use apmdm::machine::{Canvas, ModelClass, Token};
 use apmdm::pram::{self, Program, RunConfig};
 use apmdm::seq::{Evaluator, Word};
 
@@ -42,6 +43,23 @@ pub struct Common {
     /// The longest canvas built (longer ones are reported, exactly, as not materialized).
     #[arg(long, default_value_t = 1 << 22)]
     max_length: usize,
+    /// What runs the step function: `seq` (the seq evaluator) or `weights` (the hand-set
+    /// Transformer, f64, checked against the seq evaluator at every sublayer and step).
+    #[arg(long, default_value = "seq", value_parser = ["seq", "weights"])]
+    pub executor: String,
+    /// The longest canvas the weights are built for (longer rows are not run).
+    #[arg(long, default_value_t = apmdm::check::weights::MAX_WEIGHTS_LENGTH)]
+    pub max_weights_length: usize,
+}
+
+impl Common {
+    /// The executor options these flags name.
+    pub fn exec(&self) -> ExecutorOptions {
+        ExecutorOptions {
+            executor: Executor::parse(&self.executor).unwrap_or_default(),
+            max_weights_length: self.max_weights_length,
+        }
+    }
 }
 
 /// Options of `apmdm compile`.
@@ -54,7 +72,7 @@ declared bound exceeded); 2 = a usage or input error; 3 = not run."
 )]
 pub struct CompileArgs {
     #[command(flatten)]
-    common: Common,
+    pub common: Common,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -67,6 +85,18 @@ pub struct CompileArgs {
     /// integers, masks as null).
     #[arg(long)]
     pub emit_canvas: Option<PathBuf>,
+    /// Write the hand-set weights to this folder: `model.safetensors`, `config.json`,
+    /// `layout.json` (docs/weights.md), the same bytes for every seed and input, and
+    /// `probe.json` (the first --probe-steps canvases of this run with the seq evaluator's
+    /// proposals, for independent loaders).
+    #[arg(long)]
+    pub emit_weights: Option<PathBuf>,
+    /// The largest `model.safetensors` written, in bytes.
+    #[arg(long, default_value_t = 1 << 30)]
+    pub max_export_bytes: u64,
+    /// Canvases written to `probe.json` with --emit-weights.
+    #[arg(long, default_value_t = 4)]
+    pub probe_steps: usize,
 }
 
 /// Options of `apmdm trace`.
@@ -129,12 +159,27 @@ pub fn compile(args: CompileArgs) -> Result<ExitCode> {
         let canvas = || initial_canvas(&compiled, &l.program, &l.config);
         super::emit::write(&args, &l.config, &envelope, canvas)?;
     }
-    let row = check_case(
+    if args.emit_weights.is_some() {
+        let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
+        let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
+        let steps = compiled.regions.header_count + 2;
+        super::emit::weights(
+            &args,
+            &compiled.seq,
+            compiled.regions.length,
+            x0,
+            ModelClass::Mdm,
+            steps,
+            compiled.regions.length,
+        )?;
+    }
+    let row = check_case_with(
         &l.program,
         &l.config,
         &l.limits,
         &MdmBounds::from_file(),
         u64::MAX,
+        args.common.exec(),
     )?;
     if args.json {
         println!("{}", serde_json::to_string(&row)?);

@@ -28,6 +28,19 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
         let canvas = || initial_canvas(&compiled, &l.program, &l.config);
         super::emit::write(args, &l.config, &envelope, canvas)?;
     }
+    if args.emit_weights.is_some() {
+        let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
+        let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
+        super::emit::weights(
+            args,
+            &compiled.seq,
+            compiled.max_length,
+            x0,
+            apmdm::machine::ModelClass::ApMdm,
+            compiled.max_steps,
+            compiled.max_length,
+        )?;
+    }
     let bar = step_progress(args.json);
     let row = check_apmdm_case_watched(
         &l.program,
@@ -35,7 +48,8 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
         &l.limits,
         &ApmdmBounds::from_file(),
         u64::MAX,
-        &mut |s| {
+        args.common.exec(),
+        &mut |s: &apmdm::compile::apmdm_run::StepInfo| {
             bar.inc(1);
             if bar.position() % 1024 == 0 {
                 bar.set_message(format!("round {}, length {}", s.round, s.length));

@@ -28,3 +28,82 @@ pub fn write(
     }
     Ok(())
 }
+
+/// Writes the hand-set weights of `seq` (for canvases up to its longest, at most `max_len`) and a
+/// probe: the first `args.probe_steps` canvases of the seq evaluator's run from `x0`, each with
+/// the seq evaluator's proposal.
+#[allow(clippy::too_many_arguments)]
+pub fn weights(
+    args: &CompileArgs,
+    seq: &apmdm::seq::Program,
+    max_len: usize,
+    x0: Vec<Token<Word>>,
+    class: apmdm::machine::ModelClass,
+    max_steps: usize,
+    max_length: usize,
+) -> Result<()> {
+    use anyhow::Context;
+    use apmdm::machine::{self, Canvas};
+    use apmdm::seq::{propose, Evaluator, SeqStep};
+    let Some(dir) = &args.emit_weights else {
+        return Ok(());
+    };
+    let longest = apmdm::weights::longest_canvas(seq).map_or(max_len, |l| l.min(max_len));
+    if longest > args.common.max_weights_length {
+        anyhow::bail!(
+            "no weights: the longest canvas {longest} is over --max-weights-length {}",
+            args.common.max_weights_length
+        );
+    }
+    let model = apmdm::weights::compile(seq, apmdm::weights::Options::new(longest.max(1)))
+        .context("no weights")?;
+    let exported = apmdm::weights::export::export(&model, dir, args.max_export_bytes)?;
+    // The probe: canvases from the seq evaluator's own run (not from the weights).
+    let mut f = SeqStep::new(seq.clone(), Evaluator::Indexed);
+    let config = machine::RunConfig::new(class)
+        .max_steps(max_steps.min(args.probe_steps.saturating_sub(1)))
+        .max_length(max_length)
+        .full_trace();
+    let run = machine::run(&mut f, Canvas::<Word>::new(x0.clone()), &config);
+    let mut canvases: Vec<Vec<Token<Word>>> = vec![x0];
+    for r in &run.trace.records {
+        if let Some(d) = &r.detail {
+            canvases.push(d.after.tokens().to_vec());
+        }
+    }
+    canvases.truncate(args.probe_steps);
+    let word = |t: &Token<Word>| match t {
+        Token::Mask => serde_json::Value::Null,
+        Token::Sym(w) => serde_json::json!(w.0),
+    };
+    let mut steps = Vec::new();
+    for x in &canvases {
+        let p = propose(seq, x, Evaluator::Indexed)?;
+        steps.push(serde_json::json!({
+            "canvas": x.iter().map(word).collect::<Vec<_>>(),
+            "tokens": p.tokens.iter().map(|w| w.0.clone()).collect::<Vec<_>>(),
+            "remask": p.bits.iter().map(|b| b.remask).collect::<Vec<_>>(),
+            "insert": p.bits.iter().map(|b| b.insert).collect::<Vec<_>>(),
+            "delete": p.bits.iter().map(|b| b.delete).collect::<Vec<_>>(),
+        }));
+    }
+    let probe = serde_json::json!({"format": 1, "steps": steps});
+    write_atomically(
+        &dir.join("probe.json"),
+        serde_json::to_string(&probe)?.as_bytes(),
+    )?;
+    eprintln!(
+        "weights: {} ({} parameters, {} bytes, d_model {}, {} layers, {} heads x {}, d_ff {}) and {} probe canvases in {}",
+        exported.dtype,
+        exported.parameters,
+        exported.bytes,
+        model.config.d_model,
+        model.config.layers,
+        model.config.heads,
+        model.config.d_head,
+        model.config.d_ff,
+        canvases.len(),
+        dir.display()
+    );
+    Ok(())
+}

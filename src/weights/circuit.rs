@@ -245,14 +245,59 @@ pub struct TooWide {
     pub cap: usize,
 }
 
-/// The circuit being built.
+/// What one gadget is: an MLP piece (units writing its outputs) or one head.
+#[derive(Clone, Debug)]
+pub enum GadgetKind {
+    /// Hidden units, all in one MLP sublayer.
+    Mlp(Vec<Unit>),
+    /// One attention head.
+    Head(Head),
+}
+
+/// A gadget: what one placement puts in one sublayer.
+#[derive(Clone, Debug)]
+pub struct Gadget {
+    /// The seq node it serves.
+    pub node: usize,
+    /// Its units or head.
+    pub kind: GadgetKind,
+    /// The wires it writes.
+    pub outputs: Vec<Wire>,
+}
+
+impl Gadget {
+    fn is_head(&self) -> bool {
+        matches!(self.kind, GadgetKind::Head(_))
+    }
+
+    fn units(&self) -> usize {
+        match &self.kind {
+            GadgetKind::Mlp(u) => u.len(),
+            GadgetKind::Head(_) => 0,
+        }
+    }
+
+    /// Every form it reads.
+    pub fn reads(&self) -> Vec<&Form> {
+        match &self.kind {
+            GadgetKind::Mlp(units) => units.iter().map(|u| &u.pre).collect(),
+            GadgetKind::Head(h) => h.q.iter().chain(&h.k).chain(&h.v).collect(),
+        }
+    }
+}
+
+/// The circuit being built: gadgets in topological order, placed by [`Circuit::schedule`].
 #[derive(Clone, Debug)]
 pub struct Circuit {
     /// Every wire.
     pub wires: Vec<WireInfo>,
-    /// MLP units by (odd) sublayer.
+    /// Every gadget, in the order built (topological).
+    pub gadgets: Vec<Gadget>,
+    /// The sublayer of each gadget (after scheduling).
+    pub placed: Vec<usize>,
+    /// MLP units by (odd) sublayer (after scheduling).
     pub mlp: BTreeMap<usize, Vec<Unit>>,
-    /// Heads by (even) sublayer.
+    /// Heads by (even) sublayer (after scheduling).
     pub heads: BTreeMap<usize, Vec<Head>>,
     /// The input feature wires, in order.
     pub features: Vec<(Feature, Wire)>,
@@ -260,11 +305,31 @@ pub struct Circuit {
     pub max_units: usize,
 }
 
+/// The first sublayer at or after `s` of the parity a gadget needs (odd: MLP, even: attention).
+fn at_or_after(s: usize, head: bool) -> usize {
+    if (s % 2 == 0) == head {
+        s
+    } else {
+        s + 1
+    }
+}
+
+/// The last sublayer at or before `s` of the parity a gadget needs (`None` below 0).
+fn at_or_before(s: usize, head: bool) -> Option<usize> {
+    if (s % 2 == 0) == head {
+        Some(s)
+    } else {
+        s.checked_sub(1)
+    }
+}
+
 impl Circuit {
     /// An empty circuit with the cap `max_units`.
     pub fn new(max_units: usize) -> Circuit {
         Circuit {
             wires: Vec::new(),
+            gadgets: Vec::new(),
+            placed: Vec::new(),
             mlp: BTreeMap::new(),
             heads: BTreeMap::new(),
             features: Vec::new(),
@@ -274,36 +339,25 @@ impl Circuit {
 
     /// A new input-feature wire.
     pub fn feature(&mut self, f: Feature) -> Wire {
-        let w = self.new_wire(None, Source::Input(f), Expect::Feature(f));
+        let w = self.new_wire(Source::Input(f), Expect::Feature(f));
         self.features.push((f, w));
         w
     }
 
-    fn new_wire(&mut self, born: Option<usize>, source: Source, expect: Expect) -> Wire {
+    fn new_wire(&mut self, source: Source, expect: Expect) -> Wire {
         self.wires.push(WireInfo {
-            born,
+            born: None,
             source,
             expect,
         });
         (self.wires.len() - 1) as Wire
     }
 
-    /// The first sublayer at which every wire of `forms` is readable.
-    pub fn ready(&self, forms: &[&Form]) -> usize {
-        forms
-            .iter()
-            .flat_map(|f| f.terms.iter())
-            .map(|&(w, _)| self.wires[w as usize].ready())
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Places an MLP gadget at the first MLP sublayer at or after `not_before` where its inputs
-    /// are ready and the units fit; returns its new wires (one per `expects`).
+    /// Adds an MLP gadget; returns its new wires (one per `expects`).
     pub fn mlp(
         &mut self,
         node: usize,
-        not_before: usize,
+        _not_before: usize,
         units: Vec<UnitSpec>,
         expects: Vec<Expect>,
     ) -> Result<Vec<Wire>, TooWide> {
@@ -314,37 +368,35 @@ impl Circuit {
                 cap: self.max_units,
             });
         }
-        let pres: Vec<&Form> = units.iter().map(|u| &u.pre).collect();
-        let mut s = self.ready(&pres).max(not_before);
-        if s % 2 == 0 {
-            s += 1;
-        }
-        while self.mlp.get(&s).map_or(0, Vec::len) + units.len() > self.max_units {
-            s += 2;
-        }
         let wires: Vec<Wire> = expects
             .into_iter()
-            .map(|e| self.new_wire(Some(s), Source::Mlp, e))
+            .map(|e| self.new_wire(Source::Mlp, e))
             .collect();
-        let placed = self.mlp.entry(s).or_default();
-        for u in units {
-            let gate = (u.pre.bias.max(0.0) + 1.0).ceil();
-            placed.push(Unit {
-                pre: u.pre,
-                gate,
-                out: u.out.iter().map(|&(i, c)| (wires[i], c)).collect(),
-            });
-        }
+        let units = units
+            .into_iter()
+            .map(|u| {
+                let gate = (u.pre.bias.max(0.0) + 1.0).ceil();
+                Unit {
+                    pre: u.pre,
+                    gate,
+                    out: u.out.iter().map(|&(i, c)| (wires[i], c)).collect(),
+                }
+            })
+            .collect();
+        self.gadgets.push(Gadget {
+            node,
+            kind: GadgetKind::Mlp(units),
+            outputs: wires.clone(),
+        });
         Ok(wires)
     }
 
-    /// Places a head at the first attention sublayer at or after `not_before` where its query,
-    /// key and value forms are ready; returns its output wires (approximate reads).
+    /// Adds a head; returns its output wires (approximate reads).
     #[allow(clippy::too_many_arguments)]
     pub fn head(
         &mut self,
         node: usize,
-        not_before: usize,
+        _not_before: usize,
         mask: Option<Cmp>,
         q: Vec<Form>,
         k: Vec<Form>,
@@ -353,25 +405,158 @@ impl Circuit {
         gap: f64,
         expect: Expect,
     ) -> Vec<Wire> {
-        let forms: Vec<&Form> = q.iter().chain(&k).chain(&v).collect();
-        let mut s = self.ready(&forms).max(not_before);
-        if s % 2 == 1 {
-            s += 1;
-        }
         let out: Vec<Wire> = (0..v.len())
-            .map(|_| self.new_wire(Some(s), Source::Attention, expect.clone()))
+            .map(|_| self.new_wire(Source::Attention, expect.clone()))
             .collect();
-        self.heads.entry(s).or_default().push(Head {
-            mask,
-            q,
-            k,
-            v,
-            out: out.clone(),
+        self.gadgets.push(Gadget {
             node,
-            beta,
-            gap,
+            kind: GadgetKind::Head(Head {
+                mask,
+                q,
+                k,
+                v,
+                out: out.clone(),
+                node,
+                beta,
+                gap,
+            }),
+            outputs: out.clone(),
         });
         out
+    }
+
+    /// Places every gadget. The depth is the critical path's (as soon as possible); within it,
+    /// gadgets are placed from the last sublayer to the first, each no later than its readers
+    /// allow and no earlier than its inputs allow, a gadget with room left only while the
+    /// sublayer is under the average load (heads per attention sublayer, units per MLP
+    /// sublayer), so that the per-layer maxima, which uniform shapes pay in every layer, stay
+    /// low.
+    pub fn schedule(&mut self) -> Result<(), TooWide> {
+        let g = self.gadgets.len();
+        let mut producer: Vec<Option<usize>> = vec![None; self.wires.len()];
+        for (i, gad) in self.gadgets.iter().enumerate() {
+            for &w in &gad.outputs {
+                producer[w as usize] = Some(i);
+            }
+        }
+        let mut deps: Vec<Vec<usize>> = vec![Vec::new(); g];
+        let mut consumers: Vec<Vec<usize>> = vec![Vec::new(); g];
+        for (i, gad) in self.gadgets.iter().enumerate() {
+            let mut d: Vec<usize> = gad
+                .reads()
+                .iter()
+                .flat_map(|f| f.terms.iter())
+                .filter_map(|&(w, _)| producer[w as usize])
+                .collect();
+            d.sort_unstable();
+            d.dedup();
+            for &p in &d {
+                consumers[p].push(i);
+            }
+            deps[i] = d;
+        }
+        let mut asap = vec![0usize; g];
+        for i in 0..g {
+            let r = deps[i].iter().map(|&d| asap[d] + 1).max().unwrap_or(0);
+            asap[i] = at_or_after(r, self.gadgets[i].is_head());
+        }
+        let depth = asap.iter().map(|&s| s + 1).max().unwrap_or(0);
+        let layers = depth.div_ceil(2).max(1);
+        let total_heads = self.gadgets.iter().filter(|x| x.is_head()).count();
+        let total_units: usize = self.gadgets.iter().map(Gadget::units).sum();
+        let head_cap = total_heads.div_ceil(layers).max(1);
+        let unit_cap = total_units.div_ceil(layers).max(1);
+        let mut placed: Vec<Option<usize>> = vec![None; g];
+        let mut remaining = vec![0usize; g];
+        for i in 0..g {
+            remaining[i] = consumers[i].len();
+        }
+        // Gadgets whose readers are all placed, by the latest sublayer they may take.
+        let mut latest: Vec<usize> = vec![usize::MAX; g];
+        let mut eligible: Vec<usize> = (0..g).filter(|&i| remaining[i] == 0).collect();
+        for &i in &eligible {
+            latest[i] = at_or_before(depth.saturating_sub(1), self.gadgets[i].is_head())
+                .unwrap_or(0)
+                .max(asap[i]);
+        }
+        let mut load_heads = vec![0usize; depth + 1];
+        let mut load_units = vec![0usize; depth + 1];
+        for s in (0..depth).rev() {
+            let head = s % 2 == 0;
+            // Candidates for this sublayer: right parity, latest >= s, asap <= s.
+            let mut cands: Vec<usize> = eligible
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    placed[i].is_none()
+                        && self.gadgets[i].is_head() == head
+                        && latest[i] >= s
+                        && asap[i] <= s
+                })
+                .collect();
+            // Forced first (no earlier room), then the least room, then the latest built.
+            cands.sort_by_key(|&i| (std::cmp::Reverse(asap[i]), std::cmp::Reverse(i)));
+            for i in cands {
+                let forced = asap[i] == s;
+                let fits = if head {
+                    load_heads[s] < head_cap
+                } else {
+                    load_units[s] + self.gadgets[i].units() <= unit_cap
+                };
+                if !forced && !fits {
+                    continue;
+                }
+                placed[i] = Some(s);
+                if head {
+                    load_heads[s] += 1;
+                } else {
+                    load_units[s] += self.gadgets[i].units();
+                }
+                for &d in &deps[i] {
+                    remaining[d] -= 1;
+                    let l =
+                        at_or_before(s.saturating_sub(1), self.gadgets[d].is_head()).unwrap_or(0);
+                    latest[d] = latest[d].min(l);
+                    if remaining[d] == 0 {
+                        eligible.push(d);
+                    }
+                }
+            }
+            eligible.retain(|&i| placed[i].is_none());
+        }
+        self.placed = placed
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| p.unwrap_or(asap[i]))
+            .collect();
+        for (i, gad) in self.gadgets.iter().enumerate() {
+            let s = self.placed[i];
+            for &w in &gad.outputs {
+                self.wires[w as usize].born = Some(s);
+            }
+            match &gad.kind {
+                GadgetKind::Mlp(units) => {
+                    self.mlp.entry(s).or_default().extend(units.iter().cloned())
+                }
+                GadgetKind::Head(h) => self.heads.entry(s).or_default().push(h.clone()),
+            }
+        }
+        for (&s, units) in &self.mlp {
+            if units.len() > self.max_units {
+                let node = self
+                    .gadgets
+                    .iter()
+                    .zip(&self.placed)
+                    .find(|(_, &p)| p == s)
+                    .map_or(0, |(x, _)| x.node);
+                return Err(TooWide {
+                    node,
+                    units: units.len(),
+                    cap: self.max_units,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The number of sublayers used (one past the last placed).

@@ -823,8 +823,9 @@ impl<'a> Lower<'a> {
     }
 
     fn beta(&self) -> f64 {
-        // (L + 1) e^(-beta) <= delta / 2.
-        ((self.o.max_len as f64 + 1.0) * 2.0 / self.o.delta).ln() + 1.0
+        // (L + 1) e^(-beta) <= delta / 2, rounded up to a multiple of 1/8 (exact in f32).
+        let b = ((self.o.max_len as f64 + 1.0) * 2.0 / self.o.delta).ln() + 1.0;
+        (b * 8.0).ceil() / 8.0
     }
 
     /// One selecting head and its rounding MLP. Positions j match when every `keys[t]` bit at j
@@ -1186,6 +1187,7 @@ pub fn lower(p: &Program, options: Options) -> Result<Lowered, LowerError> {
     };
     l.lower()?;
     let readout = l.readout()?;
+    l.c.schedule()?;
     Ok(Lowered {
         circuit: l.c,
         nodes: l.value,

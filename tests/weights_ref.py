@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""Independent reference forward for apmdm's hand-set weights (docs/weights.md).
+
+    python3 tests/weights_ref.py DIR [--steps K]
+
+DIR is what `apmdm compile PROGRAM --executor weights --emit-weights DIR` writes:
+model.safetensors, config.json, layout.json and probe.json. This script is written
+from docs/weights.md alone (NumPy and the `safetensors` package, nothing of apmdm's
+Rust code): for each probe canvas it builds the residual from the input map, runs the
+encoder in float64 (x += sum_h attention_h(x); x += W2 relu(W1 x + b1)), reads the
+logits out, decodes the proposal (token fields, remask, insert, delete) at every canvas
+position and compares it with the seq evaluator's proposal stored in probe.json.
+
+Exit codes: 0 every probed proposal equal; 1 some proposal differs; 2 bad input
+(a missing file, a malformed JSON, a tensor whose shape or dtype disagrees with
+config.json, a parameter count that disagrees, an unknown mask name, ...).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+# The matrices here are small (a few hundred rows); BLAS threads only contend with each
+# other on a loaded machine, so one thread unless the caller chooses otherwise.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+
+MASK_NAMES = ("none", "lt", "le", "gt", "ge", "eq")
+
+
+class BadInput(Exception):
+    """The export is malformed or inconsistent: exit code 2."""
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def read_json(path):
+    if not os.path.isfile(path):
+        raise BadInput(f"missing file: {path}")
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise BadInput(f"cannot read {path} as JSON: {e}")
+
+
+def need_int(obj, key, where, minimum=0):
+    if not isinstance(obj, dict) or key not in obj:
+        raise BadInput(f"{where}: missing key {key!r}")
+    v = obj[key]
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise BadInput(f"{where}: {key} = {v!r}, expected an integer >= {minimum}")
+    return v
+
+
+class Config:
+    """config.json, validated against itself (indices in range, counts consistent)."""
+
+    def __init__(self, c):
+        where = "config.json"
+        if not isinstance(c, dict):
+            raise BadInput(f"{where}: not a JSON object")
+        self.d_model = need_int(c, "d_model", where, 1)
+        self.layers = need_int(c, "layers", where, 0)
+        self.heads = need_int(c, "heads", where, 0)
+        self.d_head = need_int(c, "d_head", where, 0)
+        self.d_ff = need_int(c, "d_ff", where, 0)
+        self.outputs = need_int(c, "outputs", where, 0)
+        self.parameters = need_int(c, "parameters", where, 0)
+        self.max_len = c.get("max_len")
+        if self.max_len is not None and (isinstance(self.max_len, bool) or not isinstance(self.max_len, int)):
+            raise BadInput(f"{where}: max_len = {self.max_len!r} is not an integer")
+        self.dtype = c.get("dtype")
+
+        fw = c.get("field_widths")
+        if not isinstance(fw, list) or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 62 for w in fw):
+            raise BadInput(f"{where}: field_widths must be a list of integers in 1..=62, got {fw!r}")
+        self.field_widths = fw
+        nf = len(fw)
+
+        # inputs
+        inp = c.get("inputs")
+        if not isinstance(inp, dict):
+            raise BadInput(f"{where}: missing object 'inputs'")
+        self.one = need_int(inp, "one", f"{where} inputs")
+        self.real = need_int(inp, "real", f"{where} inputs")
+        self.mask = need_int(inp, "mask", f"{where} inputs")
+        fb = inp.get("field_bits")
+        if not isinstance(fb, list) or len(fb) != nf:
+            raise BadInput(f"{where}: inputs.field_bits must be a list of {nf} lists (one per field)")
+        for k, bits in enumerate(fb):
+            if not isinstance(bits, list) or len(bits) != fw[k]:
+                raise BadInput(f"{where}: inputs.field_bits[{k}] has {len(bits) if isinstance(bits, list) else '?'} "
+                               f"coordinates, field_widths[{k}] = {fw[k]}")
+        self.field_bits = fb
+        pb = inp.get("position_bits")
+        if not isinstance(pb, list) or len(pb) == 0:
+            raise BadInput(f"{where}: inputs.position_bits must be a non-empty list")
+        self.position_bits = pb
+        coords = [self.one, self.real, self.mask] + [i for bits in fb for i in bits] + list(pb)
+        for i in coords:
+            if isinstance(i, bool) or not isinstance(i, int) or not (0 <= i < self.d_model):
+                raise BadInput(f"{where}: input coordinate {i!r} is not in 0..{self.d_model}")
+        if len(set(coords)) != len(coords):
+            raise BadInput(f"{where}: input coordinates are not distinct")
+
+        # masks
+        masks = c.get("masks")
+        if not isinstance(masks, list) or len(masks) != self.layers:
+            raise BadInput(f"{where}: masks must be a list of {self.layers} lists (one per layer)")
+        for l, row in enumerate(masks):
+            if not isinstance(row, list) or len(row) != self.heads:
+                raise BadInput(f"{where}: masks[{l}] must list {self.heads} masks (one per head)")
+            for h, m in enumerate(row):
+                if m not in MASK_NAMES:
+                    raise BadInput(f"{where}: masks[{l}][{h}] = {m!r} is not a known mask "
+                                   f"(expected one of {', '.join(MASK_NAMES)})")
+        self.masks = masks
+
+        # read-out rows
+        ro = c.get("readout")
+        if not isinstance(ro, dict):
+            raise BadInput(f"{where}: missing object 'readout'")
+        fields = ro.get("fields")
+        if not isinstance(fields, list) or len(fields) != nf:
+            raise BadInput(f"{where}: readout.fields must list {nf} fields")
+        self.ro_fields = []
+        for k, f in enumerate(fields):
+            start = need_int(f, "start", f"{where} readout.fields[{k}]")
+            width = need_int(f, "width", f"{where} readout.fields[{k}]", 1)
+            if width != fw[k]:
+                raise BadInput(f"{where}: readout.fields[{k}].width = {width}, field_widths[{k}] = {fw[k]}")
+            if start + width > self.outputs:
+                raise BadInput(f"{where}: readout.fields[{k}] rows {start}..{start + width} exceed outputs = {self.outputs}")
+            self.ro_fields.append((start, width))
+        # "the next three rows are remask, insert and delete" (after the last field's rows)
+        nxt = (self.ro_fields[-1][0] + self.ro_fields[-1][1]) if self.ro_fields else 0
+        self.ro_flags = {}
+        for j, name in enumerate(("remask", "insert", "delete")):
+            row = ro.get(name, nxt + j)
+            if isinstance(row, bool) or not isinstance(row, int) or not (0 <= row < self.outputs):
+                raise BadInput(f"{where}: readout.{name} = {row!r} is not a row in 0..{self.outputs}")
+            if row != nxt + j:
+                raise BadInput(f"{where}: readout.{name} = {row}, but docs/weights.md puts it right after the "
+                               f"fields, at row {nxt + j}")
+            self.ro_flags[name] = row
+
+        # the parameter count, by the formula of docs/weights.md
+        per_layer = 4 * self.heads * self.d_head * self.d_model + 2 * self.d_model * self.d_ff + self.d_ff
+        formula = self.layers * per_layer + self.outputs * (self.d_model + 1)
+        if formula != self.parameters:
+            raise BadInput(f"{where}: parameters = {self.parameters}, but the shapes give {formula} "
+                           f"(docs/weights.md's formula)")
+
+    def expected_tensors(self):
+        """name -> shape, exactly as docs/weights.md lists them."""
+        d, H, dh, ff = self.d_model, self.heads, self.d_head, self.d_ff
+        out = {}
+        for l in range(self.layers):
+            p = f"layers.{l:03d}."
+            out[p + "attn.q"] = (H, dh, d)
+            out[p + "attn.k"] = (H, dh, d)
+            out[p + "attn.v"] = (H, dh, d)
+            out[p + "attn.o"] = (H, d, dh)
+            out[p + "mlp.w1"] = (ff, d)
+            out[p + "mlp.b1"] = (ff,)
+            out[p + "mlp.w2"] = (d, ff)
+        out["readout.w"] = (self.outputs, d)
+        out["readout.b"] = (self.outputs,)
+        return out
+
+
+class Model:
+    """model.safetensors, opened lazily (tensors are read layer by layer, as float64)."""
+
+    def __init__(self, path, cfg):
+        if not os.path.isfile(path):
+            raise BadInput(f"missing file: {path}")
+        try:
+            self.f = safe_open(path, framework="numpy")
+        except Exception as e:  # noqa: BLE001 - the package raises several kinds
+            raise BadInput(f"cannot open {path} as safetensors: {e}")
+        expected = cfg.expected_tensors()
+        present = set(self.f.keys())
+        missing = [n for n in expected if n not in present]
+        extra = sorted(present - set(expected))
+        if missing:
+            raise BadInput(f"model.safetensors lacks {len(missing)} tensor(s), e.g. {missing[0]}")
+        if extra:
+            raise BadInput(f"model.safetensors has {len(extra)} tensor(s) docs/weights.md does not define, e.g. {extra[0]}")
+        total = 0
+        dtypes = set()
+        for name, shape in expected.items():
+            sl = self.f.get_slice(name)
+            got = tuple(sl.get_shape())
+            if got != shape:
+                raise BadInput(f"tensor {name} has shape {list(got)}, config.json implies {list(shape)}")
+            dtypes.add(sl.get_dtype())
+            total += int(np.prod(got, dtype=np.int64))
+        if total != cfg.parameters:
+            raise BadInput(f"the tensors hold {total} parameters, config.json says {cfg.parameters}")
+        for dt in dtypes:
+            if dt not in ("F32", "F64"):
+                raise BadInput(f"tensor dtype {dt} (docs/weights.md allows F32 or F64)")
+        if len(dtypes) > 1:
+            raise BadInput(f"tensors mix dtypes {sorted(dtypes)}")
+        self.dtype = next(iter(dtypes)) if dtypes else None
+        if cfg.dtype is not None and self.dtype is not None and cfg.dtype != self.dtype:
+            raise BadInput(f"config.json says dtype {cfg.dtype}, the tensors are {self.dtype}")
+        self.total = total
+
+    def get(self, name):
+        t = self.f.get_tensor(name)
+        t = np.asarray(t, dtype=np.float64)
+        if not np.all(np.isfinite(t)):
+            raise BadInput(f"tensor {name} holds a non-finite value")
+        return t
+
+
+# ----------------------------------------------------------------------------- probe
+
+
+def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_word(word, cfg, where):
+    nf = len(cfg.field_widths)
+    if not isinstance(word, list) or len(word) != nf or not all(is_int(v) for v in word):
+        raise BadInput(f"{where}: a word must be a list of {nf} integers, got {word!r}")
+    for k, (v, w) in enumerate(zip(word, cfg.field_widths)):
+        if not (-(1 << (w - 1)) <= v < (1 << (w - 1))):
+            raise BadInput(f"{where}: field {k} = {v} does not fit {w}-bit two's complement")
+
+
+def load_probe(path, cfg, max_steps):
+    p = read_json(path)
+    if not isinstance(p, dict) or p.get("format") != 1 or not isinstance(p.get("steps"), list):
+        raise BadInput(f"{path}: expected {{\"format\": 1, \"steps\": [...]}}")
+    steps = p["steps"] if max_steps is None else p["steps"][:max_steps]
+    for s, st in enumerate(steps):
+        where = f"probe.json step {s}"
+        if not isinstance(st, dict):
+            raise BadInput(f"{where}: not an object")
+        for key in ("canvas", "tokens", "remask", "insert", "delete"):
+            if not isinstance(st.get(key), list):
+                raise BadInput(f"{where}: missing list {key!r}")
+        L = len(st["canvas"])
+        if L == 0:
+            raise BadInput(f"{where}: empty canvas")
+        for key in ("tokens", "remask", "insert", "delete"):
+            if len(st[key]) != L:
+                raise BadInput(f"{where}: {key} has {len(st[key])} entries, the canvas {L}")
+        if cfg.max_len is not None and L > cfg.max_len:
+            raise BadInput(f"{where}: canvas length {L} exceeds config.json max_len = {cfg.max_len}")
+        if L - 1 >= (1 << len(cfg.position_bits)):
+            raise BadInput(f"{where}: canvas length {L} needs more than {len(cfg.position_bits)} position bits")
+        for i, w in enumerate(st["canvas"]):
+            if w is not None:
+                check_word(w, cfg, f"{where} canvas[{i}]")
+        for i, w in enumerate(st["tokens"]):
+            check_word(w, cfg, f"{where} tokens[{i}]")
+        for key in ("remask", "insert", "delete"):
+            if not all(isinstance(b, bool) for b in st[key]):
+                raise BadInput(f"{where}: {key} must be a list of booleans")
+    return steps
+
+
+# ----------------------------------------------------------------------------- forward
+
+
+def input_residual(canvas, cfg):
+    """Model positions: 0 is the sink, canvas position p is p + 1."""
+    L = len(canvas)
+    X = np.zeros((L + 1, cfg.d_model), dtype=np.float64)
+    X[:, cfg.one] = 1.0                      # sink and canvas
+    X[1:, cfg.real] = 1.0                    # canvas only
+    p = np.arange(L, dtype=np.int64)
+    for b, c in enumerate(cfg.position_bits):
+        X[1:, c] = np.where((p >> b) & 1, 1.0, -1.0)
+    for i, word in enumerate(canvas):
+        r = i + 1
+        if word is None:
+            X[r, cfg.mask] = 1.0
+            word = [0] * len(cfg.field_widths)   # a mask's fields are 0 (all bits -1)
+        for k, (v, w) in enumerate(zip(word, cfg.field_widths)):
+            u = v & ((1 << w) - 1)                 # two's complement in w bits
+            for b, c in enumerate(cfg.field_bits[k]):
+                X[r, c] = 1.0 if (u >> b) & 1 else -1.0
+    return X
+
+
+def visibility(L, name):
+    """[L+1, L+1] booleans: row i (model position) may attend to column j."""
+    ci = np.arange(L)[:, None]   # query canvas position
+    cj = np.arange(L)[None, :]   # key canvas position
+    if name == "none":
+        canvas = np.ones((L, L), dtype=bool)
+    elif name == "lt":
+        canvas = cj < ci
+    elif name == "le":
+        canvas = cj <= ci
+    elif name == "gt":
+        canvas = cj > ci
+    elif name == "ge":
+        canvas = cj >= ci
+    elif name == "eq":
+        canvas = cj == ci
+    else:  # validated in Config; kept for safety
+        raise BadInput(f"unknown mask {name!r}")
+    vis = np.zeros((L + 1, L + 1), dtype=bool)
+    vis[0, 0] = True            # the sink's row attends only to itself
+    vis[1:, 0] = True           # every canvas row sees the sink
+    vis[1:, 1:] = canvas
+    return vis
+
+
+def attention_head(X, Wq, Wk, Wv, Wo, vis):
+    Q = X @ Wq.T                 # [n, d_head]
+    K = X @ Wk.T
+    V = X @ Wv.T
+    S = Q @ K.T                  # no 1/sqrt(d) scale: it is in Q
+    S = np.where(vis, S, -np.inf)
+    S = S - S.max(axis=1, keepdims=True)   # every row sees at least the sink
+    E = np.exp(S)                # exp(-inf) = 0 for hidden positions
+    A = E / E.sum(axis=1, keepdims=True)
+    return (A @ V) @ Wo.T        # [n, d_model]
+
+
+def forward_all(model, cfg, canvases):
+    """Runs every canvas through all layers (each layer's tensors read once)."""
+    Xs = [input_residual(c, cfg) for c in canvases]
+    vis_cache = {}
+
+    def vis_for(L, name):
+        key = (L, name)
+        if key not in vis_cache:
+            vis_cache[key] = visibility(L, name)
+        return vis_cache[key]
+
+    for l in range(cfg.layers):
+        p = f"layers.{l:03d}."
+        Wq, Wk, Wv, Wo = (model.get(p + "attn." + t) for t in ("q", "k", "v", "o"))
+        # a head whose V or O is all zero adds exactly 0 (every a_j is finite): skipped
+        live = [h for h in range(cfg.heads) if np.any(Wv[h]) and np.any(Wo[h])]
+        for s, X in enumerate(Xs):
+            L = X.shape[0] - 1
+            delta = np.zeros_like(X)
+            for h in live:   # all heads read the same x; their outputs are summed
+                delta += attention_head(X, Wq[h], Wk[h], Wv[h], Wo[h], vis_for(L, cfg.masks[l][h]))
+            X += delta
+        del Wq, Wk, Wv, Wo
+        W1, b1, W2 = model.get(p + "mlp.w1"), model.get(p + "mlp.b1"), model.get(p + "mlp.w2")
+        for X in Xs:
+            Hd = np.maximum(X @ W1.T + b1, 0.0)
+            X += Hd @ W2.T
+        del W1, b1, W2
+    Wout, bout = model.get("readout.w"), model.get("readout.b")
+    return [X[1:] @ Wout.T + bout for X in Xs]   # logits at canvas positions only
+
+
+def decode(logits, cfg):
+    """[L, outputs] logits -> (fields [L, nf] int64, remask, insert, delete [L] bool)."""
+    bits = logits > 0.0
+    L = logits.shape[0]
+    fields = np.zeros((L, len(cfg.ro_fields)), dtype=np.int64)
+    for k, (start, w) in enumerate(cfg.ro_fields):
+        weights = np.array([1 << b for b in range(w - 1)] + [-(1 << (w - 1))], dtype=np.int64)
+        fields[:, k] = bits[:, start:start + w].astype(np.int64) @ weights
+    flags = {name: bits[:, row] for name, row in cfg.ro_flags.items()}
+    return fields, flags
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def margin(logits, cfg):
+    rows = [r for (s, w) in cfg.ro_fields for r in range(s, s + w)] + list(cfg.ro_flags.values())
+    return float(np.min(np.abs(logits[:, rows]))) if logits.size else float("inf")
+
+
+def compare(step_idx, st, logits, cfg):
+    fields, flags = decode(logits, cfg)
+    L = len(st["canvas"])
+    exp_tok = np.array(st["tokens"], dtype=np.int64).reshape(L, len(cfg.field_widths))
+    for i in range(L):
+        for k in range(exp_tok.shape[1]):
+            if fields[i, k] != exp_tok[i, k]:
+                s, w = cfg.ro_fields[k]
+                lg = " ".join(f"{x:+.3g}" for x in logits[i, s:s + w])
+                return (f"step {step_idx}: {L} positions, DIFFER at position {i}, field {k}: "
+                        f"expected {int(exp_tok[i, k])}, got {int(fields[i, k])} (bit logits, LSB first: {lg})")
+        for name in ("remask", "insert", "delete"):
+            if bool(flags[name][i]) != st[name][i]:
+                return (f"step {step_idx}: {L} positions, DIFFER at position {i}, {name}: "
+                        f"expected {st[name][i]}, got {bool(flags[name][i])} "
+                        f"(logit {logits[i, cfg.ro_flags[name]]:+.6g})")
+    return None
+
+
+def run(dirpath, max_steps):
+    cfg = Config(read_json(os.path.join(dirpath, "config.json")))
+    if not os.path.isfile(os.path.join(dirpath, "layout.json")):
+        raise BadInput(f"missing file: {os.path.join(dirpath, 'layout.json')}")
+    model = Model(os.path.join(dirpath, "model.safetensors"), cfg)
+    steps = load_probe(os.path.join(dirpath, "probe.json"), cfg, max_steps)
+    print(f"model: {model.dtype}, {model.total} parameters, d_model {cfg.d_model}, {cfg.layers} layers, "
+          f"{cfg.heads} heads x {cfg.d_head}, d_ff {cfg.d_ff}, {cfg.outputs} outputs; {len(steps)} probe step(s)")
+    if not steps:
+        print("no probe steps to check")
+        return 0
+    t0 = time.time()
+    all_logits = forward_all(model, cfg, [st["canvas"] for st in steps])
+    bad = 0
+    worst = float("inf")
+    for s, (st, logits) in enumerate(zip(steps, all_logits)):
+        diff = compare(s, st, logits, cfg)
+        m = margin(logits, cfg)
+        worst = min(worst, m)
+        if diff is None:
+            print(f"step {s}: {len(st['canvas'])} positions, proposals equal (min |logit| {m:.4g})")
+        else:
+            bad += 1
+            print(diff)
+    dt = time.time() - t0
+    if bad:
+        print(f"FAIL: {bad} of {len(steps)} step(s) differ from the seq evaluator's proposals ({dt:.1f} s)")
+        return 1
+    print(f"OK: all {len(steps)} step(s) equal at every position (min |logit| {worst:.4g}; {dt:.1f} s)")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dir", help="the folder written by --emit-weights")
+    ap.add_argument("--steps", type=int, default=None, help="check at most this many probe steps (default: all)")
+    args = ap.parse_args(argv)
+    if args.steps is not None and args.steps < 0:
+        print("error: --steps must be >= 0", file=sys.stderr)
+        return 2
+    try:
+        return run(args.dir, args.steps)
+    except BadInput as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
