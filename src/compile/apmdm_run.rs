@@ -7,7 +7,7 @@
 use super::envelope::Layout;
 use super::mdm_run::{metrics_of, outcome_of, output_value, Decoded, MdmRunError};
 use super::pram_to_apmdm::{initial_canvas, phase, ApmdmCompiled};
-use super::pram_to_mdm::{hf, kind};
+use super::round::{hf, kind};
 use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, StepFunction, Token};
 use crate::pram::outcome::{Metrics, Outcome, Value};
 use crate::pram::program::Program;

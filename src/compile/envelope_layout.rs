@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::Target;
 use super::pram_to_apmdm::{phase, ApmdmCompiled};
-use super::pram_to_mdm::{hf, kind, sf, status, MdmCompiled};
+use super::pram_to_mdm::MdmCompiled;
+use super::round::{hf, kind, sf, status};
 use crate::pram::program::{AccessModel, Program};
 
 /// A half-open range of canvas positions `[start, end)`.

@@ -12,16 +12,16 @@
 //! insert fresh cells, every memory position and the second header inserting at most one mask,
 //! so each GROW step at most doubles the memory region plus one.
 //!
-//! Shared with `pram_to_mdm`: the round compiler (slot bodies, reads, faults, violations), the
-//! transition (free paths, limits, bounds) and the header fields of `hf`.
+//! Shared with `pram_to_mdm` through `round`: the round compiler (slot bodies, reads, faults,
+//! violations), the transition (free paths, limits, bounds) and the token format (`hf`, `kind`).
 
 use num_bigint::BigInt;
 use num_traits::{ToPrimitive, Zero};
 
 use super::declared::Declared;
 use super::mdm_layout::LayoutError;
-use super::pram_to_mdm::{
-    hf, kind, prepare, status, CompileError, CompileLimits, SlotCap, Targets,
+use super::round::{
+    hf, kind, prepare, status, CompileError, CompileLimits, Compiler, SlotCap, Stop, Targets,
 };
 use crate::pram::program::{AccessModel, Program};
 use crate::pram::{interp, RunConfig};
@@ -245,7 +245,7 @@ pub fn pram_to_apmdm(
         SlotCap::Processors(slots as i64),
     );
     let ph = h[phase_field];
-    let at = |c: &mut super::pram_to_mdm::Compiler, p: i64| c.eqc(ph, p);
+    let at = |c: &mut Compiler, p: i64| c.eqc(ph, p);
     let is_decode = at(&mut c, phase::DECODE);
     let is_exec = at(&mut c, phase::EXEC);
     let is_commit = at(&mut c, phase::COMMIT);
@@ -256,7 +256,7 @@ pub fn pram_to_apmdm(
     let low = h[low_field];
     let top = h[top_field];
     // The next phase outside EXEC.
-    let k = |c: &mut super::pram_to_mdm::Compiler, p: i64| c.k(p);
+    let k = |c: &mut Compiler, p: i64| c.k(p);
     let (p_decode, p_exec, p_delete, p_grow, p_final, p_commit) = (
         k(&mut c, phase::DECODE),
         k(&mut c, phase::EXEC),
@@ -338,7 +338,7 @@ pub fn pram_to_apmdm(
     let pid = c.bin(B::Sub, idx, slot_start);
     let hregs: Vec<V> = (0..registers).map(|r| h[hf::REGS + r]).collect();
     let decode_now = c.and(is_decode, running_h);
-    let mut scratch = super::pram_to_mdm::Stop::none(z);
+    let mut scratch = Stop::none(z);
     let (_, sizes) = c.pardo_sizes(
         &cfg,
         &hregs,
