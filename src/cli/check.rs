@@ -8,10 +8,11 @@ use anyhow::{bail, Result};
 use clap::Args;
 use serde_json::json;
 
-use apmdm::check::apmdm::{check_apmdm_case, ApmdmBounds, ApmdmRow};
+use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds, ApmdmRow};
 use apmdm::check::growth::{compare, declaration, Agreement, GrowthRow};
-use apmdm::check::mdm::{check_case, fits, FitRow, MdmBounds, Row};
+use apmdm::check::mdm::{check_case_with, fits, FitRow, MdmBounds, Row};
 use apmdm::check::verdict::{Status, Summary};
+use apmdm::check::weights::{Executor, ExecutorOptions};
 use apmdm::compile::pram_to_mdm::CompileLimits;
 use apmdm::machine::library::{run_case, CaseReport, BUILTIN};
 use apmdm::pram::{library, Metrics, RunConfig};
@@ -71,6 +72,14 @@ pub struct CheckArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// What runs the compiled step functions: `seq` (the seq evaluator) or `weights` (the
+    /// hand-set Transformer, f64, each row also checked against the seq evaluator at every
+    /// sublayer and step; docs/weights.md).
+    #[arg(long, default_value = "seq", value_parser = ["seq", "weights"])]
+    executor: String,
+    /// The longest canvas the weights are built for (longer rows are not run).
+    #[arg(long, default_value_t = apmdm::check::weights::MAX_WEIGHTS_LENGTH)]
+    max_weights_length: usize,
 }
 
 /// A PRAM program to check: its name, source and parsed form.
@@ -212,6 +221,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         max_length: args.max_length,
         ..CompileLimits::default()
     };
+    let exec = ExecutorOptions {
+        executor: Executor::parse(&args.executor).unwrap_or_default(),
+        max_weights_length: args.max_weights_length,
+    };
     let mut rows: Vec<Row> = Vec::new();
     let mut ap_rows: Vec<ApmdmRow> = Vec::new();
     let mut fit_rows: Vec<FitRow> = Vec::new();
@@ -228,7 +241,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 eprint!("\rchecking {name} at n = {n}, seed {seed} ...          ");
             }
             if do_mdm {
-                match check_case(&s.program, &config, &limits, &bounds, args.max_work) {
+                match check_case_with(&s.program, &config, &limits, &bounds, args.max_work, exec) {
                     Ok(r) => {
                         measured.push((n, metrics_of(r.rounds, r.processors, r.work, r.space)));
                         mine.push(r)
@@ -237,7 +250,15 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 }
             }
             if do_ap {
-                match check_apmdm_case(&s.program, &config, &limits, &ap_bounds, args.max_work) {
+                match check_apmdm_case_watched(
+                    &s.program,
+                    &config,
+                    &limits,
+                    &ap_bounds,
+                    args.max_work,
+                    exec,
+                    &mut |_| {},
+                ) {
                     Ok(r) => {
                         if !do_mdm {
                             measured.push((n, metrics_of(r.rounds, r.processors, r.work, r.space)));
@@ -327,6 +348,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         print_rows(&rows);
         print_ap_rows(&ap_rows);
         print_side_by_side(&rows, &ap_rows);
+        if exec.executor == Executor::Weights {
+            print_weights(&rows, &ap_rows);
+        }
         print_fits(&fit_rows);
         print_growth(&growth_rows);
         for w in &warnings {
@@ -659,6 +683,66 @@ fn print_side_by_side(rows: &[Row], ap_rows: &[ApmdmRow]) {
         ]);
     }
     print!("{}", table.render());
+    println!();
+}
+
+/// One line per row the weights ran: their shape and what the shadow check measured.
+fn print_weights(rows: &[Row], ap_rows: &[ApmdmRow]) {
+    println!("hand-set weights (f64; every step's proposal and every exact value compared with the seq evaluator):");
+    println!(
+        "{:<16} {:<6} {:>5} {:>8} {:>7} {:>6} {:>5} {:>6} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "program",
+        "target",
+        "n",
+        "status",
+        "d_model",
+        "layers",
+        "heads",
+        "d_ff",
+        "parameters",
+        "nonzero",
+        "agree",
+        "max dev",
+        "read err",
+        "s/step"
+    );
+    let lines = rows
+        .iter()
+        .map(|r| (&r.program, &r.target, r.n, r.status, &r.weights, &r.reason))
+        .chain(
+            ap_rows
+                .iter()
+                .map(|r| (&r.program, &r.target, r.n, r.status, &r.weights, &r.reason)),
+        );
+    for (program, target, n, status, w, reason) in lines {
+        match w {
+            Some(w) => println!(
+                "{:<16} {:<6} {:>5} {:>8} {:>7} {:>6} {:>5} {:>6} {:>14} {:>9} {:>9} {:>9.1e} {:>9.1e} {:>9.3}",
+                program,
+                target,
+                n,
+                status.label(),
+                w.d_model,
+                w.layers,
+                w.heads,
+                w.d_ff,
+                w.parameters,
+                w.nonzero,
+                format!("{}/{}", w.agreeing_steps, w.steps),
+                w.max_exact_deviation,
+                w.max_read_error,
+                w.step_seconds
+            ),
+            None => println!(
+                "{:<16} {:<6} {:>5} {:>8} {}",
+                program,
+                target,
+                n,
+                status.label(),
+                reason.as_deref().unwrap_or("-")
+            ),
+        }
+    }
     println!();
 }
 

@@ -227,11 +227,43 @@ fn print_row(r: &Row) {
         r.unmask,
         r.hold
     );
+    print_weights(r.weights.as_ref());
     print_seq_and_problems(
         [r.seq_nodes, r.seq_heads, r.seq_depth, r.map_depth, r.fields],
         [r.width_bits, r.width_declared, r.width_bound],
         r.seconds,
         &r.problems,
+    );
+}
+
+/// The hand-set weights' shape and what the shadow check measured (rows run by the weights).
+pub fn print_weights(w: Option<&apmdm::check::weights::WeightsRow>) {
+    let Some(w) = w else {
+        return;
+    };
+    println!(
+        "weights: d_model {}, {} layers, {} heads x d_head {}, d_ff {}; {} parameters at the \
+         uniform shape ({} non-zero); built in {:.3} s, {:.3} s per step (f64, sparse)",
+        w.d_model,
+        w.layers,
+        w.heads,
+        w.d_head,
+        w.d_ff,
+        w.parameters,
+        w.nonzero,
+        w.build_seconds,
+        w.step_seconds
+    );
+    println!(
+        "weights vs seq evaluator: {} of {} steps equal at every position; exact values off by \
+         at most {:e} ({} comparisons); attention reads within {:.3e} of a bit (proved bound \
+         {:.3e})",
+        w.agreeing_steps,
+        w.steps,
+        w.max_exact_deviation,
+        w.comparisons,
+        w.max_read_error,
+        w.read_bound
     );
 }
 

@@ -119,6 +119,7 @@ fn print_row(r: &ApmdmRow) {
         "operations: {} unmask, {} remask, {} insert, {} delete",
         r.unmask, r.remask, r.insert, r.delete
     );
+    super::compile::print_weights(r.weights.as_ref());
     print_seq_and_problems(
         [r.seq_nodes, r.seq_heads, r.seq_depth, r.map_depth, r.fields],
         [r.width_bits, r.width_declared, r.width_bound],
