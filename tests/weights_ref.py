@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 
 MASK_NAMES = ("none", "lt", "le", "gt", "ge", "eq")
+HEAD_GROUP_ELEMS = 1 << 24   # scores computed at once (heads x positions^2)
 
 
 class BadInput(Exception):
@@ -322,6 +323,7 @@ def visibility(L, name):
 
 
 def attention_head(X, Wq, Wk, Wv, Wo, vis):
+    """One head, exactly the equations of docs/weights.md (kept for reading and debugging)."""
     Q = X @ Wq.T                 # [n, d_head]
     K = X @ Wk.T
     V = X @ Wv.T
@@ -331,6 +333,23 @@ def attention_head(X, Wq, Wk, Wv, Wo, vis):
     E = np.exp(S)                # exp(-inf) = 0 for hidden positions
     A = E / E.sum(axis=1, keepdims=True)
     return (A @ V) @ Wo.T        # [n, d_model]
+
+
+def attention_heads(X, Wq, Wk, Wv, Wo, vis):
+    """The same for a group of heads at once: Wq, Wk, Wv [g, d_head, d_model], Wo [g, d_model,
+    d_head], vis [g, n, n]; returns the sum of the heads' outputs, [n, d_model]."""
+    g, dh, d = Wq.shape
+    n = X.shape[0]
+    Q = (X @ Wq.reshape(g * dh, d).T).reshape(n, g, dh).transpose(1, 0, 2)   # [g, n, dh]
+    K = (X @ Wk.reshape(g * dh, d).T).reshape(n, g, dh).transpose(1, 0, 2)
+    V = (X @ Wv.reshape(g * dh, d).T).reshape(n, g, dh).transpose(1, 0, 2)
+    S = Q @ K.transpose(0, 2, 1)                                           # [g, n, n], no scale
+    S = np.where(vis, S, -np.inf)
+    S -= S.max(axis=2, keepdims=True)
+    E = np.exp(S)
+    A = E / E.sum(axis=2, keepdims=True)
+    AV = (A @ V).transpose(1, 0, 2).reshape(n, g * dh)                     # [n, g * dh]
+    return AV @ Wo.transpose(0, 2, 1).reshape(g * dh, d)                   # sum over heads
 
 
 def forward_all(model, cfg, canvases):
@@ -349,11 +368,16 @@ def forward_all(model, cfg, canvases):
         Wq, Wk, Wv, Wo = (model.get(p + "attn." + t) for t in ("q", "k", "v", "o"))
         # a head whose V or O is all zero adds exactly 0 (every a_j is finite): skipped
         live = [h for h in range(cfg.heads) if np.any(Wv[h]) and np.any(Wo[h])]
-        for s, X in enumerate(Xs):
-            L = X.shape[0] - 1
+        for X in Xs:
+            n = X.shape[0]
+            L = n - 1
             delta = np.zeros_like(X)
-            for h in live:   # all heads read the same x; their outputs are summed
-                delta += attention_head(X, Wq[h], Wk[h], Wv[h], Wo[h], vis_for(L, cfg.masks[l][h]))
+            group = max(1, HEAD_GROUP_ELEMS // (n * n))   # bounds the [g, n, n] score tensor
+            for g0 in range(0, len(live), group):
+                hs = live[g0:g0 + group]
+                vis = np.stack([vis_for(L, cfg.masks[l][h]) for h in hs])
+                # all heads read the same x; their outputs are summed
+                delta += attention_heads(X, Wq[hs], Wk[hs], Wv[hs], Wo[hs], vis)
             X += delta
         del Wq, Wk, Wv, Wo
         W1, b1, W2 = model.get(p + "mlp.w1"), model.get(p + "mlp.b1"), model.get(p + "mlp.w2")

@@ -597,3 +597,57 @@ impl Model {
         self.lowered.circuit.wires[w as usize].source == Source::Attention
     }
 }
+
+/// Fault injection (tests and the fault checks of `docs/weights.md`): deliberate changes to a
+/// built model.
+impl Model {
+    /// Multiplies every weight and bias by `1 + relative * u`, u uniform in [-1, 1] from a
+    /// SplitMix64 stream seeded with `seed`.
+    pub fn perturb(&mut self, relative: f64, seed: u64) {
+        let mut state = seed;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        let mut row = |r: &mut Row| {
+            for e in &mut r.entries {
+                e.1 *= 1.0 + relative * next();
+            }
+            r.bias *= 1.0 + relative * next();
+        };
+        for l in &mut self.layers {
+            for h in &mut l.heads {
+                for r in h.q.iter_mut().chain(&mut h.k).chain(&mut h.v) {
+                    row(r);
+                }
+            }
+            for u in &mut l.units {
+                row(&mut u.w1);
+            }
+        }
+        for r in &mut self.readout {
+            row(r);
+        }
+    }
+
+    /// Scales the query of head `head` of layer `layer` (its inverse temperature) by `factor`.
+    pub fn scale_query(&mut self, layer: usize, head: usize, factor: f64) {
+        for r in &mut self.layers[layer].heads[head].q {
+            for e in &mut r.entries {
+                e.1 *= factor;
+            }
+            r.bias *= factor;
+        }
+    }
+
+    /// Negates the output weights of hidden unit `unit` of layer `layer`.
+    pub fn negate_unit(&mut self, layer: usize, unit: usize) {
+        for e in &mut self.layers[layer].units[unit].w2 {
+            e.1 = -e.1;
+        }
+    }
+}

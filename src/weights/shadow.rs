@@ -79,6 +79,8 @@ pub struct WeightsStep {
     pub program: Program,
     /// Whether to run the shadow check (it evaluates the seq program at every step).
     pub shadow: bool,
+    /// Exact values deviating by more than this are reported (default [`EXACT_TOLERANCE`]).
+    pub tolerance: f64,
     /// What happened so far.
     pub report: ShadowReport,
 }
@@ -90,6 +92,7 @@ impl WeightsStep {
             model,
             program,
             shadow,
+            tolerance: EXACT_TOLERANCE,
             report: ShadowReport::default(),
         }
     }
@@ -113,11 +116,12 @@ impl WeightsStep {
         let mut shadow_time = std::time::Duration::ZERO;
         {
             let model = &self.model;
+            let tolerance = self.tolerance;
             let report = &mut self.report;
             let mut hook = |s: usize, r: &[f64]| {
                 if let Some(values) = &values {
                     let t = std::time::Instant::now();
-                    check_sublayer(model, values, x, step, s, r, report);
+                    check_sublayer(model, values, x, step, s, r, tolerance, report);
                     shadow_time += t.elapsed();
                 }
             };
@@ -208,6 +212,7 @@ fn feature_value(f: Feature, t: &Token<Word>, p: usize) -> f64 {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check_sublayer(
     model: &Model,
     values: &[Vec<i64>],
@@ -215,6 +220,7 @@ fn check_sublayer(
     step: usize,
     s: usize,
     r: &[f64],
+    tolerance: f64,
     report: &mut ShadowReport,
 ) {
     let d = model.config.d_model;
@@ -225,7 +231,7 @@ fn check_sublayer(
         if dev > report.max_exact_deviation || dev.is_nan() {
             report.max_exact_deviation = if dev.is_nan() { f64::INFINITY } else { dev };
         }
-        if (dev > EXACT_TOLERANCE || dev.is_nan()) && report.first_deviation.is_none() {
+        if (dev > tolerance || dev.is_nan()) && report.first_deviation.is_none() {
             report.first_deviation = Some(Deviation {
                 step,
                 sublayer: s,
