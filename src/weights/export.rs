@@ -150,7 +150,13 @@ pub fn export(model: &Model, dir: &Path, max_bytes: u64) -> Result<Exported, Exp
     }
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let (d, h, dh, ff) = (c.d_model, c.heads, c.d_head, c.d_ff);
-    let mut tensors: BTreeMap<String, Dense> = BTreeMap::new();
+    // Each tensor is encoded as soon as it is filled, so the peak memory is the file's size
+    // plus one layer's dense tensors.
+    let mut tensors: BTreeMap<String, (Vec<u8>, Vec<usize>)> = BTreeMap::new();
+    let mut put = |name: String, t: Dense| {
+        let b = t.bytes(f32s);
+        tensors.insert(name, (b, t.shape));
+    };
     let mut masks = Vec::new();
     for (l, layer) in model.layers.iter().enumerate() {
         let mut q = Dense::zeros(vec![h, dh, d]);
@@ -185,10 +191,10 @@ pub fn export(model: &Model, dir: &Path, max_bytes: u64) -> Result<Exported, Exp
             }
         }
         for (name, t) in [("attn.q", q), ("attn.k", k), ("attn.v", v), ("attn.o", o)] {
-            tensors.insert(format!("layers.{l:03}.{name}"), t);
+            put(format!("layers.{l:03}.{name}"), t);
         }
         for (name, t) in [("mlp.w1", w1), ("mlp.b1", b1), ("mlp.w2", w2)] {
-            tensors.insert(format!("layers.{l:03}.{name}"), t);
+            put(format!("layers.{l:03}.{name}"), t);
         }
     }
     let mut rw = Dense::zeros(vec![c.outputs, d]);
@@ -197,15 +203,10 @@ pub fn export(model: &Model, dir: &Path, max_bytes: u64) -> Result<Exported, Exp
         put_row(&mut rw, i * d, r);
         rb.data[i] = r.bias;
     }
-    tensors.insert("readout.w".to_string(), rw);
-    tensors.insert("readout.b".to_string(), rb);
-    let encoded: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
-        .into_iter()
-        .map(|(n, t)| {
-            let b = t.bytes(f32s);
-            (n, b, t.shape)
-        })
-        .collect();
+    put("readout.w".to_string(), rw);
+    put("readout.b".to_string(), rb);
+    let encoded: Vec<(String, Vec<u8>, Vec<usize>)> =
+        tensors.into_iter().map(|(n, (b, s))| (n, b, s)).collect();
     let dtype = if f32s { Dtype::F32 } else { Dtype::F64 };
     let views: Vec<(String, TensorView<'_>)> = encoded
         .iter()
