@@ -195,3 +195,107 @@ fn relative_noise_scan() {
         );
     }
 }
+
+fn apmdm_cli(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apmdm"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn the_cli_runs_rows_by_the_weights_and_refuses_with_reasons() {
+    let (code, out) = apmdm_cli(&[
+        "compile",
+        "prefix_sum",
+        "--n",
+        "2",
+        "--executor",
+        "weights",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(row["status"], "pass");
+    assert_eq!(row["executor"], "weights");
+    let w = &row["weights"];
+    assert_eq!(w["agreeing_steps"], w["steps"]);
+    assert_eq!(
+        w["steps"],
+        row["steps"].as_u64().unwrap() + 1,
+        "a proposal per step and the fixed point"
+    );
+    assert_eq!(w["max_exact_deviation"], 0.0);
+    // Parameters at the uniform shape equal the formula of docs/weights.md.
+    let g = |k: &str| w[k].as_u64().unwrap();
+    let outputs = {
+        // fields' bits plus three control bits: from the exported config of the same model.
+        let dir = std::env::temp_dir().join(format!("apmdm_weights_cli_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (code, text) = apmdm_cli(&[
+            "compile",
+            "prefix_sum",
+            "--n",
+            "2",
+            "--emit-weights",
+            dir.to_str().unwrap(),
+            "--max-export-bytes",
+            "100",
+        ]);
+        // The byte cap is checked before anything is written: an error, exit 2, no folder.
+        assert_eq!(code, 2, "{text}");
+        assert!(text.contains("over the cap"), "{text}");
+        assert!(!dir.exists());
+        let program = library::load("prefix_sum").unwrap().unwrap();
+        let compiled = pram_to_mdm(&program, 2, &CompileLimits::default()).unwrap();
+        compile(&compiled.seq, Options::new(compiled.regions.length))
+            .unwrap()
+            .config
+            .outputs as u64
+    };
+    let (d, l, h, dh, ff) = (
+        g("d_model"),
+        g("layers"),
+        g("heads"),
+        g("d_head"),
+        g("d_ff"),
+    );
+    assert_eq!(
+        g("parameters"),
+        l * (4 * h * dh * d + 2 * d * ff + ff) + outputs * (d + 1)
+    );
+
+    // A canvas over --max-weights-length: the row is not run, with the reason (exit 3).
+    let (code, out) = apmdm_cli(&[
+        "compile",
+        "prefix_sum",
+        "--n",
+        "2",
+        "--executor",
+        "weights",
+        "--max-weights-length",
+        "5",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("NOT RUN") || out.contains("not run"), "{out}");
+    assert!(out.contains("--max-weights-length 5"), "{out}");
+
+    // check over two programs and both targets.
+    let (code, out) = apmdm_cli(&[
+        "check",
+        "prefix_sum",
+        "list_ranking",
+        "--executor",
+        "weights",
+        "--sizes",
+        "2",
+        "--seeds",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("hand-set weights"), "{out}");
+}

@@ -13,7 +13,7 @@ use apmdm::check::verdict::Summary;
 use apmdm::check::weights::{Executor, ExecutorOptions};
 use apmdm::compile::cfg::{Cfg, Node, RoundKind};
 use apmdm::compile::envelope::Envelope;
-use apmdm::compile::mdm_run::run_mdm;
+use apmdm::compile::mdm_run::{run_mdm, run_with};
 use apmdm::compile::pram_to_mdm::{
     hf, initial_canvas, kind, pram_to_mdm, sf, CompileLimits, MdmCompiled,
 };
@@ -103,7 +103,7 @@ pub struct CompileArgs {
 #[derive(Debug, Args)]
 pub struct TraceArgs {
     #[command(flatten)]
-    common: Common,
+    pub common: Common,
     /// Write one JSON record per decoding step to this file.
     #[arg(long)]
     pub jsonl: Option<PathBuf>,
@@ -236,6 +236,39 @@ fn print_row(r: &Row) {
     );
 }
 
+/// After a trace driven by the weights: their summary on stderr, and an error when any step
+/// differed from the seq evaluator (the trace then shows the weights' run, up to where it ran).
+pub fn weights_trace_summary(f: &apmdm::weights::WeightsStep) -> Result<()> {
+    let r = &f.report;
+    eprintln!(
+        "weights: {} of {} steps equal to the seq evaluator at every position; exact values off \
+         by at most {:e}; attention reads within {:.3e} of a bit",
+        r.agreeing_steps, r.steps, r.max_exact_deviation, r.max_read_error
+    );
+    if let Some(m) = &r.first_mismatch {
+        bail!(
+            "the weights' proposal differs from the seq evaluator's at step {}, position {}, {}: {} (seq {})",
+            m.step,
+            m.position,
+            m.field,
+            m.found,
+            m.expected
+        );
+    }
+    if let Some(d) = &r.first_deviation {
+        bail!(
+            "node {} deviates at step {} after sublayer {} at position {}: {} (seq {})",
+            d.node,
+            d.step,
+            d.sublayer,
+            d.position,
+            d.found,
+            d.expected
+        );
+    }
+    Ok(())
+}
+
 /// The hand-set weights' shape and what the shadow check measured (rows run by the weights).
 pub fn print_weights(w: Option<&apmdm::check::weights::WeightsRow>) {
     let Some(w) = w else {
@@ -300,7 +333,21 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
             args.max_html
         );
     }
-    let (report, run) = run_mdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?;
+    let (report, run) = match args.common.exec().executor {
+        Executor::Seq => run_mdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?,
+        Executor::Weights => {
+            let (mut f, _) = apmdm::check::weights::realize(
+                &compiled.seq,
+                compiled.regions.length,
+                args.common.max_weights_length,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
+            let out = run_with(&compiled, &l.program, Canvas::new(x0), &mut f, true)?;
+            weights_trace_summary(&f)?;
+            out
+        }
+    };
     let states = run.trace.states().context("the run kept no full trace")?;
     let rounds = round_sources(&l.program, run.last.tokens());
     let mut lines = String::new();

@@ -217,7 +217,30 @@ fn short(w: &Word) -> String {
 
 pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
     let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
-    let (report, run) = run_apmdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?;
+    let (report, run) = match args.common.exec().executor {
+        apmdm::check::weights::Executor::Seq => {
+            run_apmdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?
+        }
+        apmdm::check::weights::Executor::Weights => {
+            let (mut f, _) = apmdm::check::weights::realize(
+                &compiled.seq,
+                compiled.max_length,
+                args.common.max_weights_length,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
+            let out = apmdm::compile::apmdm_run::run_apmdm_with(
+                &compiled,
+                &l.program,
+                Canvas::new(x0),
+                &mut f,
+                true,
+                &mut |_| {},
+            )?;
+            super::compile::weights_trace_summary(&f)?;
+            out
+        }
+    };
     if args.html.is_some() && report.context > args.max_html {
         bail!(
             "the canvas reaches {} positions, above --max-html {}; use --jsonl, or a smaller --n",
