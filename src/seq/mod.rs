@@ -11,7 +11,6 @@ mod program;
 pub mod range;
 mod word;
 
-pub(crate) use eval::unary;
 pub use eval::{binary, evaluate, evaluate_observed, propose, EvalError, Evaluator, SeqStep};
 pub use program::{
     BinaryOp, Builder, Cmp, Heads, Op, Prefer, Program, ProgramError, Selector, Shape, UnaryOp,

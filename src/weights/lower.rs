@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::circuit::{Circuit, Expect, Feature, Form, TooWide, UnitSpec, Wire};
 use crate::seq::range::{width, Range};
-use crate::seq::{binary, unary, BinaryOp, Cmp, Op, Prefer, Program, Selector, UnaryOp, Value};
+use crate::seq::{binary, BinaryOp, Cmp, Op, Prefer, Program, Selector, UnaryOp, Value};
 
 /// Magnitudes above this are refused: below it, f64 holds every integer a gadget computes.
 pub const EXACT: f64 = (1u64 << 50) as f64;
@@ -502,7 +502,18 @@ impl<'a> Lower<'a> {
                 ];
                 self.one_wire(node, units, Expect::Node(node))
             }
-            UnaryOp::Log2 => self.table(node, &x, r, |v| Some(unary(UnaryOp::Log2, v))),
+            UnaryOp::Log2 => {
+                // floor(log2 x) for x >= 1 (0 below): one step at each power of two.
+                self.check(node, "log2", magnitude(r) * 4.0)?;
+                let units: Vec<UnitSpec> = (1..63)
+                    .take_while(|&t| (1i64 << t) <= r.1)
+                    .flat_map(|t| ge(&x, pow2(t), 0, 1.0))
+                    .collect();
+                if units.is_empty() {
+                    return Ok(Form::constant(0.0));
+                }
+                self.one_wire(node, units, Expect::Node(node))
+            }
         }
     }
 
@@ -588,7 +599,15 @@ impl<'a> Lower<'a> {
                 return self.bitwise(node, f, ai, bi);
             }
             BinaryOp::DivEuclid | BinaryOp::RemEuclid | BinaryOp::Div | BinaryOp::Mod
-                if self.is_const(bi).is_none() =>
+                if self.is_const(bi) == Some(1) =>
+            {
+                return Ok(match f {
+                    BinaryOp::DivEuclid | BinaryOp::Div => x,
+                    _ => Form::constant(0.0),
+                });
+            }
+            BinaryOp::DivEuclid | BinaryOp::RemEuclid | BinaryOp::Div | BinaryOp::Mod
+                if self.is_const(bi).is_none_or(|c| c >= 2) =>
             {
                 if rb.0 < 0 {
                     return Err(self.unsupported(node, "division by a value that may be negative"));
