@@ -9,55 +9,46 @@ use apmdm::machine::Canvas;
 use apmdm::pram::{library, RunConfig};
 use apmdm::weights::{compile, Options, WeightsStep};
 
-fn mdm_row(name: &str, n: i64) {
-    let program = library::load(name).unwrap().unwrap();
-    let compiled = pram_to_mdm(&program, n, &CompileLimits::default()).unwrap();
-    let len = compiled.regions.length;
+/// The weights of `seq` for canvases up to `len`, as a step function with the shadow on.
+fn shadowed(label: &str, seq: &apmdm::seq::Program, len: usize) -> WeightsStep {
     let t = std::time::Instant::now();
-    let model = compile(&compiled.seq, Options::new(len)).unwrap();
+    let model = compile(seq, Options::new(len)).unwrap();
     eprintln!(
-        "{name} mdm n={n}: L={len} config {:?} params {} built in {:?}",
+        "{label}: L={len} config {:?} params {} built in {:?}",
         model.config,
         model.config.parameters(),
         t.elapsed()
     );
-    let config = RunConfig::new(n);
-    let x0 = pram_to_mdm::initial_canvas(&compiled, &program, &config).unwrap();
-    let mut f = WeightsStep::new(model, compiled.seq.clone(), true);
-    let (report, _) = run_with(&compiled, &program, Canvas::new(x0), &mut f, false).unwrap();
-    eprintln!(
-        "{name}: {:?} steps {} shadow {:?}",
-        report.outcome, report.steps, f.report
-    );
-    assert!(
-        f.report.first_mismatch.is_none(),
-        "{:?}",
-        f.report.first_mismatch
-    );
-    assert!(
-        f.report.first_deviation.is_none(),
-        "{:?}",
-        f.report.first_deviation
-    );
-    assert_eq!(f.report.agreeing_steps, f.report.steps);
+    WeightsStep::new(model, seq.clone(), true)
+}
+
+/// Every step the weights proposed equalled the seq evaluator's, with no exact deviation.
+fn assert_clean(label: &str, f: &WeightsStep) {
+    eprintln!("{label}: shadow {:?}", f.report);
+    assert!(f.report.steps > 0, "{label}: nothing ran");
+    assert_eq!(f.report.first_mismatch, None, "{label}");
+    assert_eq!(f.report.first_deviation, None, "{label}");
+    assert_eq!(f.report.agreeing_steps, f.report.steps, "{label}");
+}
+
+fn mdm_row(name: &str, n: i64) {
+    let label = format!("{name} mdm n={n}");
+    let program = library::load(name).unwrap().unwrap();
+    let compiled = pram_to_mdm(&program, n, &CompileLimits::default()).unwrap();
+    let mut f = shadowed(&label, &compiled.seq, compiled.regions.length);
+    let x0 = pram_to_mdm::initial_canvas(&compiled, &program, &RunConfig::new(n)).unwrap();
+    run_with(&compiled, &program, Canvas::new(x0), &mut f, false).unwrap();
+    assert_clean(&label, &f);
 }
 
 fn apmdm_row(name: &str, n: i64) {
+    let label = format!("{name} apmdm n={n}");
     let program = library::load(name).unwrap().unwrap();
     let compiled = pram_to_apmdm(&program, n, &CompileLimits::default()).unwrap();
     let len = apmdm::weights::longest_canvas(&compiled.seq).unwrap();
-    let t = std::time::Instant::now();
-    let model = compile(&compiled.seq, Options::new(len)).unwrap();
-    eprintln!(
-        "{name} apmdm n={n}: L={len} config {:?} params {} built in {:?}",
-        model.config,
-        model.config.parameters(),
-        t.elapsed()
-    );
-    let config = RunConfig::new(n);
-    let x0 = pram_to_apmdm::initial_canvas(&compiled, &program, &config).unwrap();
-    let mut f = WeightsStep::new(model, compiled.seq.clone(), true);
-    let (report, _) = run_apmdm_with(
+    let mut f = shadowed(&label, &compiled.seq, len);
+    let x0 = pram_to_apmdm::initial_canvas(&compiled, &program, &RunConfig::new(n)).unwrap();
+    run_apmdm_with(
         &compiled,
         &program,
         Canvas::new(x0),
@@ -66,21 +57,7 @@ fn apmdm_row(name: &str, n: i64) {
         &mut |_| {},
     )
     .unwrap();
-    eprintln!(
-        "{name}: {:?} steps {} shadow {:?}",
-        report.outcome, report.steps, f.report
-    );
-    assert!(
-        f.report.first_mismatch.is_none(),
-        "{:?}",
-        f.report.first_mismatch
-    );
-    assert!(
-        f.report.first_deviation.is_none(),
-        "{:?}",
-        f.report.first_deviation
-    );
-    assert_eq!(f.report.agreeing_steps, f.report.steps);
+    assert_clean(&label, &f);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use super::mdm::{
     reason, width_checks, FitRow, Linear,
 };
 use super::verdict::{Check, Status};
-use super::weights::{realize, summarize, weights_checks, Executor, ExecutorOptions, WeightsRow};
+use super::weights::{run_by_weights, weights_checks, Executor, ExecutorOptions, WeightsRow};
 use crate::compile::apmdm_run::{run_apmdm_watched, run_apmdm_with, StepInfo};
 use crate::compile::mdm_run::timed;
 use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm, ApmdmLayout};
@@ -342,23 +342,16 @@ pub fn check_apmdm_case_watched(
                 None,
             ),
             Executor::Weights => {
-                match realize(&compiled.seq, compiled.max_length, exec.max_weights_length) {
+                let limit = exec.max_weights_length;
+                match run_by_weights(&compiled.seq, compiled.max_length, limit, |f| {
+                    let run = run_apmdm_with(&compiled, program, Canvas::new(x0), f, false, watch);
+                    run.map(|(mut report, run)| {
+                        report.widest_bits = f.report.widest_bits;
+                        (report, run)
+                    })
+                }) {
                     Err(why) => (Err(why), None),
-                    Ok((mut f, build)) => {
-                        let run = run_apmdm_with(
-                            &compiled,
-                            program,
-                            Canvas::new(x0),
-                            &mut f,
-                            false,
-                            watch,
-                        )
-                        .map(|(mut report, run)| {
-                            report.widest_bits = f.report.widest_bits;
-                            (report, run)
-                        });
-                        (Ok(run), Some(summarize(&f, build)))
-                    }
+                    Ok((run, w)) => (Ok(run), Some(w)),
                 }
             }
         };

@@ -13,7 +13,7 @@ use crate::pram::{self, RunConfig};
 use crate::seq::Evaluator;
 
 use super::verdict::{Check, Status};
-use super::weights::{realize, summarize, weights_checks, Executor, ExecutorOptions, WeightsRow};
+use super::weights::{run_by_weights, weights_checks, Executor, ExecutorOptions, WeightsRow};
 
 /// A bound of the form `y <= a * x + b`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,22 +278,17 @@ pub fn check_case_with(
                 None,
             ),
             Executor::Weights => {
-                match realize(
-                    &compiled.seq,
-                    compiled.regions.length,
-                    exec.max_weights_length,
-                ) {
+                let x0 = initial_canvas(&compiled, program, &config)?;
+                let limit = exec.max_weights_length;
+                match run_by_weights(&compiled.seq, compiled.regions.length, limit, |f| {
+                    let run = run_with(&compiled, program, Canvas::new(x0), f, false);
+                    run.map(|(mut report, run)| {
+                        report.widest_bits = f.report.widest_bits;
+                        (report, run)
+                    })
+                }) {
                     Err(why) => (Err(why), None),
-                    Ok((mut f, build)) => {
-                        let x0 = initial_canvas(&compiled, program, &config)?;
-                        let run = run_with(&compiled, program, Canvas::new(x0), &mut f, false).map(
-                            |(mut report, run)| {
-                                report.widest_bits = f.report.widest_bits;
-                                (report, run)
-                            },
-                        );
-                        (Ok(run), Some(summarize(&f, build)))
-                    }
+                    Ok((run, w)) => (Ok(run), Some(w)),
                 }
             }
         };

@@ -117,6 +117,19 @@ pub fn realize(seq: &Program, max_len: usize, limit: usize) -> Result<(WeightsSt
     Ok((WeightsStep::new(model, seq.clone(), true), seconds))
 }
 
+/// Runs a schedule by the weights built for `seq` (`realize`): `run` drives it with the
+/// weights as its step function. `Err` is the reason the row is not run.
+pub fn run_by_weights<R>(
+    seq: &Program,
+    max_len: usize,
+    limit: usize,
+    run: impl FnOnce(&mut WeightsStep) -> R,
+) -> Result<(R, WeightsRow), String> {
+    let (mut f, build) = realize(seq, max_len, limit)?;
+    let out = run(&mut f);
+    Ok((out, summarize(&f, build)))
+}
+
 /// The row's weights summary after a run.
 pub fn summarize(step: &WeightsStep, build_seconds: f64) -> WeightsRow {
     let c = step.model.config;

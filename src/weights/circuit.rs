@@ -208,10 +208,6 @@ pub struct Head {
     pub out: Vec<Wire>,
     /// The seq node this head serves (for reports).
     pub node: usize,
-    /// The inverse temperature folded into q (for reports).
-    pub beta: f64,
-    /// The score margin in units of `1 / beta` between the winner and the rest (for reports).
-    pub gap: f64,
 }
 
 /// A unit specification before placement: outputs name the gadget's new wires by index.
@@ -357,7 +353,6 @@ impl Circuit {
     pub fn mlp(
         &mut self,
         node: usize,
-        _not_before: usize,
         units: Vec<UnitSpec>,
         expects: Vec<Expect>,
     ) -> Result<Vec<Wire>, TooWide> {
@@ -396,13 +391,10 @@ impl Circuit {
     pub fn head(
         &mut self,
         node: usize,
-        _not_before: usize,
         mask: Option<Cmp>,
         q: Vec<Form>,
         k: Vec<Form>,
         v: Vec<Form>,
-        beta: f64,
-        gap: f64,
         expect: Expect,
     ) -> Vec<Wire> {
         let out: Vec<Wire> = (0..v.len())
@@ -417,8 +409,6 @@ impl Circuit {
                 v,
                 out: out.clone(),
                 node,
-                beta,
-                gap,
             }),
             outputs: out.clone(),
         });

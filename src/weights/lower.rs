@@ -231,7 +231,7 @@ impl<'a> Lower<'a> {
         units: Vec<UnitSpec>,
         expect: Expect,
     ) -> Result<Form, LowerError> {
-        let w = self.c.mlp(node, 0, units, vec![expect])?;
+        let w = self.c.mlp(node, units, vec![expect])?;
         Ok(Form::wire(w[0]))
     }
 
@@ -262,13 +262,7 @@ impl<'a> Lower<'a> {
 
     /// Bits of an exact (or within-1/4) value `x` in `lo..=hi`, for node `node`:
     /// `ceil(w / r)` sublayers of `2 (2^r - 1)` units each.
-    fn extract(
-        &mut self,
-        node: usize,
-        x: &Form,
-        (lo, hi): Range,
-        expect_bits: bool,
-    ) -> Result<Bits, LowerError> {
+    fn extract(&mut self, node: usize, x: &Form, (lo, hi): Range) -> Result<Bits, LowerError> {
         let w = width((lo, hi)).max(1);
         let signed = lo < 0;
         self.check(node, "bit extraction", magnitude((lo, hi)) * 4.0)?;
@@ -289,7 +283,7 @@ impl<'a> Lower<'a> {
                 units.extend(ge(&rem, f64::from(m) * pow2(s), (m - 1) as usize, 1.0));
             }
             let expects = (0..levels).map(|_| Expect::Internal(node)).collect();
-            let h = self.c.mlp(node, 0, units, expects)?;
+            let h = self.c.mlp(node, units, expects)?;
             // h_m = [digit >= m]; bit t of the digit = sum over m of (h_m - h_{m+1}) bit_t(m).
             for t in 0..r {
                 let mut f = Form::default();
@@ -308,7 +302,6 @@ impl<'a> Lower<'a> {
             }
             top = s;
         }
-        let _ = expect_bits;
         if signed {
             // Two's complement: the top bit of the offset encoding, inverted.
             let t = (w - 1) as usize;
@@ -354,7 +347,7 @@ impl<'a> Lower<'a> {
         } else {
             let x = self.value[v].clone();
             let r = self.range(v);
-            self.extract(v, &x, r, true)?
+            self.extract(v, &x, r)?
         };
         self.bits.insert(v, b.clone());
         Ok(b)
@@ -672,7 +665,6 @@ impl<'a> Lower<'a> {
             .collect();
         let ands = self.c.mlp(
             node,
-            0,
             units,
             (0..w).map(|_| Expect::Internal(node)).collect(),
         )?;
@@ -715,7 +707,6 @@ impl<'a> Lower<'a> {
             units.extend(ge(&a.scaled(-1.0), 1.0, 1, 1.0));
             let w = self.c.mlp(
                 node,
-                0,
                 units,
                 vec![Expect::Internal(node), Expect::Internal(node)],
             )?;
@@ -743,12 +734,12 @@ impl<'a> Lower<'a> {
                     UnitSpec::new(t.plus(big, &d), 1, 1.0),
                     UnitSpec::new(d.scaled(big), 1, -1.0),
                 ];
-                self.c.mlp(node, 0, units, expects)?
+                self.c.mlp(node, units, expects)?
             } else {
                 let f =
                     self.one_wire(node, ge(&d, 0.0, 0, 1.0).to_vec(), Expect::Internal(node))?;
                 let units = gated(&f, &t, big, 0, 1.0).to_vec();
-                let p = self.c.mlp(node, 0, units, vec![Expect::Internal(node)])?;
+                let p = self.c.mlp(node, units, vec![Expect::Internal(node)])?;
                 let fw = f.terms[0].0;
                 vec![fw, p[0]]
             };
@@ -765,7 +756,6 @@ impl<'a> Lower<'a> {
             units.extend(gated(&s, &dr, mr, 1, 1.0));
             let w = self.c.mlp(
                 node,
-                0,
                 units,
                 vec![Expect::Internal(node), Expect::Internal(node)],
             )?;
@@ -779,7 +769,6 @@ impl<'a> Lower<'a> {
             units.extend(gated(&nz, &r, mr, 1, 1.0));
             let w = self.c.mlp(
                 node,
-                0,
                 units,
                 vec![Expect::Internal(node), Expect::Internal(node)],
             )?;
@@ -891,16 +880,14 @@ impl<'a> Lower<'a> {
         )?;
         let mut v = vec![real.clone()];
         v.extend(values.iter().cloned());
-        let reads = self
-            .c
-            .head(node, 0, mask, q, k, v, beta, 1.0, Expect::Read(node));
+        let reads = self.c.head(node, mask, q, k, v, Expect::Read(node));
         // Round: [read >= 1/2] with margin 1/4, and clear nothing here (model.rs clears dead wires).
         let mut units = Vec::new();
         for (t, &r) in reads.iter().enumerate() {
             units.extend(ge(&Form::wire(r).scaled(2.0), 1.0, t, 1.0));
         }
         let expects = (0..reads.len()).map(|_| Expect::Internal(node)).collect();
-        let rounded = self.c.mlp(node, 0, units, expects)?;
+        let rounded = self.c.mlp(node, units, expects)?;
         Ok(rounded.into_iter().map(Form::wire).collect())
     }
 
@@ -1076,13 +1063,10 @@ impl<'a> Lower<'a> {
         let mask = select.position;
         let mean = self.c.head(
             node,
-            0,
             mask,
             vec![Form::default()],
             vec![Form::default()],
             vec![masked],
-            0.0,
-            0.0,
             Expect::Internal(node),
         );
         let a = Form::wire(mean[0]);
@@ -1120,7 +1104,7 @@ impl<'a> Lower<'a> {
         }
         let approx = self.one_wire(node, units, Expect::Internal(node))?;
         let r = self.range(node);
-        let bits = self.extract(node, &approx, r, false)?;
+        let bits = self.extract(node, &approx, r)?;
         self.bits.insert(node, bits.clone());
         Ok(bits.value())
     }

@@ -11,7 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 
-use super::circuit::{Circuit, Feature, Form, Source, Wire};
+use super::circuit::{Circuit, Feature, Form, Wire};
 use super::lower::{Lowered, Options, Readout};
 use crate::machine::Token;
 use crate::seq::{Cmp, Word};
@@ -284,7 +284,6 @@ impl Model {
         let mut free: BTreeSet<u32> = BTreeSet::new();
         let mut d_model = 0u32;
         for w in order {
-            let start = placement[w].born.map_or(0, |b| b + 1);
             // A wire born at sublayer b is written during b: the coordinate must be 0 before b,
             // so the previous wire must have been cleared at a sublayer < b.
             let born_at = placement[w].born.map_or(0, |b| b);
@@ -296,7 +295,6 @@ impl Model {
                     break;
                 }
             }
-            let _ = start;
             let coord = match free.iter().next().copied() {
                 Some(coord) => {
                     free.remove(&coord);
@@ -590,11 +588,6 @@ impl Model {
         }
         let bits = [logits[at] > 0.0, logits[at + 1] > 0.0, logits[at + 2] > 0.0];
         (Word(fields), bits)
-    }
-
-    /// Which wires are attention reads (approximate).
-    pub fn is_read(&self, w: Wire) -> bool {
-        self.lowered.circuit.wires[w as usize].source == Source::Attention
     }
 }
 

@@ -6,7 +6,7 @@
 use super::circuit::{Expect, Feature};
 use super::model::Model;
 use crate::machine::{ControlBits, Proposal, StepFunction, StepFunctionError, Token};
-use crate::seq::{evaluate_observed, propose, Evaluator, Program, Word};
+use crate::seq::{evaluate_observed, Evaluator, Program, Word};
 
 /// A deviation the shadow check found.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -83,17 +83,39 @@ pub struct WeightsStep {
     pub tolerance: f64,
     /// What happened so far.
     pub report: ShadowReport,
+    /// Per sublayer, the nodes whose value forms are complete after it (the last of their wires
+    /// is written there): a fact of the model, computed once.
+    due: Vec<Vec<usize>>,
+}
+
+/// Per sublayer, the nodes whose value form's last wire is written at it (inputs-only forms at 0).
+fn due_nodes(model: &Model) -> Vec<Vec<usize>> {
+    let mut due = vec![Vec::new(); 2 * model.layers.len()];
+    for (n, form) in model.lowered.nodes.iter().enumerate() {
+        let s = form
+            .terms
+            .iter()
+            .filter_map(|&(w, _)| model.placement[w as usize].born)
+            .max()
+            .unwrap_or(0);
+        if let Some(list) = due.get_mut(s) {
+            list.push(n);
+        }
+    }
+    due
 }
 
 impl WeightsStep {
     /// A step function for `model`, compiled from `program`.
     pub fn new(model: Model, program: Program, shadow: bool) -> WeightsStep {
+        let due = due_nodes(&model);
         WeightsStep {
             model,
             program,
             shadow,
             tolerance: EXACT_TOLERANCE,
             report: ShadowReport::default(),
+            due,
         }
     }
 
@@ -116,12 +138,14 @@ impl WeightsStep {
         let mut shadow_time = std::time::Duration::ZERO;
         {
             let model = &self.model;
+            let due = &self.due;
             let tolerance = self.tolerance;
             let report = &mut self.report;
             let mut hook = |s: usize, r: &[f64]| {
                 if let Some(values) = &values {
                     let t = std::time::Instant::now();
-                    check_sublayer(model, values, x, step, s, r, tolerance, report);
+                    let nodes = due.get(s).map_or(&[][..], Vec::as_slice);
+                    check_sublayer(model, values, nodes, x, step, s, r, tolerance, report);
                     shadow_time += t.elapsed();
                 }
             };
@@ -141,9 +165,8 @@ impl WeightsStep {
         }
         let proposal = Proposal { tokens, bits };
         self.report.steps += 1;
-        if self.shadow {
-            let expected = propose(&self.program, x, Evaluator::Indexed)
-                .map_err(|e| StepFunctionError(e.to_string()))?;
+        if let Some(values) = &values {
+            let expected = expected_proposal(&self.program, values, x.len());
             match first_difference(&expected, &proposal, step) {
                 None => self.report.agreeing_steps += 1,
                 Some(m) => {
@@ -160,6 +183,24 @@ impl WeightsStep {
 impl StepFunction<Word> for WeightsStep {
     fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
         self.forward(x)
+    }
+}
+
+/// The seq evaluator's proposal, read off the values the shadow already computed.
+fn expected_proposal(program: &Program, values: &[Vec<i64>], len: usize) -> Proposal<Word> {
+    let h = &program.heads;
+    let at = |v: crate::seq::Value, i: usize| values[v.index()][i];
+    Proposal {
+        tokens: (0..len)
+            .map(|i| Word(h.token.iter().map(|&v| at(v, i)).collect()))
+            .collect(),
+        bits: (0..len)
+            .map(|i| ControlBits {
+                remask: at(h.remask, i) != 0,
+                insert: at(h.insert, i) != 0,
+                delete: at(h.delete, i) != 0,
+            })
+            .collect(),
     }
 }
 
@@ -216,6 +257,7 @@ fn feature_value(f: Feature, t: &Token<Word>, p: usize) -> f64 {
 fn check_sublayer(
     model: &Model,
     values: &[Vec<i64>],
+    due: &[usize],
     x: &[Token<Word>],
     step: usize,
     s: usize,
@@ -291,17 +333,8 @@ fn check_sublayer(
         }
     }
     // Node forms: checked after the sublayer at which the last of their wires is written.
-    for (n, form) in model.lowered.nodes.iter().enumerate() {
-        let ready = form
-            .terms
-            .iter()
-            .map(|&(w, _)| model.placement[w as usize].born.map_or(0, |b| b + 1))
-            .max()
-            .unwrap_or(0);
-        let due = if ready == 0 { 0 } else { ready - 1 };
-        if due != s {
-            continue;
-        }
+    for &n in due {
+        let form = &model.lowered.nodes[n];
         if !form
             .terms
             .iter()
