@@ -14,7 +14,7 @@ use super::mdm::{
 use super::verdict::{Check, Status};
 use super::weights::{run_by_weights, weights_checks, Executor, ExecutorOptions, WeightsRow};
 use crate::compile::apmdm_run::{run_apmdm_watched, run_apmdm_with, StepInfo};
-use crate::compile::mdm_run::timed;
+use crate::compile::mdm_run::{timed, MdmRunError};
 use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm, ApmdmLayout};
 use crate::compile::pram_to_mdm::{CompileError, CompileLimits};
 use crate::machine::Canvas;
@@ -249,8 +249,10 @@ pub fn check_apmdm_case_watched(
     let mut config = config.clone();
     config.max_cells = limits.max_cells;
     config.max_processors = limits.max_processors;
-    let (want, space) = profile(program, &config)?;
+    // The layout first: a program it cannot be laid out for is refused before the interpreter
+    // runs (which may take long).
     let layout = ApmdmLayout::at(program, n.max(0) as u64)?;
+    let (want, space) = profile(program, &config)?;
     let m = &want.metrics;
     let slots = u64::try_from(&layout.slots).unwrap_or(u64::MAX);
     let initial = u64::try_from(&layout.initial).unwrap_or(u64::MAX);
@@ -312,7 +314,9 @@ pub fn check_apmdm_case_watched(
     };
     let predicted = m.space.saturating_add(slots).saturating_add(2);
     let cost = steps_bound.saturating_mul(predicted);
-    let not_run = if initial > limits.max_length as u64 {
+    let not_run = if want.outcome.uncompiled_limit().is_some() {
+        Some(super::mdm::uncompiled(&want.outcome))
+    } else if initial > limits.max_length as u64 {
         Some(format!("longer than --max-length {}", limits.max_length))
     } else if cost > max_work {
         Some(format!("steps x context {cost} over --max-work {max_work}"))
@@ -328,6 +332,8 @@ pub fn check_apmdm_case_watched(
     }
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
         let compiled = pram_to_apmdm(program, n, limits)?;
+        // The proof's peak context sizes the estimate; the runner holds the ceiling if it grows.
+        crate::compile::memory::check(&compiled.seq, predicted.max(initial), 0, limits.max_memory)?;
         let x0 = initial_canvas(&compiled, program, &config)?;
         let (run, weights) = match executor {
             Executor::Seq => (
@@ -357,7 +363,19 @@ pub fn check_apmdm_case_watched(
         };
         Ok((compiled, run, weights))
     });
-    let (compiled, run, weights) = result?;
+    // Over --max-memory (before the run, or as the canvas grew): nothing is claimed.
+    let (compiled, run, weights) = match result {
+        Err(CompileError::OverMemory(m)) => {
+            row.predicted_context = Some(predicted);
+            row.checks = checks;
+            return Ok(finish(row, false, Some(m.to_string())));
+        }
+        r => r?,
+    };
+    let run = match run {
+        Ok(Err(MdmRunError::Compile(CompileError::OverMemory(m)))) => Err(m.to_string()),
+        run => run,
+    };
     let run = match run {
         Ok(run) => run,
         Err(why) => {

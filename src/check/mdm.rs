@@ -5,7 +5,7 @@ use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
 
 use crate::compile::mdm_layout::MdmLayout;
-use crate::compile::mdm_run::{run_mdm, run_with, timed};
+use crate::compile::mdm_run::{run_mdm, run_with, timed, MdmRunError};
 use crate::compile::pram_to_mdm::{initial_canvas, pram_to_mdm, CompileError, CompileLimits};
 use crate::machine::Canvas;
 use crate::pram::program::Program;
@@ -174,8 +174,10 @@ pub fn check_case_with(
     let mut config = config.clone();
     config.max_cells = limits.max_cells;
     config.max_processors = limits.max_processors;
-    let want = pram::run(program, &config).map_err(|e| CompileError::Setup(e.to_string()))?;
+    // The layout first: a program it cannot be laid out for is refused before the interpreter
+    // runs (which may take long).
     let layout = MdmLayout::at(program, n.max(0) as u64)?;
+    let want = pram::run(program, &config).map_err(|e| CompileError::Setup(e.to_string()))?;
     let m = &want.metrics;
     let io = &layout.input_cells + &layout.output_cells;
     let cp = &bounds.context_paper;
@@ -251,6 +253,7 @@ pub fn check_case_with(
         problems: Vec::new(),
     };
     let not_run = match layout.materializable(limits.max_length) {
+        _ if want.outcome.uncompiled_limit().is_some() => Some(uncompiled(&want.outcome)),
         None => Some(format!("longer than --max-length {}", limits.max_length)),
         Some(l) if (l as u64).saturating_mul(m.rounds + 1) > max_work => Some(format!(
             "length x steps {} over --max-work {max_work}",
@@ -294,7 +297,19 @@ pub fn check_case_with(
         };
         Ok((compiled, run, weights))
     });
-    let (compiled, run, weights) = result?;
+    // Over --max-memory (before the run, or as the canvas grew): nothing is claimed.
+    let (compiled, run, weights) = match result {
+        Err(CompileError::OverMemory(m)) => {
+            row.predicted_context = Some(layout.length.to_string());
+            row.checks = checks;
+            return Ok(finish(row, false, Some(m.to_string())));
+        }
+        r => r?,
+    };
+    let run = match run {
+        Ok(Err(MdmRunError::Compile(CompileError::OverMemory(m)))) => Err(m.to_string()),
+        run => run,
+    };
     let run = match run {
         Ok(run) => run,
         Err(why) => {
@@ -580,4 +595,14 @@ pub fn fit_quantities(
         });
     }
     out
+}
+
+/// Why a row whose interpreter run stopped at a limit the schedules do not carry is not run.
+pub(crate) fn uncompiled(outcome: &pram::Outcome) -> String {
+    format!(
+        "the interpreter stopped at {} (a limit the schedules do not carry)",
+        outcome
+            .uncompiled_limit()
+            .map_or(String::new(), |l| l.to_string())
+    )
 }

@@ -46,6 +46,10 @@ pub struct CheckArgs {
     /// head).
     #[arg(long, default_value_t = 1 << 20)]
     max_length: usize,
+    /// The most memory one row's run may hold, in bytes (suffixes K, M, G, T: powers of 1024),
+    /// checked against an estimate before anything is allocated; rows over it are "not run".
+    #[arg(long, default_value = "4G", value_parser = super::memory_size)]
+    max_memory: u64,
     /// The most position-steps a checked schedule may take (MDM: canvas length times T + 1;
     /// AP-MDM: its steps bound times its peak context); larger ones are "not run" and get their
     /// exact length as a prediction (a time limit: the default keeps the whole library near a
@@ -219,6 +223,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let (do_mdm, do_ap) = (args.target != "apmdm", args.target != "mdm");
     let limits = CompileLimits {
         max_length: args.max_length,
+        max_memory: args.max_memory,
         ..CompileLimits::default()
     };
     let exec = ExecutorOptions {

@@ -43,6 +43,10 @@ pub struct Common {
     /// The longest canvas built (longer ones are reported, exactly, as not materialized).
     #[arg(long, default_value_t = 1 << 22)]
     max_length: usize,
+    /// The most memory a run may hold, in bytes (suffixes K, M, G, T: powers of 1024), checked
+    /// against an estimate before anything is allocated.
+    #[arg(long, default_value = "4G", value_parser = super::memory_size)]
+    max_memory: u64,
     /// What runs the step function: `seq` (the seq evaluator) or `weights` (the hand-set
     /// Transformer, f64, checked against the seq evaluator at every sublayer and step).
     #[arg(long, default_value = "seq", value_parser = ["seq", "weights"])]
@@ -139,6 +143,7 @@ fn load(c: &Common) -> Result<Loaded> {
     }
     let limits = CompileLimits {
         max_length: c.max_length,
+        max_memory: c.max_memory,
         ..CompileLimits::default()
     };
     Ok(Loaded {
@@ -326,6 +331,14 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
         return super::compile_apmdm::trace(&args, &l);
     }
     let compiled = pram_to_mdm(&l.program, l.config.n, &l.limits)?;
+    // The trace keeps every canvas of the run (one per step, and the first).
+    let kept = compiled.regions.header_count as u64 + 3;
+    apmdm::compile::memory::check(
+        &compiled.seq,
+        compiled.regions.length as u64,
+        kept,
+        l.limits.max_memory,
+    )?;
     if args.html.is_some() && compiled.regions.length > args.max_html {
         bail!(
             "the canvas has {} positions, above --max-html {}; use --jsonl, or a smaller --n",

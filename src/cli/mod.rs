@@ -64,3 +64,42 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
     }
 }
+
+/// A byte count as users write it: digits, optionally followed by K, M, G or T (powers of 1024;
+/// a trailing `B` or `iB` is allowed).
+pub(crate) fn memory_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 10),
+        Some('M') => (&t[..t.len() - 1], 20),
+        Some('G') => (&t[..t.len() - 1], 30),
+        Some('T') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let v: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a byte count (e.g. 4G, 512M, 1000000)"))?;
+    v.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{s} is more bytes than 64 bits count"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory_size;
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(memory_size("4G"), Ok(4 << 30));
+        assert_eq!(memory_size("512MiB"), Ok(512 << 20));
+        assert_eq!(memory_size("1000"), Ok(1000));
+        assert_eq!(memory_size("2k"), Ok(2048));
+        assert!(memory_size("x").is_err());
+        assert!(memory_size("").is_err());
+        assert!(memory_size("99999999999T").is_err());
+    }
+}

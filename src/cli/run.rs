@@ -42,6 +42,13 @@ pub struct RunArgs {
     /// The most shared-memory cells in use.
     #[arg(long, default_value_t = 1 << 27)]
     max_cells: u64,
+    /// The most total work W (processors summed over rounds) before stopping.
+    #[arg(long, default_value_t = 1 << 33)]
+    max_pram_work: u64,
+    /// The most cells `alloc` scopes may allocate over the whole run (a scope entered k times
+    /// counts k times).
+    #[arg(long, default_value_t = 1 << 33)]
+    max_allocated: u64,
 }
 
 fn parse_model(s: &str) -> Result<AccessModel, String> {
@@ -89,6 +96,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     config.max_rounds = args.max_rounds;
     config.max_processors = args.max_processors;
     config.max_cells = args.max_cells;
+    config.max_work = args.max_pram_work;
+    config.max_allocated = args.max_allocated;
     if let Some(path) = &args.input {
         config.inputs = read_inputs(path)?;
     }

@@ -6,9 +6,11 @@
 
 use super::envelope::Layout;
 use super::mdm_run::{metrics_of, outcome_of, output_value, Decoded, MdmRunError};
+use super::memory;
 use super::pram_to_apmdm::{initial_canvas, phase, ApmdmCompiled};
+use super::round::CompileError;
 use super::round::{hf, kind};
-use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, StepFunction, Token};
+use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, StepFunction, Stop, Token};
 use crate::pram::outcome::{Metrics, Outcome, Value};
 use crate::pram::program::Program;
 use crate::pram::RunConfig;
@@ -113,9 +115,14 @@ pub fn run_apmdm_with(
     watch: &mut dyn FnMut(&StepInfo),
 ) -> Result<(ApmdmReport, Run<Word>), MdmRunError> {
     let initial = canvas.len();
+    let affordable = memory::longest_within(&compiled.seq, compiled.max_memory);
     let mut config = machine::RunConfig::new(ModelClass::ApMdm)
         .max_steps(compiled.max_steps)
-        .max_length(compiled.max_length);
+        .max_length(compiled.max_length.min(affordable));
+    if initial > affordable {
+        memory::check(&compiled.seq, initial as u64, 0, compiled.max_memory)
+            .map_err(CompileError::from)?;
+    }
     if full {
         config = config.full_trace();
     }
@@ -132,6 +139,12 @@ pub fn run_apmdm_with(
         watch(&info);
         per_step.push(info);
     });
+    if let Stop::LengthCap { length, .. } = run.stop {
+        if length > affordable && length <= compiled.max_length {
+            memory::check(&compiled.seq, length as u64, 0, compiled.max_memory)
+                .map_err(CompileError::from)?;
+        }
+    }
     if let Some(e) = run.stop.error() {
         return Err(MdmRunError::Machine {
             step: run.steps(),

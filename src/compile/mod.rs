@@ -10,7 +10,8 @@
 //! decodes it. `envelope` is the versioned file form of
 //! either schedule (f plus the `envelope_layout` its decoder reads, `docs/envelope.md`); `envelope_run` runs
 //! and decodes one from the envelope alone. `width` states the bound on the bits of every value f
-//! computes (`proofs/mdm.md`, `proofs/apmdm.md`).
+//! computes (`proofs/mdm.md`, `proofs/apmdm.md`). `memory` estimates a run's peak memory before it
+//! allocates and holds it under `--max-memory`.
 
 pub mod apmdm_run;
 pub mod cfg;
@@ -20,6 +21,7 @@ pub mod envelope_layout;
 pub mod envelope_run;
 pub mod mdm_layout;
 pub mod mdm_run;
+pub mod memory;
 pub mod pram_to_apmdm;
 pub mod pram_to_mdm;
 mod round;

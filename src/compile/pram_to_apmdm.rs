@@ -150,6 +150,9 @@ pub struct ApmdmCompiled {
     pub max_length: usize,
     /// A step cap that no run within the declared rounds reaches.
     pub max_steps: usize,
+    /// The most bytes a run may hold (`compile::memory`): the runner stops, with an error, before
+    /// a step that would grow the canvas past what this affords.
+    pub max_memory: u64,
 }
 
 /// Compiles `program` at `n` for the AP-MDM.
@@ -451,6 +454,7 @@ pub fn pram_to_apmdm(
         word: (setup.word_min, setup.word_max),
         max_length: limits.max_length,
         max_steps,
+        max_memory: limits.max_memory,
     })
 }
 

@@ -137,6 +137,7 @@ pub fn pram_to_mdm(
         )));
     }
     let seq = build(&mut c, &cfg, &regions, &outputs, &layout, limits, &setup)?;
+    super::memory::check(&seq, length as u64, 0, limits.max_memory)?;
     Ok(MdmCompiled {
         seq,
         regions,

@@ -31,6 +31,11 @@ pub struct RunConfig {
     pub max_processors: u64,
     /// The most shared-memory cells in use.
     pub max_cells: u64,
+    /// The most total work W (processors summed over rounds) of a run.
+    pub max_work: u64,
+    /// The most cells allocated by `alloc` scopes over a whole run (a scope entered k times
+    /// counts k times).
+    pub max_allocated: u64,
     /// Inputs given explicitly (others are generated).
     pub inputs: BTreeMap<String, Vec<i64>>,
     /// Execute each round's processors one by one in an order shuffled by this seed (for tests:
@@ -40,7 +45,7 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// Defaults for size `n`: seed 1, the program's model, limits of 10^7 rounds, 2^26
-    /// processors and 2^27 cells.
+    /// processors, 2^27 cells, 2^33 total work and 2^33 allocated cells.
     pub fn new(n: i64) -> Self {
         RunConfig {
             n,
@@ -49,6 +54,8 @@ impl RunConfig {
             max_rounds: 10_000_000,
             max_processors: 1 << 26,
             max_cells: 1 << 27,
+            max_work: 1 << 33,
+            max_allocated: 1 << 33,
             inputs: BTreeMap::new(),
             shuffle: None,
         }
@@ -207,6 +214,8 @@ struct Interpreter<'a, 't> {
     trace: Option<&'t mut dyn FnMut(TraceRound)>,
     /// The fewest cells in use since the last round was emitted.
     low: u64,
+    /// Cells allocated by `alloc` scopes so far.
+    allocated: u64,
 }
 
 type Step = Result<(), Outcome>;
@@ -244,13 +253,13 @@ impl<'a, 't> Interpreter<'a, 't> {
             .map_err(|k| decl("the word size", 0, k.to_string()))?;
         let word = Word::new(bits)
             .ok_or_else(|| decl("the word size", 0, format!("{bits} bits; expected 2 to 63")))?;
-        let mut mem = Memory::default();
+        // Every static array's length first, so that the cell limit is checked before any input
+        // is generated.
+        let mut lens: Vec<Option<u64>> = Vec::with_capacity(program.arrays.len());
         let mut top: u64 = 0;
-        for (id, a) in program.arrays.iter().enumerate() {
-            mem.names.push(a.name.clone());
+        for a in &program.arrays {
             if a.scoped {
-                mem.base.push(0);
-                mem.len.push(0);
+                lens.push(None);
                 continue;
             }
             let len = match &a.len {
@@ -271,12 +280,24 @@ impl<'a, 't> Interpreter<'a, 't> {
                 ));
             }
             let len = len as u64;
-            if top + len > config.max_cells {
-                return Err(SetupError::TooManyCells {
-                    cells: top + len,
-                    limit: config.max_cells,
-                });
-            }
+            top = top.saturating_add(len);
+            lens.push(Some(len));
+        }
+        if top > config.max_cells {
+            return Err(SetupError::TooManyCells {
+                cells: top,
+                limit: config.max_cells,
+            });
+        }
+        let mut mem = Memory::default();
+        let mut top: u64 = 0;
+        for (id, (a, len)) in program.arrays.iter().zip(lens).enumerate() {
+            mem.names.push(a.name.clone());
+            let Some(len) = len else {
+                mem.base.push(0);
+                mem.len.push(0);
+                continue;
+            };
             let values = match config.inputs.get(&a.name) {
                 Some(given) if a.input => {
                     if given.len() as u64 != len {
@@ -342,6 +363,7 @@ impl<'a, 't> Interpreter<'a, 't> {
             bounds,
             trace,
             low: top,
+            allocated: 0,
         })
     }
 
@@ -351,6 +373,14 @@ impl<'a, 't> Interpreter<'a, 't> {
             return Err(Outcome::Limit {
                 limit: Limit::MaxRounds,
                 value: self.config.max_rounds,
+                round: self.metrics.rounds + 1,
+                line,
+            });
+        }
+        if self.metrics.work.saturating_add(active) > self.config.max_work {
+            return Err(Outcome::Limit {
+                limit: Limit::MaxPramWork,
+                value: self.config.max_work,
                 round: self.metrics.rounds + 1,
                 line,
             });
@@ -541,6 +571,15 @@ impl<'a, 't> Interpreter<'a, 't> {
                         });
                     }
                 }
+                if self.allocated.saturating_add(len) > self.config.max_allocated {
+                    return Err(Outcome::Limit {
+                        limit: Limit::MaxAllocated,
+                        value: self.config.max_allocated,
+                        round: self.metrics.rounds + 1,
+                        line,
+                    });
+                }
+                self.allocated += len;
                 let a = *array as usize;
                 self.mem.cells.resize((base + len) as usize, 0);
                 self.mem.base[a] = base;

@@ -81,6 +81,10 @@ pub enum Limit {
     MaxProcessors,
     /// `--max-cells`.
     MaxCells,
+    /// `--max-pram-work`: the total work W (processor-rounds) of the run.
+    MaxPramWork,
+    /// `--max-allocated`: the cells allocated by `alloc` scopes over the whole run.
+    MaxAllocated,
 }
 
 /// A declared bound, by metric.
@@ -137,6 +141,19 @@ impl Outcome {
     /// Whether the run ended normally within its bounds.
     pub fn is_ok(&self) -> bool {
         *self == Outcome::Ok
+    }
+
+    /// The limit this run stopped at, when the compiled schedules do not carry it (total work
+    /// and cells allocated over the run are the interpreter's guards alone): such a run has no
+    /// schedule to compare with.
+    pub fn uncompiled_limit(&self) -> Option<Limit> {
+        match self {
+            Outcome::Limit {
+                limit: l @ (Limit::MaxPramWork | Limit::MaxAllocated),
+                ..
+            } => Some(*l),
+            _ => None,
+        }
     }
 }
 
@@ -245,6 +262,8 @@ impl fmt::Display for Limit {
             Limit::MaxRounds => "--max-rounds",
             Limit::MaxProcessors => "--max-processors",
             Limit::MaxCells => "--max-cells",
+            Limit::MaxPramWork => "--max-pram-work",
+            Limit::MaxAllocated => "--max-allocated",
         })
     }
 }

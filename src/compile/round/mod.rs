@@ -51,6 +51,9 @@ pub enum CompileError {
     /// A feature the construction does not handle.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// Running the schedule would hold more memory than allowed.
+    #[error(transparent)]
+    OverMemory(#[from] crate::compile::memory::OverMemory),
 }
 
 /// Limits of the construction.
@@ -62,6 +65,8 @@ pub struct CompileLimits {
     pub max_processors: u64,
     /// As the interpreter's `max_cells`.
     pub max_cells: u64,
+    /// The most bytes a run of the schedule may hold (`compile::memory`).
+    pub max_memory: u64,
 }
 
 impl Default for CompileLimits {
@@ -71,6 +76,7 @@ impl Default for CompileLimits {
             max_length: 1 << 22,
             max_processors: c.max_processors,
             max_cells: c.max_cells,
+            max_memory: crate::compile::memory::DEFAULT_MAX_MEMORY,
         }
     }
 }
