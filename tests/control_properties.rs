@@ -51,6 +51,8 @@ struct Scope {
     vars: Vec<String>,
     arrays: Vec<String>,
     depth: usize,
+    /// The word is 63 bits: leaves include the word's extremes.
+    wide: bool,
 }
 
 fn expr(d: &mut Draw, s: &Scope, budget: u32) -> String {
@@ -61,6 +63,11 @@ fn expr(d: &mut Draw, s: &Scope, budget: u32) -> String {
     if budget == 0 || d.chance(35) {
         let mut leaves: Vec<String> =
             vec!["n".into(), format!("({})", d.range(-3, 40)), "s".into()];
+        if s.wide {
+            // Values near the ends of a 63-bit word.
+            let big = d.pick(&["4611686018427387903", "(0 - 4611686018427387903 - 1)"]);
+            leaves.push(big.to_string());
+        }
         if s.in_round {
             leaves.push("i".into());
         }
@@ -173,7 +180,9 @@ fn program_from(seed: u64) -> String {
     let model = AccessModel::ALL[d.next() as usize % AccessModel::ALL.len()]
         .1
         .replace('-', "_");
-    let word = d.range(12, 40);
+    // One program in four uses the widest word, with constants at its ends.
+    let wide = d.chance(25);
+    let word = if wide { 63 } else { d.range(12, 40) };
     let mut bounds = Vec::new();
     bounds.push(format!("rounds <= {};", d.range(4, 80)));
     // The MDM lays its canvas out from declared P and W, so both are always declared.
@@ -191,7 +200,11 @@ fn program_from(seed: u64) -> String {
         bounds.push(format!("space <= {} * n + 6;", d.range(2, 6)));
     }
     let mut body = String::new();
-    block(&mut d, &Scope::default(), &mut body, 0);
+    let scope = Scope {
+        wide,
+        ..Scope::default()
+    };
+    block(&mut d, &scope, &mut body, 0);
     format!(
         "program random; model {model}; word {word};\n\
          input A[n] = random(0, 50);\nshared B[n];\nshared s;\nshared c0;\nshared c1;\nshared c2;\n\
