@@ -321,3 +321,37 @@ for t in 0..100000000 { pardo i in 0..n { A[i] = t; } }
         );
     }
 }
+
+/// `step` runs an emitted schedule under the same ceiling.
+#[test]
+fn step_refuses_a_canvas_over_max_memory() {
+    let dir = std::env::temp_dir().join(format!("apmdm-reliability-step-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (seq, canvas) = (dir.join("e.json"), dir.join("c.json"));
+    let (seq, canvas) = (seq.to_str().unwrap(), canvas.to_str().unwrap());
+    let (code, _, _) = apmdm(&[
+        "compile",
+        "prefix_sum",
+        "--n",
+        "64",
+        "--emit-seq",
+        seq,
+        "--emit-canvas",
+        canvas,
+    ]);
+    assert_eq!(code, 0);
+    let (code, _, stderr) = apmdm(&[
+        "step",
+        "--seq",
+        seq,
+        "--canvas",
+        canvas,
+        "--max-memory",
+        "33M",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("534 positions x"), "{stderr}");
+    assert!(stderr.contains("above --max-memory 33.0 MiB"), "{stderr}");
+    let (code, _, _) = apmdm(&["step", "--seq", seq, "--canvas", canvas]);
+    assert_eq!(code, 0);
+}

@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::json;
 
 use apmdm::compile::envelope::{CanvasFile, Envelope, Target, FORMAT};
-use apmdm::compile::envelope_run::run_envelope;
+use apmdm::compile::envelope_run::run_envelope_within;
 use apmdm::pram::outcome::{Outcome, Value};
 use apmdm::seq::Evaluator;
 
@@ -33,6 +33,10 @@ pub struct StepArgs {
     /// bounds does not reach).
     #[arg(long)]
     max_steps: Option<usize>,
+    /// The most memory the run may hold, in bytes (suffixes K, M, G, T: powers of 1024),
+    /// checked against an estimate before the canvas grows past it.
+    #[arg(long, default_value = "4G", value_parser = super::memory_size)]
+    max_memory: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -51,7 +55,13 @@ pub fn run(args: StepArgs) -> Result<ExitCode> {
     if max_steps == 0 {
         bail!("--max-steps must be at least 1");
     }
-    let r = run_envelope(&envelope, file.canvas, max_steps, Evaluator::Indexed);
+    let r = run_envelope_within(
+        &envelope,
+        file.canvas,
+        max_steps,
+        Evaluator::Indexed,
+        args.max_memory,
+    )?;
     let decoded = match &r.decoded {
         Some(Ok(d)) => Some(d),
         _ => None,

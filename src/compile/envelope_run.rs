@@ -8,6 +8,7 @@
 use super::apmdm_run::read_final_apmdm;
 use super::envelope::{Envelope, Target};
 use super::mdm_run::{read_final_mdm, Decoded, MdmRunError};
+use super::memory::{self, OverMemory};
 use crate::machine::{self, Canvas, OpCounts, Stop, Token};
 use crate::seq::{Evaluator, SeqStep, Word};
 
@@ -45,13 +46,39 @@ pub fn run_envelope(
     max_steps: usize,
     evaluator: Evaluator,
 ) -> EnvelopeRun {
+    match run_envelope_within(envelope, canvas, max_steps, evaluator, u64::MAX) {
+        Ok(run) => run,
+        Err(_) => unreachable!("no estimate is above u64::MAX bytes"),
+    }
+}
+
+/// [`run_envelope`] under a memory ceiling of `max_memory` bytes (`compile::memory`): a canvas
+/// the ceiling cannot afford is refused before the run, and a run never applies a step that would
+/// grow the canvas past it (it stops with the estimate).
+pub fn run_envelope_within(
+    envelope: &Envelope,
+    canvas: Vec<Token<Word>>,
+    max_steps: usize,
+    evaluator: Evaluator,
+    max_memory: u64,
+) -> Result<EnvelopeRun, OverMemory> {
+    let affordable = memory::longest_within(&envelope.seq, max_memory);
+    if canvas.len() > affordable {
+        memory::check(&envelope.seq, canvas.len() as u64, 0, max_memory)?;
+    }
     let mut f = SeqStep::new(envelope.seq.clone(), evaluator);
     let initial = canvas.len();
+    let cap = envelope.layout.caps.max_length;
     let config = machine::RunConfig::new(envelope.target.class())
         .max_steps(max_steps)
-        .max_length(envelope.layout.caps.max_length);
+        .max_length(cap.min(affordable));
     let canvas: Canvas<Word> = Canvas::new(canvas);
     let run = machine::run(&mut f, canvas, &config);
+    if let Stop::LengthCap { length, .. } = run.stop {
+        if length > affordable && length <= cap {
+            memory::check(&envelope.seq, length as u64, 0, max_memory)?;
+        }
+    }
     let decoded = matches!(run.stop, Stop::FixedPoint).then(|| {
         let tokens = run.last.tokens();
         match envelope.target {
@@ -59,12 +86,12 @@ pub fn run_envelope(
             Target::Apmdm => read_final_apmdm(&envelope.layout, tokens, &run.stop.to_string()),
         }
     });
-    EnvelopeRun {
+    Ok(EnvelopeRun {
         steps: run.steps(),
         context: run.context_length(),
         initial,
         ops: run.trace.totals(),
         stop: run.stop,
         decoded,
-    }
+    })
 }
