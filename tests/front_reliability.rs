@@ -1,7 +1,7 @@
 //! The front end on hostile input: long operator chains, deep nesting and deep JSON are located
 //! errors, never a crash; large shallow expressions run; every diagnostic is one line in words.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Runs the binary; returns the exit status, stdout and stderr.
@@ -32,7 +32,7 @@ fn program(stmt: &str) -> String {
 }
 
 /// Runs `args` (the program path appended) and checks the user-error status and one line.
-fn refused(args: &[&str], path: &PathBuf, message: &str) {
+fn refused(args: &[&str], path: &Path, message: &str) {
     let mut all = args.to_vec();
     all.push(path.to_str().unwrap());
     let (code, stdout, stderr) = apmdm(&all);
@@ -375,6 +375,15 @@ fn access_models_are_accepted_with_either_spelling() {
         let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         assert_eq!(v["model"], "crcw-common");
     }
+    let (code, _, stderr) = apmdm(&["run", "prefix_sum", "--n", "4", "--model", "crcw common"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(
+            "unknown model `crcw common`; expected erew, crew, crcw-common, crcw-arbitrary or \
+             crcw-priority (written with `-` or `_`)"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -415,4 +424,37 @@ fn an_os_error_is_said_once() {
         stderr,
         format!("error: reading {m}: {m}: No such file or directory (os error 2)\n")
     );
+}
+
+#[test]
+fn lowering_reuses_temporaries_and_hoists_each_constant_once() {
+    use apmdm::pram::program::Stmt;
+    let source = format!(
+        "program t;\nmodel crew;\nword 40;\nshared A[4];\noutput A;\n\
+         pardo i in 0..4 {{ A[i] = {}; }}\npardo i in 0..4 {{ A[i] = i{}; }}\n",
+        balanced(32_768, "i"),
+        " + 1".repeat(255)
+    );
+    let p = apmdm::pram::parse("t.pram", &source).unwrap();
+    let (Stmt::Pardo(wide), Stmt::Pardo(long)) = (&p.body[0], &p.body[1]) else {
+        panic!("two rounds expected");
+    };
+    for hoist in [true, false] {
+        let code = apmdm::pram::lower::lower(wide, 1, hoist);
+        // 32,767 additions and the write; a balanced tree of height 16 needs 15 temporaries
+        // (n and i come first).
+        assert_eq!(code.instrs.len(), 32_768);
+        assert_eq!(code.slots, 2 + 15);
+        let code = apmdm::pram::lower::lower(long, 1, hoist);
+        if hoist {
+            // `1` once in the prologue; each sum overwrites the one before it.
+            assert_eq!(code.prologue.len(), 1);
+            assert_eq!(code.instrs.len(), 256);
+            assert_eq!(code.slots, 2 + 1 + 1);
+        } else {
+            // Each `1` is loaded into a temporary: two alternate.
+            assert_eq!(code.instrs.len(), 2 * 255 + 1);
+            assert_eq!(code.slots, 2 + 2);
+        }
+    }
 }

@@ -46,7 +46,11 @@ pub struct RunArgs {
 
 fn parse_model(s: &str) -> Result<AccessModel, String> {
     AccessModel::from_name(s).ok_or_else(|| {
-        format!("unknown model {s:?}; expected erew, crew, crcw-common, crcw-arbitrary or crcw-priority")
+        format!(
+            "unknown model `{}`; expected erew, crew, crcw-common, crcw-arbitrary or crcw-priority \
+             (written with `-` or `_`)",
+            pram::parse::echo(s)
+        )
     })
 }
 

@@ -71,8 +71,8 @@ pub(super) struct Parser<'a> {
 /// The deepest nesting of parentheses, unary operators, blocks and `else if`s accepted.
 pub(super) const MAX_DEPTH: u32 = 64;
 
-/// The deepest expression tree accepted: a leaf has depth 1, and `a + b + c` depth 3 (a chain of
-/// k binary operators is k levels deep, as it is evaluated left to right).
+/// The deepest expression tree accepted: a leaf has depth 1, and `a + b + c`, grouped as
+/// `(a + b) + c`, depth 3 (a chain of k binary operators is k + 1 deep).
 pub const MAX_EXPR_DEPTH: u32 = 256;
 
 /// The most nodes (operators, function calls, constants, names, reads) in one whole expression,
@@ -83,7 +83,7 @@ pub const MAX_EXPR_NODES: u32 = 65_536;
 const MAX_ECHO: usize = 64;
 
 /// `text` as an error message shows it: whole up to `MAX_ECHO` characters, else its start and `...`.
-pub(crate) fn echo(text: &str) -> String {
+pub fn echo(text: &str) -> String {
     match text.char_indices().nth(MAX_ECHO) {
         None => text.to_string(),
         Some((end, _)) => format!("{}...", &text[..end]),
