@@ -53,26 +53,31 @@ pub struct RunArgs {
 
 fn parse_model(s: &str) -> Result<AccessModel, String> {
     AccessModel::from_name(s).ok_or_else(|| {
-        format!("unknown model {s:?}; expected erew, crew, crcw-common, crcw-arbitrary or crcw-priority")
+        format!(
+            "unknown model `{}`; expected erew, crew, crcw-common, crcw-arbitrary or crcw-priority \
+             (written with `-` or `_`)",
+            pram::parse::echo(s)
+        )
     })
 }
 
 /// The program's display name and source: a file if one exists at that path, else a built-in.
 /// Inputs from a JSON file: an object mapping input names to numbers or arrays.
 pub(crate) fn read_inputs(path: &Path) -> Result<std::collections::BTreeMap<String, Vec<i64>>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-    pram::input::from_json(&value).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    let text = read_text(path)?;
+    pram::input::from_json_text(&path.display().to_string(), &text).map_err(anyhow::Error::msg)
+}
+
+/// A text file's contents; invalid UTF-8 is an error at its line, column and byte offset.
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(pram::decode_source(&path.display().to_string(), bytes)?)
 }
 
 pub(crate) fn load_source(name: &str) -> Result<(String, String)> {
     let path = Path::new(name);
     if path.exists() {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok((name.to_string(), text));
+        return Ok((name.to_string(), read_text(path)?));
     }
     let builtin = name.strip_suffix(".pram").unwrap_or(name);
     match library::source(builtin) {

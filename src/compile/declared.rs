@@ -9,7 +9,8 @@
 use num_bigint::BigInt;
 use num_traits::{One, Zero};
 
-use crate::pram::program::{ArrayId, Expr, Program};
+use crate::pram::error::place;
+use crate::pram::program::{ArrayId, Expr, Program, Span};
 
 pub use crate::pram::exact::MAX_SHIFT;
 
@@ -43,35 +44,41 @@ impl Declared {
     pub fn at(program: &Program, n: u64) -> Result<Declared, DeclaredError> {
         let mut registers = vec![BigInt::zero(); program.registers.len().max(1)];
         registers[0] = BigInt::from(n);
-        for (r, e) in &program.params {
+        for (k, (r, e)) in program.params.iter().enumerate() {
             let name = program
                 .registers
                 .get(*r as usize)
                 .cloned()
                 .unwrap_or_default();
             let v = eval(e, &registers).map_err(|problem| DeclaredError {
-                what: format!("parameter {name}"),
+                what: format!(
+                    "{}parameter {name}",
+                    place(
+                        &program.file,
+                        program.spans.params.get(k).copied().unwrap_or_default()
+                    )
+                ),
                 problem,
             })?;
             if let Some(slot) = registers.get_mut(*r as usize) {
                 *slot = v;
             }
         }
-        let bound = |name: &str, e: &Option<Expr>| -> Result<Option<BigInt>, DeclaredError> {
+        let bound = |name: &str, e: &Option<Expr>, at: Span| {
             e.as_ref()
                 .map(|e| eval(e, &registers))
                 .transpose()
                 .map_err(|problem| DeclaredError {
-                    what: format!("bound {name}"),
+                    what: format!("{}bound {name}", place(&program.file, at)),
                     problem,
                 })
         };
-        let b = &program.bounds;
+        let (b, at) = (&program.bounds, program.spans.bounds);
         Ok(Declared {
-            rounds: bound("rounds", &b.rounds)?,
-            processors: bound("processors", &b.processors)?,
-            work: bound("work", &b.work)?,
-            space: bound("space", &b.space)?,
+            rounds: bound("rounds", &b.rounds, at[0])?,
+            processors: bound("processors", &b.processors, at[1])?,
+            work: bound("work", &b.work, at[2])?,
+            space: bound("space", &b.space, at[3])?,
             registers,
         })
     }
@@ -88,7 +95,7 @@ impl Declared {
         match &decl.len {
             None => Ok(BigInt::one()),
             Some(e) => eval(e, &self.registers).map_err(|problem| DeclaredError {
-                what: format!("array {}", decl.name),
+                what: format!("{}array {}", place(&program.file, decl.span), decl.name),
                 problem,
             }),
         }

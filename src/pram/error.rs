@@ -42,12 +42,14 @@ pub enum SetupError {
         max: i64,
     },
     /// A declaration (word size, parameter, array length, generator argument) could not be evaluated.
-    #[error("{what}{} cannot be evaluated at this n: {why}", on_line(*.line))]
+    #[error("{}{what} cannot be evaluated at this n: {why}", place(file, *span))]
     Declaration {
         /// What was evaluated.
         what: String,
-        /// Its line (0 where the declaration has none: word size, parameters, bounds).
-        line: u32,
+        /// The file it is declared in (empty for a program not parsed from a file).
+        file: String,
+        /// Where it is declared (line 0 where unknown).
+        span: Span,
         /// Why not.
         why: String,
     },
@@ -66,11 +68,12 @@ pub enum SetupError {
     },
 }
 
-/// ` (line N)`, or nothing for line 0.
-fn on_line(line: u32) -> String {
-    if line == 0 {
-        String::new()
-    } else {
-        format!(" (line {line})")
+/// `file:line:column: `, or less where the place is not known.
+pub fn place(file: &str, span: Span) -> String {
+    match (file.is_empty(), span.line) {
+        (_, 0) if file.is_empty() => String::new(),
+        (_, 0) => format!("{file}: "),
+        (true, line) => format!("line {line}, column {}: ", span.column),
+        (false, line) => format!("{file}:{line}:{}: ", span.column),
     }
 }

@@ -122,24 +122,141 @@ pub fn sudoku4(s: &mut Stream, blanks: i64) -> Vec<i64> {
     grid
 }
 
-/// Input arrays given in JSON: an object mapping input names to a number or an array of numbers.
-pub fn from_json(value: &serde_json::Value) -> Result<BTreeMap<String, Vec<i64>>, String> {
-    let Some(object) = value.as_object() else {
-        return Err("expected a JSON object mapping input names to numbers or arrays".into());
-    };
-    let mut out = BTreeMap::new();
-    for (name, v) in object {
-        let number = |x: &serde_json::Value| {
-            x.as_i64()
-                .ok_or_else(|| format!("`{name}`: {x} is not an integer"))
-        };
-        let values = match v {
-            serde_json::Value::Array(items) => {
-                items.iter().map(number).collect::<Result<Vec<_>, _>>()?
+/// Inputs from the text of the JSON file `file`: an object mapping input names to integers or
+/// arrays of integers. An error is one line, `file:line:column: ` and what was wrong in words: a
+/// name given twice, a number that is not an integer or lies outside the 64-bit range.
+pub fn from_json_text(file: &str, text: &str) -> Result<BTreeMap<String, Vec<i64>>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match serde_json::from_str::<InputFile>(text) {
+        Ok(InputFile(map)) => Ok(map),
+        Err(e) => {
+            // serde_json ends its messages with ` at line L column C`: put the place first.
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let words = message.strip_suffix(&suffix).unwrap_or(&message);
+            if e.line() == 0 {
+                Err(format!("{file}: {words}"))
+            } else {
+                Err(format!("{file}:{}:{}: {words}", e.line(), e.column()))
             }
-            other => vec![number(other)?],
-        };
-        out.insert(name.clone(), values);
+        }
     }
-    Ok(out)
+}
+
+/// The top level of an input file.
+struct InputFile(BTreeMap<String, Vec<i64>>);
+
+/// One input: an integer or an array of integers.
+struct InputValues(Vec<i64>);
+
+/// One integer of an input.
+struct InputNumber(i64);
+
+impl<'de> serde::Deserialize<'de> for InputFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object mapping input names to numbers or arrays")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputFile, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if out.contains_key(&name) {
+                        return Err(serde::de::Error::custom(format!(
+                            "`{}` is given twice",
+                            super::parse::echo(&name)
+                        )));
+                    }
+                    let InputValues(values) = map.next_value()?;
+                    out.insert(name, values);
+                }
+                Ok(InputFile(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InputValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputValues;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer or an array of integers")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<InputValues, E> {
+                Ok(InputValues(vec![v]))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<InputValues, E> {
+                Ok(InputValues(vec![integer(v)?]))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<InputValues, E> {
+                Ok(InputValues(vec![whole(v)?]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<InputValues, A::Error> {
+                let mut out = Vec::new();
+                while let Some(InputNumber(v)) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(InputValues(out))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InputNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = InputNumber;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<InputNumber, E> {
+                Ok(InputNumber(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<InputNumber, E> {
+                integer(v).map(InputNumber)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<InputNumber, E> {
+                whole(v).map(InputNumber)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// A JSON integer above `i64::MAX`.
+fn integer<E: serde::de::Error>(v: u64) -> Result<i64, E> {
+    i64::try_from(v).map_err(|_| {
+        E::custom(format!(
+            "{v} is outside the 64-bit integer range ({} to {})",
+            i64::MIN,
+            i64::MAX
+        ))
+    })
+}
+
+/// A JSON number with a fraction or an exponent, or an integer past 64 bits (serde_json reads
+/// those as floating point too): never an input value.
+fn whole<E: serde::de::Error>(v: f64) -> Result<i64, E> {
+    // 2^63 is exact in f64; an integer written in digits within the range never arrives here.
+    if v.is_finite() && v.fract() == 0.0 && v.abs() >= 9.223_372_036_854_776e18 {
+        return Err(E::custom(format!(
+            "{v:e} is outside the 64-bit integer range ({} to {})",
+            i64::MIN,
+            i64::MAX
+        )));
+    }
+    Err(E::custom(format!("{v} is not an integer")))
 }

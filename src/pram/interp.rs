@@ -9,7 +9,7 @@ use super::lower::{lower, Code};
 use super::outcome::{
     ActiveCounts, Fault, FaultKind, Limit, Metric, Metrics, Outcome, RunReport, Value,
 };
-use super::program::{AccessModel, Expr, Generator, Program, Round, Stmt};
+use super::program::{AccessModel, Expr, Generator, Program, Round, Span, Stmt};
 use super::round::{run_round, Memory, ReadRecord, RoundSetup, WriteRecord};
 use super::word::Word;
 
@@ -233,26 +233,33 @@ impl<'a, 't> Interpreter<'a, 't> {
                 max: MAX_N,
             });
         }
-        let decl = |what: &str, line: u32, why: String| SetupError::Declaration {
+        let decl = |what: &str, span: Span, why: String| SetupError::Declaration {
             what: what.to_string(),
-            line,
+            file: program.file.clone(),
+            span,
             why,
         };
         let mut regs = vec![0i64; program.registers.len()];
         regs[0] = config.n;
-        for (r, e) in &program.params {
-            regs[*r as usize] = uniform(e, &regs, WIDE).map_err(|k| {
+        for (k, (r, e)) in program.params.iter().enumerate() {
+            regs[*r as usize] = uniform(e, &regs, WIDE).map_err(|fault| {
                 decl(
                     &format!("parameter `{}`", program.registers[*r as usize]),
-                    0,
-                    k.to_string(),
+                    program.spans.params.get(k).copied().unwrap_or_default(),
+                    fault.to_string(),
                 )
             })?;
         }
+        let at = program.spans.word;
         let bits = uniform(&program.word_bits, &regs, WIDE)
-            .map_err(|k| decl("the word size", 0, k.to_string()))?;
-        let word = Word::new(bits)
-            .ok_or_else(|| decl("the word size", 0, format!("{bits} bits; expected 2 to 63")))?;
+            .map_err(|k| decl("the word size", at, k.to_string()))?;
+        let word = Word::new(bits).ok_or_else(|| {
+            decl(
+                "the word size",
+                at,
+                format!("{bits} bits; expected 2 to 63"),
+            )
+        })?;
         // Every static array's length first, so that the cell limit is checked before any input
         // is generated.
         let mut lens: Vec<Option<u64>> = Vec::with_capacity(program.arrays.len());
@@ -267,7 +274,7 @@ impl<'a, 't> Interpreter<'a, 't> {
                 Some(e) => uniform(e, &regs, WIDE).map_err(|k| {
                     decl(
                         &format!("the length of `{}`", a.name),
-                        a.span.line,
+                        a.span,
                         k.to_string(),
                     )
                 })?,
@@ -275,7 +282,7 @@ impl<'a, 't> Interpreter<'a, 't> {
             if len < 0 {
                 return Err(decl(
                     &format!("the length of `{}`", a.name),
-                    a.span.line,
+                    a.span,
                     format!("it is negative ({len})"),
                 ));
             }
@@ -319,11 +326,11 @@ impl<'a, 't> Interpreter<'a, 't> {
                 _ => {
                     let what = format!("the generator of `{}`", a.name);
                     let values = generate(&a.init, len as usize, &regs, config.seed, id as u64)
-                        .map_err(|why| decl(&what, a.span.line, why))?;
+                        .map_err(|why| decl(&what, a.span, why))?;
                     if let Some(v) = values.iter().find(|&&v| word.fit(v).is_err()) {
                         return Err(decl(
                             &what,
-                            a.span.line,
+                            a.span,
                             format!("it produced {v}, outside the {bits}-bit word"),
                         ));
                     }
@@ -702,12 +709,15 @@ impl<'a, 't> Interpreter<'a, 't> {
 fn declared_bounds(program: &Program, regs: &[i64]) -> Result<Vec<(Metric, i64)>, SetupError> {
     let b = &program.bounds;
     let mut out = Vec::new();
-    for (metric, bound) in [
+    for ((metric, bound), span) in [
         (Metric::Rounds, &b.rounds),
         (Metric::Processors, &b.processors),
         (Metric::Work, &b.work),
         (Metric::Space, &b.space),
-    ] {
+    ]
+    .into_iter()
+    .zip(program.spans.bounds)
+    {
         let Some(e) = bound else { continue };
         // A bound past the 63-bit words of declarations (exponential searches at large n) is
         // evaluated exactly; a count of this run, taken one round or cell at a time, can never
@@ -719,7 +729,8 @@ fn declared_bounds(program: &Program, regs: &[i64]) -> Result<Vec<(Metric, i64)>
                 let exact =
                     super::exact::eval(e, &wide).map_err(|why| SetupError::Declaration {
                         what: format!("the {metric} bound"),
-                        line: 0,
+                        file: program.file.clone(),
+                        span,
                         why,
                     })?;
                 if exact > num_bigint::BigInt::from(WIDE.max) {
@@ -732,7 +743,8 @@ fn declared_bounds(program: &Program, regs: &[i64]) -> Result<Vec<(Metric, i64)>
             Err(k) => {
                 return Err(SetupError::Declaration {
                     what: format!("the {metric} bound"),
-                    line: 0,
+                    file: program.file.clone(),
+                    span,
                     why: k.to_string(),
                 })
             }

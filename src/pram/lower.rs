@@ -116,15 +116,43 @@ pub fn lower(round: &Round, registers: u32, hoist: bool) -> Code {
             registers,
         },
         line: round.span.line,
+        first_temp: registers + round.locals,
+        prologue_temp: Vec::new(),
+        free: [Vec::new(), Vec::new()],
+        pool: BODY,
+        uniform: Vec::new(),
+        next: 0,
+        constants: std::collections::HashMap::new(),
     };
     l.ops(&round.ops);
     l.code
 }
 
+/// The pool of temporaries of the body (per processor) and of the prologue (once per chunk).
+const BODY: usize = 0;
+const PROLOGUE: usize = 1;
+
 struct Lowerer {
     hoist: bool,
     code: Code,
     line: u32,
+    /// The first temporary slot (after the registers and locals).
+    first_temp: u32,
+    /// For each temporary from `first_temp` on, whether it belongs to the prologue pool.
+    prologue_temp: Vec<bool>,
+    /// Temporaries free for reuse, per pool. A temporary holds one operand until its one use,
+    /// so slots are reused and a processor's slot file grows with an expression's depth, not its
+    /// size. A prologue result is read by the body, so the body never frees it.
+    free: [Vec<Slot>; 2],
+    /// The pool temporaries are taken from now.
+    pool: usize,
+    /// Whether each node of the expression being lowered is uniform, in pre-order, worked out
+    /// once per expression (so lowering stays linear in its size).
+    uniform: Vec<bool>,
+    /// The pre-order index of the next node `expr` visits.
+    next: usize,
+    /// The prologue slot of each constant hoisted so far.
+    constants: std::collections::HashMap<i64, Slot>,
 }
 
 impl Lowerer {
@@ -134,8 +162,30 @@ impl Lowerer {
     }
 
     fn temp(&mut self) -> Slot {
+        if let Some(slot) = self.free[self.pool].pop() {
+            return slot;
+        }
+        self.prologue_temp.push(self.pool == PROLOGUE);
         self.code.slots += 1;
         self.code.slots - 1
+    }
+
+    /// Frees `slot` after its one use if it is a temporary of the current pool.
+    fn release(&mut self, slot: Slot) {
+        let Some(k) = slot.checked_sub(self.first_temp) else {
+            return;
+        };
+        if self.prologue_temp[k as usize] == (self.pool == PROLOGUE) {
+            self.free[self.pool].push(slot);
+        }
+    }
+
+    /// Emits code for a whole expression and returns the slot holding its value.
+    fn expr_top(&mut self, e: &Expr) -> Slot {
+        self.uniform.clear();
+        mark_uniform(e, &mut self.uniform);
+        self.next = 0;
+        self.expr(e)
     }
 
     fn local(&self, l: u32) -> Slot {
@@ -152,19 +202,21 @@ impl Lowerer {
                     span,
                 } => {
                     self.line = span.line;
-                    let index = self.expr(index);
+                    let index = self.expr_top(index);
                     let dst = self.local(*dst);
                     self.emit(Instr::Read {
                         dst,
                         array: *array,
                         index,
                     });
+                    self.release(index);
                 }
                 Op::Compute { dst, expr, span } => {
                     self.line = span.line;
-                    let src = self.expr(expr);
+                    let src = self.expr_top(expr);
                     let dst = self.local(*dst);
                     self.emit(Instr::Move { dst, src });
+                    self.release(src);
                 }
                 Op::Write {
                     array,
@@ -173,8 +225,8 @@ impl Lowerer {
                     span,
                 } => {
                     self.line = span.line;
-                    let index = self.expr(index);
-                    let value = self.expr(value);
+                    let index = self.expr_top(index);
+                    let value = self.expr_top(value);
                     let site = self.code.sites;
                     self.code.sites += 1;
                     self.emit(Instr::Write {
@@ -183,6 +235,8 @@ impl Lowerer {
                         index,
                         value,
                     });
+                    self.release(index);
+                    self.release(value);
                 }
                 Op::If {
                     cond,
@@ -191,9 +245,10 @@ impl Lowerer {
                     span,
                 } => {
                     self.line = span.line;
-                    let cond = self.expr(cond);
+                    let cond = self.expr_top(cond);
                     let branch = self.code.instrs.len();
                     self.emit(Instr::JumpIfZero { cond, target: 0 });
+                    self.release(cond);
                     self.ops(then);
                     let skip = self.code.instrs.len();
                     if !otherwise.is_empty() {
@@ -216,12 +271,27 @@ impl Lowerer {
 
     /// Emits code for `e` and returns the slot holding its value.
     fn expr(&mut self, e: &Expr) -> Slot {
-        if self.hoist && uniform(e) && !matches!(e, Expr::Reg(_)) {
+        let k = self.next;
+        self.next += 1;
+        if self.hoist && self.uniform[k] && !matches!(e, Expr::Reg(_)) {
+            // One prologue slot per distinct constant: prologue results are never freed.
+            if let Expr::Const(value) = e {
+                if let Some(&slot) = self.constants.get(value) {
+                    return slot;
+                }
+            }
             let body = std::mem::take(&mut self.code.instrs);
             let lines = std::mem::take(&mut self.code.lines);
             self.hoist = false;
+            self.pool = PROLOGUE;
+            // Visit this node again, now unhoisted.
+            self.next = k;
             let slot = self.expr(e);
+            self.pool = BODY;
             self.hoist = true;
+            if let Expr::Const(value) = e {
+                self.constants.insert(*value, slot);
+            }
             self.code.prologue.append(&mut self.code.instrs);
             self.code.prologue_lines.append(&mut self.code.lines);
             self.code.instrs = body;
@@ -244,6 +314,7 @@ impl Lowerer {
             }
             Expr::Un(op, a) => {
                 let a = self.expr(a);
+                self.release(a);
                 let dst = self.temp();
                 self.emit(Instr::Un { op: *op, dst, a });
                 dst
@@ -251,6 +322,10 @@ impl Lowerer {
             Expr::Bin(op, a, b) => {
                 let a = self.expr(a);
                 let b = self.expr(b);
+                // An instruction reads its operands before it writes `dst`, so `dst` may be one
+                // of them.
+                self.release(a);
+                self.release(b);
                 let dst = self.temp();
                 self.emit(Instr::Bin { op: *op, dst, a, b });
                 dst
@@ -259,12 +334,21 @@ impl Lowerer {
     }
 }
 
-/// Whether `e` depends on uniform registers and constants only.
-fn uniform(e: &Expr) -> bool {
-    match e {
+/// Pushes, in pre-order, whether each node of `e` depends on uniform registers and constants
+/// only; returns the flag of `e`.
+fn mark_uniform(e: &Expr, out: &mut Vec<bool>) -> bool {
+    let k = out.len();
+    out.push(false);
+    let u = match e {
         Expr::Const(_) | Expr::Reg(_) => true,
         Expr::Local(_) | Expr::Read { .. } => false,
-        Expr::Un(_, a) => uniform(a),
-        Expr::Bin(_, a, b) => uniform(a) && uniform(b),
-    }
+        Expr::Un(_, a) => mark_uniform(a, out),
+        Expr::Bin(_, a, b) => {
+            let left = mark_uniform(a, out);
+            let right = mark_uniform(b, out);
+            left && right
+        }
+    };
+    out[k] = u;
+    u
 }

@@ -23,6 +23,7 @@ pub mod word;
 
 pub use error::{ParseError, SetupError};
 pub use interp::{inputs, run, run_traced, RunConfig, TraceRound};
+pub use lex::decode_source;
 pub use outcome::{Fault, FaultKind, Limit, Metric, Metrics, Outcome, RunReport, Value, Violation};
 pub use parse::parse;
 pub use program::{AccessModel, Program};

@@ -7,8 +7,8 @@
 use super::error::ParseError;
 use super::lex::{lex, Tok};
 use super::program::{
-    AccessModel, ArrayDecl, ArrayId, Bounds, Expr, Generator, Local, Op, Program, Register, Round,
-    Span, Stmt,
+    AccessModel, ArrayDecl, ArrayId, Bounds, DeclSpans, Expr, Generator, Local, Op, Program,
+    Register, Round, Span, Stmt,
 };
 
 /// Parses and checks a program; `file` names it in errors.
@@ -24,6 +24,8 @@ pub fn parse(file: &str, source: &str) -> Result<Program> {
         array_scope: Vec::new(),
         round: None,
         depth: 0,
+        expr_level: 0,
+        expr_nodes: 0,
     };
     p.program()
 }
@@ -42,6 +44,8 @@ pub(super) enum Mode {
 /// The state of the round being parsed.
 pub(super) struct RoundState {
     pub(super) names: Vec<(String, Local)>,
+    /// How many of the first `names` are processor indices (the rest are `let` bindings).
+    pub(super) indices: u32,
     pub(super) locals: u32,
     /// Reads produced by the expression being parsed, emitted before the op that uses them.
     pub(super) pending: Vec<Op>,
@@ -58,10 +62,33 @@ pub(super) struct Parser<'a> {
     pub(super) round: Option<RoundState>,
     /// Nesting of expressions and blocks, bounded so that no input can exhaust the stack.
     pub(super) depth: u32,
+    /// How many `expr` calls are open (0 between whole expressions).
+    pub(super) expr_level: u32,
+    /// Nodes of the whole expression being parsed so far.
+    pub(super) expr_nodes: u32,
 }
 
-/// The deepest nesting of parentheses, operators and blocks accepted.
+/// The deepest nesting of parentheses, unary operators, blocks and `else if`s accepted.
 pub(super) const MAX_DEPTH: u32 = 64;
+
+/// The deepest expression tree accepted: a leaf has depth 1, and `a + b + c`, grouped as
+/// `(a + b) + c`, depth 3 (a chain of k binary operators is k + 1 deep).
+pub const MAX_EXPR_DEPTH: u32 = 256;
+
+/// The most nodes (operators, function calls, constants, names, reads) in one whole expression,
+/// the reads in its indices included.
+pub const MAX_EXPR_NODES: u32 = 65_536;
+
+/// The longest echo of user text (a name, a literal) in an error, in characters.
+const MAX_ECHO: usize = 64;
+
+/// `text` as an error message shows it: whole up to `MAX_ECHO` characters, else its start and `...`.
+pub fn echo(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHO) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}...", &text[..end]),
+    }
+}
 
 pub(super) type Result<T> = std::result::Result<T, ParseError>;
 
@@ -131,6 +158,7 @@ impl Parser<'_> {
         let mut params = Vec::new();
         let mut output_names = Vec::new();
         let mut bounds = Bounds::default();
+        let mut spans = DeclSpans::default();
         let mut body = Vec::new();
         while *self.peek() != Tok::End {
             let span = self.span();
@@ -146,15 +174,21 @@ impl Parser<'_> {
                 }
                 "model" => {
                     self.bump();
-                    let (m, at) = self.ident("an access model")?;
-                    model = Some(AccessModel::from_name(&m.replace('_', "-")).map_or_else(
+                    let (mut m, at) = self.ident("an access model")?;
+                    // `crcw-common` lexes as `crcw`, `-`, `common`: join the parts again.
+                    while self.eat_punct("-") {
+                        m.push('-');
+                        m.push_str(&self.ident("the rest of the access model's name")?.0);
+                    }
+                    model = Some(AccessModel::from_name(&m).map_or_else(
                         || {
                             self.error(
                                 at,
                                 format!(
-                                "unknown access model `{m}`; expected erew, crew, crcw-common, \
-                                 crcw-arbitrary or crcw-priority (written with `_` or `-`)"
-                            ),
+                                    "unknown access model `{}`; expected erew, crew, crcw-common, \
+                                 crcw-arbitrary or crcw-priority (written with `_` or `-`)",
+                                    echo(&m)
+                                ),
                             )
                         },
                         Ok,
@@ -163,6 +197,7 @@ impl Parser<'_> {
                 }
                 "word" => {
                     self.bump();
+                    spans.word = self.span();
                     word_bits = Some(self.expr(Mode::Uniform)?);
                     self.punct(";")?;
                 }
@@ -171,6 +206,7 @@ impl Parser<'_> {
                     let (pname, at) = self.ident("a parameter name")?;
                     self.check_fresh(&pname, at)?;
                     self.punct("=")?;
+                    spans.params.push(self.span());
                     let value = self.expr(Mode::Uniform)?;
                     self.punct(";")?;
                     let r = self.new_register(pname);
@@ -197,21 +233,23 @@ impl Parser<'_> {
                     while !self.eat_punct("}") {
                         let (metric, at) = self.ident("rounds, processors, work or space")?;
                         self.punct("<=")?;
+                        let start = self.span();
                         let e = self.expr(Mode::Uniform)?;
                         self.punct(";")?;
-                        let slot = match metric.as_str() {
-                            "rounds" => &mut bounds.rounds,
-                            "processors" => &mut bounds.processors,
-                            "work" => &mut bounds.work,
-                            "space" => &mut bounds.space,
+                        let (slot, k) = match metric.as_str() {
+                            "rounds" => (&mut bounds.rounds, 0),
+                            "processors" => (&mut bounds.processors, 1),
+                            "work" => (&mut bounds.work, 2),
+                            "space" => (&mut bounds.space, 3),
                             _ => {
                                 return self.error(
                                     at,
-                                    format!("unknown bound `{metric}`; expected rounds, processors, work or space"),
+                                    format!("unknown bound `{}`; expected rounds, processors, work or space", echo(&metric)),
                                 )
                             }
                         };
                         *slot = Some(e);
+                        spans.bounds[k] = start;
                     }
                 }
                 _ => body.push(self.stmt()?),
@@ -234,7 +272,9 @@ impl Parser<'_> {
         for (o, at) in output_names {
             match self.arrays.iter().position(|a| a.name == o && !a.scoped) {
                 Some(id) => outputs.push(id as ArrayId),
-                None => return self.error(at, format!("output `{o}` is not a declared array")),
+                None => {
+                    return self.error(at, format!("output `{}` is not a declared array", echo(&o)))
+                }
             }
         }
         if outputs.is_empty() {
@@ -250,6 +290,8 @@ impl Parser<'_> {
             outputs,
             bounds,
             body,
+            file: self.file.to_string(),
+            spans,
         })
     }
 
@@ -258,7 +300,7 @@ impl Parser<'_> {
             || self.array_scope.iter().any(|(s, _)| s == name)
             || ["min", "max", "log2", "clog2"].contains(&name);
         if taken {
-            return self.error(at, format!("the name `{name}` is already in use"));
+            return self.error(at, format!("the name `{}` is already in use", echo(name)));
         }
         Ok(())
     }
@@ -360,7 +402,7 @@ impl Parser<'_> {
             _ => {
                 return self.error(
                     at,
-                    format!("unknown generator `{g}`; expected random(lo, hi), list, tree, dyck(k), sudoku4(blanks) or zeros"),
+                    format!("unknown generator `{}`; expected random(lo, hi), list, tree, dyck(k), sudoku4(blanks) or zeros", echo(&g)),
                 )
             }
         })
@@ -429,7 +471,11 @@ impl Parser<'_> {
             let otherwise = if self.is_word("else") {
                 self.bump();
                 if self.is_word("if") {
-                    vec![self.stmt()?]
+                    // An `else if` chain is a nested statement: bounded like a block.
+                    self.nest()?;
+                    let nested = self.stmt();
+                    self.depth -= 1;
+                    vec![nested?]
                 } else {
                     self.block()?
                 }
@@ -499,10 +545,21 @@ impl Parser<'_> {
     pub(super) fn target(&mut self, mode: Mode) -> Result<(ArrayId, Expr)> {
         let (name, at) = self.ident("a statement")?;
         let Some(array) = self.lookup_array(&name) else {
-            let what = if self.reg_scope.iter().any(|(s, _)| *s == name) {
+            let local = self.round.as_ref().and_then(|r| {
+                let l = r.names.iter().rev().find(|(s, _)| *s == name)?.1;
+                Some(l < r.indices)
+            });
+            let what = if local == Some(false) {
+                format!("`{name}` is a `let` binding and cannot be assigned; bind a new name with `let`, or write to a shared array")
+            } else if local == Some(true) {
+                format!("`{name}` is a processor index and cannot be assigned")
+            } else if self.reg_scope.iter().any(|(s, _)| *s == name) {
                 format!("`{name}` is a uniform register (n, a parameter or a loop variable) and cannot be assigned")
             } else {
-                format!("`{name}` is not a declared array, scalar or statement keyword")
+                format!(
+                    "`{}` is not a declared array, scalar or statement keyword",
+                    echo(&name)
+                )
             };
             return self.error(at, what);
         };
@@ -556,6 +613,7 @@ impl Parser<'_> {
         let locals = names.len() as u32;
         self.round = Some(RoundState {
             names,
+            indices: locals,
             locals,
             pending: Vec::new(),
         });
@@ -642,7 +700,10 @@ impl Parser<'_> {
                 self.bump();
                 if self.is_word("if") {
                     let mut nested = Vec::new();
-                    self.round_op(&mut nested)?;
+                    self.nest()?;
+                    let op = self.round_op(&mut nested);
+                    self.depth -= 1;
+                    op?;
                     nested
                 } else {
                     self.round_block()?

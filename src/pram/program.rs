@@ -8,8 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A place in the source text (1-based line and column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A place in the source text (1-based line and column; 0 where there is none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Span {
     /// Line, starting at 1.
     pub line: u32,
@@ -51,8 +51,10 @@ impl AccessModel {
             .map_or("", |p| p.1)
     }
 
-    /// The model with this command-line name.
+    /// The model with this command-line name, written with `-` or `_` (`crcw-common`,
+    /// `crcw_common`).
     pub fn from_name(name: &str) -> Option<AccessModel> {
+        let name = name.replace('_', "-");
         Self::ALL.iter().find(|(_, s)| *s == name).map(|p| p.0)
     }
 
@@ -332,6 +334,24 @@ pub struct Program {
     pub bounds: Bounds,
     /// The sequential body.
     pub body: Vec<Stmt>,
+    /// The file the program was parsed from (as errors name it).
+    #[serde(default)]
+    pub file: String,
+    /// Where the word size, the parameters and the bounds are declared.
+    #[serde(default)]
+    pub spans: DeclSpans,
+}
+
+/// Where the declarations without a span of their own stand in the source: each names the
+/// expression's first token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeclSpans {
+    /// The word size.
+    pub word: Span,
+    /// Each parameter, in the order of `Program::params`.
+    pub params: Vec<Span>,
+    /// The rounds, processors, work and space bounds, in that order.
+    pub bounds: [Span; 4],
 }
 
 impl Program {
