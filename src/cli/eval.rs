@@ -18,7 +18,7 @@ use apmdm::neural::{ArmStep, ConfidenceStep, ModelStep};
 use apmdm::tasks::parity::{self, Eos, LengthResult, TestStrings};
 
 use super::table::Table;
-use super::train::{task_name, ModelKind, VariantArg};
+use super::train::{task_name, ModelKind, VariantArg, SELECTED};
 
 /// Options of `apmdm eval`.
 #[derive(Debug, Args)]
@@ -52,7 +52,7 @@ pub struct ParityEvalArgs {
     /// Training-set variant of the checkpoint (AP-MDM only).
     #[arg(long, value_enum, default_value_t = VariantArg::Halting)]
     variant: VariantArg,
-    /// Checkpoint file (default: the latest in `runs/TASK/`).
+    /// Checkpoint file (default: the selection `train` wrote, `runs/TASK/selected.ckpt`).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
     /// Input lengths (bits per string). The 10,000 run is opt-in: it takes hours on 2 cores.
@@ -105,7 +105,15 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         Some(p) => p,
         None => {
             let dir = Path::new("runs").join(task);
-            checkpoint::latest(&dir)?.with_context(|| {
+            // `train` writes its selection to `selected.ckpt`; older builds left it as the one
+            // `step-N.ckpt` at the top of the folder.
+            let selected = dir.join(SELECTED);
+            let found = if selected.exists() {
+                Some(selected)
+            } else {
+                checkpoint::latest(&dir)?
+            };
+            found.with_context(|| {
                 format!(
                     "no checkpoint in {}; run `apmdm train parity` first or pass --checkpoint",
                     dir.display()

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use apmdm::kernels::{Backend, Cpu, Wgpu};
-use apmdm::neural::checkpoint;
+use apmdm::neural::checkpoint::{self, Validation};
 use apmdm::neural::{
     ArmStep, ConfidenceStep, Example, Model, ModelConfig, ModelStep, TrainConfig, Trainer,
 };
@@ -144,8 +144,16 @@ pub struct ParityTrainArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue each seed from its latest checkpoint instead of starting over.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
+    /// Replace a run already in the output folder: its checkpoints and selection are removed
+    /// first (without this or --resume, an existing run is refused).
+    #[arg(long)]
+    overwrite: bool,
+    /// Testing hook: stop as if killed once this process has taken this many optimizer steps
+    /// (after that step's checkpoint, if any, is written; before selection when it is the last).
+    #[arg(long, hide = true)]
+    stop_after_steps: Option<u64>,
     /// Kernel backend.
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     device: Device,
@@ -225,6 +233,55 @@ fn validate(model: &Model, kind: ModelKind, seed: u64, count: usize) -> (usize, 
     (correct, total)
 }
 
+/// The file `train` writes the selected checkpoint to, at the top of the output folder.
+pub const SELECTED: &str = "selected.ckpt";
+
+/// The checkpoints of a run already in `out`: the selection (and, from older builds, a selected
+/// `step-N.ckpt` at the top) and every `seed-S/step-N.ckpt`.
+fn existing_run(out: &Path) -> Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = checkpoint::list(out)?.into_iter().map(|(_, p)| p).collect();
+    if out.join(SELECTED).exists() {
+        found.push(out.join(SELECTED));
+    }
+    for dir in seed_dirs(out)? {
+        found.extend(checkpoint::list(&dir)?.into_iter().map(|(_, p)| p));
+    }
+    Ok(found)
+}
+
+/// The `seed-S` folders of `out` (none when `out` does not exist).
+fn seed_dirs(out: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(out) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", out.display())),
+    };
+    let mut dirs = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("reading {}", out.display()))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("seed-") && e.path().is_dir() {
+            dirs.push(e.path());
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Removes a previous run's checkpoints and selection from `out` (for `--overwrite`).
+fn clear_run(out: &Path) -> Result<()> {
+    for dir in seed_dirs(out)? {
+        checkpoint::remove_all(&dir)?;
+    }
+    let selected = out.join(SELECTED);
+    if selected.exists() {
+        std::fs::remove_file(&selected)
+            .with_context(|| format!("removing the old selection {}", selected.display()))?;
+    }
+    checkpoint::remove_all(out)?;
+    Ok(())
+}
+
 fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     if a.max_train_length < 2 || a.arm_strings == 0 {
         bail!("--max-train-length must be at least 2 and --arm-strings at least 1");
@@ -253,6 +310,22 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
         )
     };
     config.validate()?;
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(task));
+    let existing = existing_run(&out)?;
+    if !existing.is_empty() && !a.resume {
+        if !a.overwrite {
+            bail!(
+                "{} already holds a training run ({} checkpoints); pass --resume to continue it \
+                 or --overwrite to replace it",
+                out.display(),
+                existing.len()
+            );
+        }
+        clear_run(&out)?;
+    }
     let data: Vec<Example> = if a.model == ModelKind::Arm {
         parity::arm_examples(a.arm_strings, 2, a.max_train_length, 0x05EE_DA11)
     } else if a.model == ModelKind::Mdm {
@@ -260,69 +333,115 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     } else {
         parity::training_examples(a.variant.variant())
     };
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("runs").join(task));
     let start = Instant::now();
-    let mut candidates = Vec::new();
+    let train_config = |seed| TrainConfig {
+        lr: a.lr.unwrap_or(if arm { 1e-3 } else { 1e-2 }),
+        warmup: a.warmup,
+        weight_decay: 0.01,
+        batch: a.batch.unwrap_or(if arm { 64 } else { 256 }),
+        clip: 1.0,
+        seed,
+    };
+    let score = |model: &Model| {
+        let (correct, count) = validate(model, a.model, a.val_seed, a.val_count);
+        Validation {
+            seed: a.val_seed,
+            per_length: a.val_count,
+            correct,
+            count,
+        }
+    };
+    // Optimizer steps taken by this process, for the --stop-after-steps hook.
+    let mut taken: u64 = 0;
+    let stopped = |taken: u64| -> Result<ExitCode> {
+        eprintln!(
+            "stopped after {taken} optimizer steps (--stop-after-steps); --resume continues the run"
+        );
+        Ok(ExitCode::SUCCESS)
+    };
     for &seed in &a.seeds {
-        let train = TrainConfig {
-            lr: a.lr.unwrap_or(if arm { 1e-3 } else { 1e-2 }),
-            warmup: a.warmup,
-            weight_decay: 0.01,
-            batch: a.batch.unwrap_or(if arm { 64 } else { 256 }),
-            clip: 1.0,
-            seed,
-        };
+        let train = train_config(seed);
         let dir = out.join(format!("seed-{seed}"));
-        let mut trainer = match checkpoint::latest(&dir)? {
-            Some(path) if a.resume => {
+        let latest = if a.resume {
+            checkpoint::latest(&dir)?
+        } else {
+            None
+        };
+        let mut trainer = match latest {
+            Some(path) => {
                 let ck = checkpoint::load_for(&path, task)
                     .with_context(|| format!("resuming from {}", path.display()))?;
                 if ck.header.model != config || ck.header.train != train {
                     bail!(
                         "{} was trained with another model or optimizer config; \
-                         rerun without --resume or with the same options",
+                         rerun with the same options, or with --overwrite to start over",
                         path.display()
+                    );
+                }
+                if ck.header.step > a.steps {
+                    bail!(
+                        "{} is already at step {}, past --steps {}; pass --steps {} or more to \
+                         continue, or --overwrite to start over",
+                        path.display(),
+                        ck.header.step,
+                        a.steps,
+                        ck.header.step
                     );
                 }
                 ck.trainer
             }
-            _ => Trainer::new(Model::new(config.clone(), seed)?, train)?,
+            None => Trainer::new(Model::new(config.clone(), seed)?, train)?,
         };
         let bar = progress(a.steps, seed, a.json);
         bar.set_position(u64::from(trainer.step));
         while trainer.step < a.steps {
+            if a.stop_after_steps == Some(taken) {
+                bar.finish_and_clear();
+                return stopped(taken);
+            }
             let r = trainer.train_step(be, &data)?;
+            taken += 1;
             bar.set_position(u64::from(r.step));
             bar.set_message(format!("{:.5}", r.loss));
             if r.step % a.eval_every == 0 || r.step == a.steps {
-                let path = checkpoint::save(&dir, task, &trainer)?;
-                let (val_correct, val_count) =
-                    validate(&trainer.model, a.model, a.val_seed, a.val_count);
-                candidates.push(Candidate {
-                    seed,
-                    step: r.step,
-                    loss: r.loss,
-                    val_correct,
-                    val_count,
-                    checkpoint: path,
-                });
+                // Scored before it is written, so the file carries its own validation result
+                // and a later process selects among every checkpoint without rescoring.
+                let validation = score(&trainer.model);
+                checkpoint::save(&dir, task, &trainer, Some(&validation))?;
             }
         }
         bar.finish_and_clear();
-        if candidates.iter().all(|c| c.seed != seed) {
-            // Resumed a finished run: validate its last checkpoint once.
-            let path = checkpoint::save(&dir, task, &trainer)?;
-            let (val_correct, val_count) =
-                validate(&trainer.model, a.model, a.val_seed, a.val_count);
+    }
+    if a.stop_after_steps == Some(taken) {
+        return stopped(taken);
+    }
+    // Selection over every checkpoint of every seed on disk, whichever process wrote it, so an
+    // interrupted and resumed run selects exactly what an uninterrupted one does.
+    let mut candidates = Vec::new();
+    for &seed in &a.seeds {
+        let dir = out.join(format!("seed-{seed}"));
+        for (_, path) in checkpoint::list(&dir)? {
+            let ck = checkpoint::load_for(&path, task)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if ck.header.model != config || ck.header.train != train_config(seed) {
+                bail!(
+                    "{} was trained with another model or optimizer config than this run; \
+                     rerun with --overwrite to start over",
+                    path.display()
+                );
+            }
+            // A version 1 checkpoint has no recorded result, and one scored on other
+            // validation strings is not comparable: score those now.
+            let validation = match ck.header.validation {
+                Some(v) if v.seed == a.val_seed && v.per_length == a.val_count => v,
+                _ => score(&ck.trainer.model),
+            };
             candidates.push(Candidate {
                 seed,
-                step: trainer.step,
-                loss: *trainer.losses.last().unwrap_or(&f32::NAN),
-                val_correct,
-                val_count,
+                step: ck.header.step,
+                loss: *ck.trainer.losses.last().unwrap_or(&f32::NAN),
+                val_correct: validation.correct,
+                val_count: validation.count,
                 checkpoint: path,
             });
         }
@@ -338,20 +457,19 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
                 .then(i.cmp(j))
         })
         .map(|(_, c)| c)
-        .expect("at least one candidate");
+        .with_context(|| format!("{} holds no checkpoint to select", out.display()))?;
     let chosen = checkpoint::load_for(&best.checkpoint, task)?;
-    // The selected checkpoint is the only step file at the top of OUT, so `eval` finds it.
-    if let Ok(entries) = std::fs::read_dir(&out) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if name.starts_with("step-") && name.ends_with(".ckpt") {
-                std::fs::remove_file(e.path()).with_context(|| {
-                    format!("removing the old selection {}", e.path().display())
-                })?;
-            }
-        }
-    }
-    let selected = checkpoint::save(&out, task, &chosen.trainer)?;
+    let validation = Validation {
+        seed: a.val_seed,
+        per_length: a.val_count,
+        correct: best.val_correct,
+        count: best.val_count,
+    };
+    // The new selection replaces the old one by one rename (never a moment without one); a
+    // selected `step-N.ckpt` an older build left at the top is removed after that.
+    let selected = out.join(SELECTED);
+    checkpoint::save_as(&selected, task, &chosen.trainer, Some(&validation))?;
+    checkpoint::remove_all(&out)?;
     let report = TrainReport {
         task,
         model: a.model,

@@ -214,7 +214,7 @@ fn a_killed_and_resumed_run_is_bitwise_equal_to_a_straight_one() {
     for _ in 0..4 {
         first.train_step(&be, &data).unwrap();
     }
-    let bytes = checkpoint::encode("parity", &first);
+    let bytes = checkpoint::encode("parity", &first, None).unwrap();
     drop(first);
     let mut resumed = checkpoint::decode(&bytes).unwrap().trainer;
     assert_eq!(resumed.step, 4);
@@ -237,7 +237,7 @@ fn a_killed_and_resumed_run_is_bitwise_equal_to_a_straight_one() {
 #[test]
 fn corrupt_truncated_and_foreign_checkpoints_are_refused() {
     let t = Trainer::new(Model::new(tiny(true), 2).unwrap(), quick_train(0)).unwrap();
-    let good = checkpoint::encode("parity", &t);
+    let good = checkpoint::encode("parity", &t, None).unwrap();
     assert!(checkpoint::decode(&good).is_ok());
 
     let mut flipped = good.clone();
@@ -276,7 +276,7 @@ fn corrupt_truncated_and_foreign_checkpoints_are_refused() {
 
     // Right format, wrong task.
     let dir = std::env::temp_dir().join(format!("apmdm-ckpt-test-{}", std::process::id()));
-    let path = checkpoint::save(&dir, "arm-parity", &t).unwrap();
+    let path = checkpoint::save(&dir, "arm-parity", &t, None).unwrap();
     assert_eq!(path.file_name().unwrap(), "step-00000000.ckpt");
     let err = checkpoint::load_for(&path, "parity").unwrap_err();
     assert!(err.to_string().contains("expected `parity`"), "{err}");
