@@ -100,13 +100,13 @@ pub struct ParityTrainArgs {
     /// Training set of the AP-MDM (ignored by the ARM).
     #[arg(long, value_enum, default_value_t = VariantArg::Halting)]
     variant: VariantArg,
-    /// Blocks (default: 1 for the AP-MDM, as in the paper; 2 for the ARM).
+    /// Blocks (default: 1 for the AP-MDM, as in the paper; 2 for the ARM; at most 64).
     #[arg(long)]
     layers: Option<usize>,
-    /// Heads (default: 1 for the AP-MDM; 2 for the ARM).
+    /// Heads (default: 1 for the AP-MDM; 2 for the ARM; at most 64).
     #[arg(long)]
     heads: Option<usize>,
-    /// Width (default: 4 for the AP-MDM, as in the paper; 32 for the ARM).
+    /// Width (default: 4 for the AP-MDM, as in the paper; 32 for the ARM; at most 4096).
     #[arg(long)]
     width: Option<usize>,
     /// Optimizer steps per seed.
@@ -118,7 +118,8 @@ pub struct ParityTrainArgs {
     /// Warm-up steps.
     #[arg(long, default_value_t = 250)]
     warmup: u32,
-    /// Examples per step (default: 256 for the AP-MDM, as in the paper; 64 for the ARM).
+    /// Examples per step (default: 256 for the AP-MDM, as in the paper; 64 for the ARM; at most
+    /// 65536).
     #[arg(long)]
     batch: Option<usize>,
     /// Model seeds to train (comma-separated); the best on validation is selected.
@@ -130,14 +131,15 @@ pub struct ParityTrainArgs {
     /// Seed of the validation strings (tests use a different seed; never select on them).
     #[arg(long, default_value_t = 1_000_003)]
     val_seed: u64,
-    /// Validation strings per length (AP-MDM: lengths 3..=20; ARM: 2..=100 in steps of 7).
+    /// Validation strings per length (AP-MDM: lengths 3..=20; ARM: 2..=100 in steps of 7; at
+    /// most 100000).
     #[arg(long, default_value_t = 8)]
     val_count: usize,
-    /// Baseline (ARM, MDM) training strings (lengths 2..=--max-train-length).
+    /// Baseline (ARM, MDM) training strings (lengths 2..=--max-train-length; at most 1000000).
     #[arg(long, default_value_t = 20_000)]
     arm_strings: usize,
     /// Longest baseline training string (the issue's setting is 100; shorter shows where a
-    /// baseline that does learn stops generalizing).
+    /// baseline that does learn stops generalizing; at most 10000).
     #[arg(long, default_value_t = 100)]
     max_train_length: usize,
     /// Output folder (default `runs/TASK`); per-seed checkpoints go to `OUT/seed-S/`.
@@ -150,6 +152,11 @@ pub struct ParityTrainArgs {
     /// first (without this or --resume, an existing run is refused).
     #[arg(long)]
     overwrite: bool,
+    /// Memory ceiling of a training step (model, optimizer state, activations, data),
+    /// checked against an estimate before anything is built: bytes, or with K, M, G (powers of
+    /// 1024, `iB` optional).
+    #[arg(long, default_value = "4GiB", value_parser = parse_bytes)]
+    max_memory: u64,
     /// Testing hook: stop as if killed once this process has taken this many optimizer steps
     /// (after that step's checkpoint, if any, is written; before selection when it is the last).
     #[arg(long, hide = true)]
@@ -233,6 +240,89 @@ fn validate(model: &Model, kind: ModelKind, seed: u64, count: usize) -> (usize, 
     (correct, total)
 }
 
+/// Largest `--layers` of `train` and `bench train`.
+pub const MAX_LAYERS: usize = 64;
+/// Largest `--heads`.
+pub const MAX_HEADS: usize = 64;
+/// Largest `--width`.
+pub const MAX_WIDTH: usize = 4096;
+/// Largest `--batch`.
+pub const MAX_BATCH: usize = 65_536;
+/// Largest `--arm-strings`.
+const MAX_ARM_STRINGS: usize = 1_000_000;
+/// Largest `--max-train-length`.
+const MAX_TRAIN_LENGTH: usize = 10_000;
+/// Largest `--val-count`.
+const MAX_VAL_COUNT: usize = 100_000;
+
+/// Refuses a size option above its documented maximum, naming the option and the limit.
+pub fn at_most(option: &str, value: usize, max: usize) -> Result<()> {
+    if value > max {
+        bail!("{option} {value} is above its limit of {max}");
+    }
+    Ok(())
+}
+
+/// A byte count: digits with an optional K, M or G suffix (powers of 1024, `iB` or `B`
+/// optional), e.g. `4GiB`, `512M`, `1000000`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a byte count (e.g. 4GiB, 512MiB, 1000000)"
+            ))
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive byte count below 2^64"))
+}
+
+/// A byte count for people: `4.0 GiB`, `512.0 MiB`, `900 bytes`.
+pub fn show_bytes(n: u64) -> String {
+    let units = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
+    for (shift, unit) in units {
+        if n >= 1 << shift {
+            return format!("{:.1} {unit}", n as f64 / (1u64 << shift) as f64);
+        }
+    }
+    format!("{n} bytes")
+}
+
+/// Refuses a training step whose estimated memory is above `--max-memory`, naming the options
+/// that size it.
+pub fn check_training_memory(
+    config: &ModelConfig,
+    batch: usize,
+    seq: usize,
+    extra: u64,
+    max_memory: u64,
+    options: &str,
+) -> Result<()> {
+    let need = config
+        .training_bytes(batch, seq)
+        .and_then(|b| b.checked_add(extra));
+    match need {
+        Some(need) if need <= max_memory => Ok(()),
+        _ => bail!(
+            "training needs about {} ({options}), above --max-memory {}; lower them or raise \
+             --max-memory",
+            need.map_or_else(|| "more than 2^64 bytes".to_string(), show_bytes),
+            show_bytes(max_memory)
+        ),
+    }
+}
+
 /// The file `train` writes the selected checkpoint to, at the top of the output folder.
 pub const SELECTED: &str = "selected.ckpt";
 
@@ -289,6 +379,24 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     if a.seeds.is_empty() || a.steps == 0 || a.eval_every == 0 {
         bail!("--seeds must name at least one seed; --steps and --eval-every must be at least 1");
     }
+    if let Some(lr) = a.lr.filter(|lr| !(lr.is_finite() && *lr >= 0.0)) {
+        bail!("--lr must be a finite number of at least 0 (got {lr})");
+    }
+    for (option, value, max) in [
+        ("--layers", a.layers, MAX_LAYERS),
+        ("--heads", a.heads, MAX_HEADS),
+        ("--width", a.width, MAX_WIDTH),
+        ("--batch", a.batch, MAX_BATCH),
+        ("--arm-strings", Some(a.arm_strings), MAX_ARM_STRINGS),
+        (
+            "--max-train-length",
+            Some(a.max_train_length),
+            MAX_TRAIN_LENGTH,
+        ),
+        ("--val-count", Some(a.val_count), MAX_VAL_COUNT),
+    ] {
+        at_most(option, value.unwrap_or(0), max)?;
+    }
     // The ARM and the plain MDM share defaults (the baselines); the AP-MDM has the paper's.
     let arm = a.model != ModelKind::ApMdm;
     let task = task_name(a.model, a.variant);
@@ -310,6 +418,25 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
         )
     };
     config.validate()?;
+    let batch = a.batch.unwrap_or(if arm { 64 } else { 256 });
+    // The longest training sequence: `BOS bits EOS` (+ the mask of the plain MDM); the
+    // AP-MDM's transitions are a few tokens. The baselines' data is held as u32 ids and
+    // optional u32 targets (12 bytes a position) plus a vector header per field.
+    let (seq, data_bytes) = if arm {
+        let seq = a.max_train_length + 3;
+        (seq, (a.arm_strings as u64) * (12 * seq as u64 + 72))
+    } else {
+        (8, 0)
+    };
+    let losses = 4 * u64::from(a.steps);
+    check_training_memory(
+        &config,
+        batch,
+        seq,
+        data_bytes + losses,
+        a.max_memory,
+        "--layers, --width, --batch, --max-train-length, --arm-strings, --steps",
+    )?;
     let out = a
         .out
         .clone()
@@ -338,7 +465,7 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
         lr: a.lr.unwrap_or(if arm { 1e-3 } else { 1e-2 }),
         warmup: a.warmup,
         weight_decay: 0.01,
-        batch: a.batch.unwrap_or(if arm { 64 } else { 256 }),
+        batch,
         clip: 1.0,
         seed,
     };

@@ -178,6 +178,30 @@ impl ModelConfig {
             .checked_add(control)
     }
 
+    /// Bytes one training step needs at `batch` sequences of `seq` positions: parameters,
+    /// gradients and both AdamW moments, every activation buffer, and the loss buffers (f32s).
+    /// `None` past `u64`. Callers compare it with a memory limit before building the model.
+    pub fn training_bytes(&self, batch: usize, seq: usize) -> Option<u64> {
+        let params = self.checked_parameter_count()?.checked_mul(4)?;
+        let acts = super::model::Activations::floats(self, batch, seq)?;
+        // Targets, CE weights and losses, three [n, 3] BCE buffers, dtoken, dcontrol.
+        let n = batch.checked_mul(seq)?;
+        let loss = n
+            .checked_mul(3 + 9 + 3)?
+            .checked_add(n.checked_mul(self.vocab)?)?;
+        let floats = params.checked_add(acts)?.checked_add(loss)?;
+        u64::try_from(floats).ok()?.checked_mul(4)
+    }
+
+    /// Bytes one decoding forward pass needs at `seq` positions: the parameters and the
+    /// activation buffers of one sequence. `None` past `u64`.
+    pub fn decoding_bytes(&self, seq: usize) -> Option<u64> {
+        let floats = self
+            .checked_parameter_count()?
+            .checked_add(super::model::Activations::floats(self, 1, seq)?)?;
+        u64::try_from(floats).ok()?.checked_mul(4)
+    }
+
     /// Index of block `l`'s first parameter.
     pub(crate) fn block(&self, l: usize) -> usize {
         1 + PER_BLOCK * l

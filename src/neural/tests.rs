@@ -390,3 +390,21 @@ fn the_arm_learns_to_repeat_the_last_bit_and_answers_through_the_arm_rule() {
     }
     assert_eq!(correct, 40);
 }
+
+#[test]
+fn the_activation_estimate_is_exactly_what_is_allocated() {
+    for (cfg, b, t) in [
+        (ModelConfig::ap_mdm(5, 1, 1, 4), 3, 7),
+        (ModelConfig::arm(6, 2, 2, 8), 2, 5),
+        (ModelConfig::mdm(34, 3, 4, 16), 1, 9),
+    ] {
+        let acts = Activations::new(&cfg, b, t);
+        assert_eq!(
+            Activations::floats(&cfg, b, t),
+            Some(acts.allocated_floats())
+        );
+    }
+    let huge = ModelConfig::ap_mdm(5, 64, 64, 4096);
+    assert_eq!(huge.training_bytes(usize::MAX, 2), None);
+    assert!(huge.training_bytes(256, 4).unwrap() > 4 << 30);
+}
