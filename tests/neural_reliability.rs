@@ -369,3 +369,34 @@ fn eval_refuses_lengths_and_counts_whose_strings_exceed_the_memory_limit() {
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn a_checkpoint_error_names_the_file_once() {
+    let out = scratch("names");
+    std::fs::create_dir_all(&out).unwrap();
+    let missing = out.join("missing.ckpt");
+    refused(
+        &[
+            "eval",
+            "parity",
+            "--checkpoint",
+            s(&missing),
+            "--lengths",
+            "3",
+        ],
+        &format!(
+            "{}: No such file or directory (os error 2)",
+            missing.display()
+        ),
+    );
+    let text = out.join("text.ckpt");
+    std::fs::write(&text, "not a checkpoint, but long enough to have a header").unwrap();
+    refused(
+        &["eval", "parity", "--checkpoint", s(&text), "--lengths", "3"],
+        &format!(
+            "{}: not an apmdm checkpoint (bad magic bytes)",
+            text.display()
+        ),
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}

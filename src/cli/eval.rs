@@ -18,7 +18,9 @@ use apmdm::neural::{ArmStep, ConfidenceStep, ModelStep};
 use apmdm::tasks::parity::{self, Eos, LengthResult, TestStrings};
 
 use super::table::Table;
-use super::train::{at_most, parse_bytes, show_bytes, task_name, ModelKind, VariantArg, SELECTED};
+use super::train::{
+    at_most, parse_bytes, read_checkpoint, show_bytes, task_name, ModelKind, VariantArg, SELECTED,
+};
 
 /// Largest `--lengths` entry.
 const MAX_LENGTH: usize = 100_000;
@@ -139,8 +141,7 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
             })?
         }
     };
-    let ck =
-        checkpoint::load_for(&path, task).with_context(|| format!("reading {}", path.display()))?;
+    let ck = read_checkpoint(&path, task)?;
     let model = &ck.trainer.model;
     let vocab = parity::vocabulary();
     if model.config.vocab != vocab.len() {

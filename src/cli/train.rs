@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use apmdm::kernels::{Backend, Cpu, Wgpu};
-use apmdm::neural::checkpoint::{self, Validation};
+use apmdm::neural::checkpoint::{self, CheckpointError, Validation};
 use apmdm::neural::{
     ArmStep, ConfidenceStep, Example, Model, ModelConfig, ModelStep, TrainConfig, Trainer,
 };
@@ -323,6 +323,15 @@ pub fn check_training_memory(
     }
 }
 
+/// Reads a checkpoint of `task`; the error names the file once (an OS error or a mismatch
+/// already carries its path, every other problem gets it in front).
+pub fn read_checkpoint(path: &Path, task: &str) -> Result<checkpoint::Checkpoint> {
+    checkpoint::load_for(path, task).map_err(|e| match e {
+        CheckpointError::Io { .. } | CheckpointError::Mismatch(_) => anyhow::Error::new(e),
+        other => anyhow::anyhow!("{}: {other}", path.display()),
+    })
+}
+
 /// The file `train` writes the selected checkpoint to, at the top of the output folder.
 pub const SELECTED: &str = "selected.ckpt";
 
@@ -496,8 +505,7 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
         };
         let mut trainer = match latest {
             Some(path) => {
-                let ck = checkpoint::load_for(&path, task)
-                    .with_context(|| format!("resuming from {}", path.display()))?;
+                let ck = read_checkpoint(&path, task)?;
                 if ck.header.model != config || ck.header.train != train {
                     bail!(
                         "{} was trained with another model or optimizer config; \
@@ -548,8 +556,7 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     for &seed in &a.seeds {
         let dir = out.join(format!("seed-{seed}"));
         for (_, path) in checkpoint::list(&dir)? {
-            let ck = checkpoint::load_for(&path, task)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let ck = read_checkpoint(&path, task)?;
             if ck.header.model != config || ck.header.train != train_config(seed) {
                 bail!(
                     "{} was trained with another model or optimizer config than this run; \
@@ -585,7 +592,7 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
         })
         .map(|(_, c)| c)
         .with_context(|| format!("{} holds no checkpoint to select", out.display()))?;
-    let chosen = checkpoint::load_for(&best.checkpoint, task)?;
+    let chosen = read_checkpoint(&best.checkpoint, task)?;
     let validation = Validation {
         seed: a.val_seed,
         per_length: a.val_count,

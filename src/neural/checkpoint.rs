@@ -70,12 +70,14 @@ pub struct Checkpoint {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// The file system refused.
-    #[error("{path}: {source}")]
+    // Not a `source`: the message already ends with the OS error, and a chained source would
+    // print it a second time.
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder involved.
         path: PathBuf,
         /// What went wrong.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file does not start with the magic bytes.
     #[error("not an apmdm checkpoint (bad magic bytes)")]
@@ -316,7 +318,7 @@ pub fn step_of(name: &str) -> Option<u32> {
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError {
     let path = path.to_path_buf();
-    move |source| CheckpointError::Io { path, source }
+    move |error| CheckpointError::Io { path, error }
 }
 
 /// Flushes a folder's entries (renames, removals) to disk, so a crash after a rename cannot
@@ -392,10 +394,10 @@ pub fn list(dir: &Path) -> Result<Vec<(u32, PathBuf)>, CheckpointError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
+        Err(error) => {
             return Err(CheckpointError::Io {
                 path: dir.to_path_buf(),
-                source,
+                error,
             })
         }
     };

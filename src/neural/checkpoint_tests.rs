@@ -248,3 +248,16 @@ fn save_as_replaces_a_file_atomically_and_leaves_no_temporary_file() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_parameter_of_the_wrong_shape_is_named_in_plain_words() {
+    let mut params = Model::new(ModelConfig::ap_mdm(5, 1, 1, 4), 1)
+        .unwrap()
+        .params;
+    params[0] = crate::kernels::Tensor::zeros(&[2, 2]);
+    let err = Model::from_params(ModelConfig::ap_mdm(5, 1, 1, 4), params).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "model configuration: parameter embedding has shape 2 x 2, the config needs 5 x 4"
+    );
+}

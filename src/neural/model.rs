@@ -67,10 +67,10 @@ impl Model {
         for (spec, t) in layout.iter().zip(&params) {
             if spec.shape != t.shape() {
                 return Err(NeuralError::Config(format!(
-                    "parameter {} has shape {:?}, the config needs {:?}",
+                    "parameter {} has shape {}, the config needs {}",
                     spec.name,
-                    t.shape(),
-                    spec.shape
+                    dims(t.shape()),
+                    dims(&spec.shape)
                 )));
             }
         }
@@ -81,6 +81,12 @@ impl Model {
     pub fn parameter_count(&self) -> usize {
         self.params.iter().map(Tensor::len).sum()
     }
+}
+
+/// A shape for people: `3 x 4`.
+fn dims(shape: &[usize]) -> String {
+    let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
+    parts.join(" x ")
 }
 
 /// One batch of inputs: `batch` rows of `seq` ids, with a key mask marking real (non-pad) positions.
@@ -391,9 +397,11 @@ impl Model {
         }
         if acts.shape() != (input.batch, input.seq) || acts.blocks.len() != self.config.layers {
             return Err(NeuralError::Batch(format!(
-                "activation buffers are for {:?}, the batch is {:?}",
-                acts.shape(),
-                (input.batch, input.seq)
+                "activation buffers are for {} sequences of {} positions, the batch is {} of {}",
+                acts.shape().0,
+                acts.shape().1,
+                input.batch,
+                input.seq
             )));
         }
         Ok(())
