@@ -10,35 +10,42 @@ use serde::Serialize;
 use apmdm::kernels::{Backend, Cpu, Rng, Wgpu};
 use apmdm::neural::{Example, Model, ModelConfig, TrainConfig, Trainer, MASK_ID};
 
-use super::train::Device;
+use super::train::{
+    at_most, check_training_memory, parse_bytes, Device, MAX_BATCH, MAX_HEADS, MAX_LAYERS,
+    MAX_WIDTH,
+};
 
 /// Options of `apmdm bench train`.
 #[derive(Debug, Args)]
 pub struct TrainBenchArgs {
-    /// Blocks.
+    /// Blocks (at most 64).
     #[arg(long, default_value_t = 4)]
     layers: usize,
-    /// Attention heads.
+    /// Attention heads (at most 64).
     #[arg(long, default_value_t = 2)]
     heads: usize,
-    /// Model width.
+    /// Model width (at most 4096).
     #[arg(long, default_value_t = 128)]
     width: usize,
-    /// Vocabulary size (id 0 is the mask).
+    /// Vocabulary size (id 0 is the mask; at most 1000000).
     #[arg(long, default_value_t = 34)]
     vocab: usize,
-    /// Sequence length (no padding).
+    /// Sequence length (no padding; at most 100000).
     #[arg(long, default_value_t = 324)]
     seq: usize,
-    /// Sequences per step.
+    /// Sequences per step (at most 65536).
     #[arg(long, default_value_t = 32)]
     batch: usize,
-    /// Timed steps (after 2 warm-up steps).
+    /// Timed steps (after 2 warm-up steps; at most 1000000).
     #[arg(long, default_value_t = 5)]
     steps: usize,
     /// Kernel backend.
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     device: Device,
+    /// Memory ceiling of a step (model, optimizer state, activations, data), checked against an
+    /// estimate before anything is built: bytes, or with K, M, G (powers of 1024).
+    #[arg(long, default_value = "4GiB", value_parser = parse_bytes)]
+    max_memory: u64,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -88,7 +95,29 @@ fn bench<B: Backend>(be: &B, a: TrainBenchArgs) -> Result<ExitCode> {
     if a.steps == 0 || a.batch == 0 || a.seq == 0 {
         bail!("--steps, --batch and --seq must be at least 1");
     }
+    for (option, value, max) in [
+        ("--layers", a.layers, MAX_LAYERS),
+        ("--heads", a.heads, MAX_HEADS),
+        ("--width", a.width, MAX_WIDTH),
+        ("--vocab", a.vocab, 1_000_000),
+        ("--seq", a.seq, 100_000),
+        ("--batch", a.batch, MAX_BATCH),
+        ("--steps", a.steps, 1_000_000),
+    ] {
+        at_most(option, value, max)?;
+    }
     let cfg = ModelConfig::ap_mdm(a.vocab, a.layers, a.heads, a.width);
+    cfg.validate()?;
+    // The random examples: ids, optional targets and bits, about 20 bytes a position.
+    let data = (a.batch * a.seq) as u64 * 20;
+    check_training_memory(
+        &cfg,
+        a.batch,
+        a.seq,
+        data,
+        a.max_memory,
+        "--layers, --width, --vocab, --seq, --batch",
+    )?;
     let model = Model::new(cfg.clone(), 1)?;
     let parameters = model.parameter_count();
     let data = random_examples(&cfg, a.batch, a.seq, 7);

@@ -18,7 +18,16 @@ use apmdm::neural::{ArmStep, ConfidenceStep, ModelStep};
 use apmdm::tasks::parity::{self, Eos, LengthResult, TestStrings};
 
 use super::table::Table;
-use super::train::{task_name, ModelKind, VariantArg};
+use super::train::{
+    at_most, parse_bytes, read_checkpoint, show_bytes, task_name, ModelKind, VariantArg, SELECTED,
+};
+
+/// Largest `--lengths` entry.
+const MAX_LENGTH: usize = 100_000;
+/// Largest `--count`.
+const MAX_COUNT: usize = 1_000_000;
+/// Largest `--show`.
+const MAX_SHOW: usize = 100;
 
 /// Options of `apmdm eval`.
 #[derive(Debug, Args)]
@@ -52,15 +61,16 @@ pub struct ParityEvalArgs {
     /// Training-set variant of the checkpoint (AP-MDM only).
     #[arg(long, value_enum, default_value_t = VariantArg::Halting)]
     variant: VariantArg,
-    /// Checkpoint file (default: the latest in `runs/TASK/`).
+    /// Checkpoint file (default: the selection `train` wrote, `runs/TASK/selected.ckpt`).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
-    /// Input lengths (bits per string). The 10,000 run is opt-in: it takes hours on 2 cores.
+    /// Input lengths (bits per string; at most 100000). The 10,000 run is opt-in: it takes
+    /// hours on 2 cores.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     lengths: Vec<usize>,
     /// Strings per length (default: 1000 below length 10,000, else 10). A length with no more
     /// than this many distinct strings (2^L) is evaluated on all of them, once each; otherwise
-    /// this many distinct strings are drawn.
+    /// this many distinct strings are drawn. At most 1000000.
     #[arg(long)]
     count: Option<usize>,
     /// Seed of the test strings (distinct from the validation seed used in training).
@@ -69,9 +79,14 @@ pub struct ParityEvalArgs {
     /// What to do with the trailing EOS of the test strings (AP-MDM only; the ARM reads it).
     #[arg(long, value_enum, default_value_t = EosArg::Drop)]
     eos: EosArg,
-    /// Also print the full traces of the first N test strings of the first length (AP-MDM).
+    /// Also print the full traces of the first N test strings of the first length (AP-MDM; at
+    /// most 100).
     #[arg(long, default_value_t = 0)]
     show: usize,
+    /// Memory ceiling (test strings and one decoding buffer per worker), checked against an
+    /// estimate before anything is built: bytes, or with K, M, G (powers of 1024).
+    #[arg(long, default_value = "4GiB", value_parser = parse_bytes)]
+    max_memory: u64,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -100,12 +115,25 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
     if a.lengths.is_empty() || a.lengths.contains(&0) || a.count == Some(0) {
         bail!("--lengths must list lengths of at least 1 and --count must be at least 1");
     }
+    for &length in &a.lengths {
+        at_most("--lengths", length, MAX_LENGTH)?;
+    }
+    at_most("--count", a.count.unwrap_or(0), MAX_COUNT)?;
+    at_most("--show", a.show, MAX_SHOW)?;
     let task = task_name(a.model, a.variant);
     let path = match a.checkpoint.clone() {
         Some(p) => p,
         None => {
             let dir = Path::new("runs").join(task);
-            checkpoint::latest(&dir)?.with_context(|| {
+            // `train` writes its selection to `selected.ckpt`; older builds left it as the one
+            // `step-N.ckpt` at the top of the folder.
+            let selected = dir.join(SELECTED);
+            let found = if selected.exists() {
+                Some(selected)
+            } else {
+                checkpoint::latest(&dir)?
+            };
+            found.with_context(|| {
                 format!(
                     "no checkpoint in {}; run `apmdm train parity` first or pass --checkpoint",
                     dir.display()
@@ -113,8 +141,7 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
             })?
         }
     };
-    let ck =
-        checkpoint::load_for(&path, task).with_context(|| format!("reading {}", path.display()))?;
+    let ck = read_checkpoint(&path, task)?;
     let model = &ck.trainer.model;
     let vocab = parity::vocabulary();
     if model.config.vocab != vocab.len() {
@@ -123,6 +150,42 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
             path.display(),
             model.config.vocab,
             vocab.len()
+        );
+    }
+    // Memory before anything is drawn: each length's strings (a byte per bit and a vector
+    // header, twice while distinct ones are drawn) and one decoding buffer per worker.
+    let workers = rayon::current_num_threads() as u64;
+    for &length in &a.lengths {
+        let count = a.count.unwrap_or(if length >= 10_000 { 10 } else { 1000 }) as u64;
+        let strings = 2 * count * (length as u64 + 48);
+        let decode = model.config.decoding_bytes(length + 3).map(|b| b * workers);
+        match decode.and_then(|d| d.checked_add(strings)) {
+            Some(need) if need <= a.max_memory => {}
+            need => bail!(
+                "evaluating length {length} needs about {} (--lengths, --count), above \
+                 --max-memory {}; lower them or raise --max-memory",
+                need.map_or_else(|| "more than 2^64 bytes".to_string(), show_bytes),
+                show_bytes(a.max_memory)
+            ),
+        }
+    }
+    // The header's flags must be the family's: a crafted or foreign file could carry a causal
+    // flag in an AP-MDM checkpoint, which would decode under the wrong attention.
+    let (causal, control) = (a.model == ModelKind::Arm, a.model == ModelKind::ApMdm);
+    if model.config.causal != causal || model.config.control_head != control {
+        let has = |flag: bool, yes: &str, no: &str| if flag { yes } else { no }.to_string();
+        bail!(
+            "{}: an {} checkpoint has {} attention and {}; this one has {} attention and {}",
+            path.display(),
+            a.model,
+            has(causal, "causal", "bidirectional"),
+            has(control, "the control head", "no control head"),
+            has(model.config.causal, "causal", "bidirectional"),
+            has(
+                model.config.control_head,
+                "the control head",
+                "no control head"
+            ),
         );
     }
     let eos = match a.eos {

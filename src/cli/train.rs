@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use apmdm::kernels::{Backend, Cpu, Wgpu};
-use apmdm::neural::checkpoint;
+use apmdm::neural::checkpoint::{self, CheckpointError, Validation};
 use apmdm::neural::{
     ArmStep, ConfidenceStep, Example, Model, ModelConfig, ModelStep, TrainConfig, Trainer,
 };
@@ -100,13 +100,13 @@ pub struct ParityTrainArgs {
     /// Training set of the AP-MDM (ignored by the ARM).
     #[arg(long, value_enum, default_value_t = VariantArg::Halting)]
     variant: VariantArg,
-    /// Blocks (default: 1 for the AP-MDM, as in the paper; 2 for the ARM).
+    /// Blocks (default: 1 for the AP-MDM, as in the paper; 2 for the ARM; at most 64).
     #[arg(long)]
     layers: Option<usize>,
-    /// Heads (default: 1 for the AP-MDM; 2 for the ARM).
+    /// Heads (default: 1 for the AP-MDM; 2 for the ARM; at most 64).
     #[arg(long)]
     heads: Option<usize>,
-    /// Width (default: 4 for the AP-MDM, as in the paper; 32 for the ARM).
+    /// Width (default: 4 for the AP-MDM, as in the paper; 32 for the ARM; at most 4096).
     #[arg(long)]
     width: Option<usize>,
     /// Optimizer steps per seed.
@@ -118,7 +118,8 @@ pub struct ParityTrainArgs {
     /// Warm-up steps.
     #[arg(long, default_value_t = 250)]
     warmup: u32,
-    /// Examples per step (default: 256 for the AP-MDM, as in the paper; 64 for the ARM).
+    /// Examples per step (default: 256 for the AP-MDM, as in the paper; 64 for the ARM; at most
+    /// 65536).
     #[arg(long)]
     batch: Option<usize>,
     /// Model seeds to train (comma-separated); the best on validation is selected.
@@ -130,22 +131,36 @@ pub struct ParityTrainArgs {
     /// Seed of the validation strings (tests use a different seed; never select on them).
     #[arg(long, default_value_t = 1_000_003)]
     val_seed: u64,
-    /// Validation strings per length (AP-MDM: lengths 3..=20; ARM: 2..=100 in steps of 7).
+    /// Validation strings per length (AP-MDM: lengths 3..=20; ARM: 2..=100 in steps of 7; at
+    /// most 100000).
     #[arg(long, default_value_t = 8)]
     val_count: usize,
-    /// Baseline (ARM, MDM) training strings (lengths 2..=--max-train-length).
+    /// Baseline (ARM, MDM) training strings (lengths 2..=--max-train-length; at most 1000000).
     #[arg(long, default_value_t = 20_000)]
     arm_strings: usize,
     /// Longest baseline training string (the issue's setting is 100; shorter shows where a
-    /// baseline that does learn stops generalizing).
+    /// baseline that does learn stops generalizing; at most 10000).
     #[arg(long, default_value_t = 100)]
     max_train_length: usize,
     /// Output folder (default `runs/TASK`); per-seed checkpoints go to `OUT/seed-S/`.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue each seed from its latest checkpoint instead of starting over.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
+    /// Replace a run already in the output folder: its checkpoints and selection are removed
+    /// first (without this or --resume, an existing run is refused).
+    #[arg(long)]
+    overwrite: bool,
+    /// Memory ceiling of a training step (model, optimizer state, activations, data),
+    /// checked against an estimate before anything is built: bytes, or with K, M, G (powers of
+    /// 1024, `iB` optional).
+    #[arg(long, default_value = "4GiB", value_parser = parse_bytes)]
+    max_memory: u64,
+    /// Testing hook: stop as if killed once this process has taken this many optimizer steps
+    /// (after that step's checkpoint, if any, is written; before selection when it is the last).
+    #[arg(long, hide = true)]
+    stop_after_steps: Option<u64>,
     /// Kernel backend.
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     device: Device,
@@ -225,12 +240,171 @@ fn validate(model: &Model, kind: ModelKind, seed: u64, count: usize) -> (usize, 
     (correct, total)
 }
 
+/// Largest `--layers` of `train` and `bench train`.
+pub const MAX_LAYERS: usize = 64;
+/// Largest `--heads`.
+pub const MAX_HEADS: usize = 64;
+/// Largest `--width`.
+pub const MAX_WIDTH: usize = 4096;
+/// Largest `--batch`.
+pub const MAX_BATCH: usize = 65_536;
+/// Largest `--arm-strings`.
+const MAX_ARM_STRINGS: usize = 1_000_000;
+/// Largest `--max-train-length`.
+const MAX_TRAIN_LENGTH: usize = 10_000;
+/// Largest `--val-count`.
+const MAX_VAL_COUNT: usize = 100_000;
+
+/// Refuses a size option above its documented maximum, naming the option and the limit.
+pub fn at_most(option: &str, value: usize, max: usize) -> Result<()> {
+    if value > max {
+        bail!("{option} {value} is above its limit of {max}");
+    }
+    Ok(())
+}
+
+/// A byte count: digits with an optional K, M or G suffix (powers of 1024, `iB` or `B`
+/// optional), e.g. `4GiB`, `512M`, `1000000`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a byte count (e.g. 4GiB, 512MiB, 1000000)"
+            ))
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive byte count below 2^64"))
+}
+
+/// A byte count for people: `4.0 GiB`, `512.0 MiB`, `900 bytes`.
+pub fn show_bytes(n: u64) -> String {
+    let units = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
+    for (shift, unit) in units {
+        if n >= 1 << shift {
+            return format!("{:.1} {unit}", n as f64 / (1u64 << shift) as f64);
+        }
+    }
+    format!("{n} bytes")
+}
+
+/// Refuses a training step whose estimated memory is above `--max-memory`, naming the options
+/// that size it.
+pub fn check_training_memory(
+    config: &ModelConfig,
+    batch: usize,
+    seq: usize,
+    extra: u64,
+    max_memory: u64,
+    options: &str,
+) -> Result<()> {
+    let need = config
+        .training_bytes(batch, seq)
+        .and_then(|b| b.checked_add(extra));
+    match need {
+        Some(need) if need <= max_memory => Ok(()),
+        _ => bail!(
+            "training needs about {} ({options}), above --max-memory {}; lower them or raise \
+             --max-memory",
+            need.map_or_else(|| "more than 2^64 bytes".to_string(), show_bytes),
+            show_bytes(max_memory)
+        ),
+    }
+}
+
+/// Reads a checkpoint of `task`; the error names the file once (an OS error or a mismatch
+/// already carries its path, every other problem gets it in front).
+pub fn read_checkpoint(path: &Path, task: &str) -> Result<checkpoint::Checkpoint> {
+    checkpoint::load_for(path, task).map_err(|e| match e {
+        CheckpointError::Io { .. } | CheckpointError::Mismatch(_) => anyhow::Error::new(e),
+        other => anyhow::anyhow!("{}: {other}", path.display()),
+    })
+}
+
+/// The file `train` writes the selected checkpoint to, at the top of the output folder.
+pub const SELECTED: &str = "selected.ckpt";
+
+/// The checkpoints of a run already in `out`: the selection (and, from older builds, a selected
+/// `step-N.ckpt` at the top) and every `seed-S/step-N.ckpt`.
+fn existing_run(out: &Path) -> Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = checkpoint::list(out)?.into_iter().map(|(_, p)| p).collect();
+    if out.join(SELECTED).exists() {
+        found.push(out.join(SELECTED));
+    }
+    for dir in seed_dirs(out)? {
+        found.extend(checkpoint::list(&dir)?.into_iter().map(|(_, p)| p));
+    }
+    Ok(found)
+}
+
+/// The `seed-S` folders of `out` (none when `out` does not exist).
+fn seed_dirs(out: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(out) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", out.display())),
+    };
+    let mut dirs = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("reading {}", out.display()))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("seed-") && e.path().is_dir() {
+            dirs.push(e.path());
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Removes a previous run's checkpoints and selection from `out` (for `--overwrite`).
+fn clear_run(out: &Path) -> Result<()> {
+    for dir in seed_dirs(out)? {
+        checkpoint::remove_all(&dir)?;
+    }
+    let selected = out.join(SELECTED);
+    if selected.exists() {
+        std::fs::remove_file(&selected)
+            .with_context(|| format!("removing the old selection {}", selected.display()))?;
+    }
+    checkpoint::remove_all(out)?;
+    Ok(())
+}
+
 fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     if a.max_train_length < 2 || a.arm_strings == 0 {
         bail!("--max-train-length must be at least 2 and --arm-strings at least 1");
     }
     if a.seeds.is_empty() || a.steps == 0 || a.eval_every == 0 {
         bail!("--seeds must name at least one seed; --steps and --eval-every must be at least 1");
+    }
+    if let Some(lr) = a.lr.filter(|lr| !(lr.is_finite() && *lr >= 0.0)) {
+        bail!("--lr must be a finite number of at least 0 (got {lr})");
+    }
+    for (option, value, max) in [
+        ("--layers", a.layers, MAX_LAYERS),
+        ("--heads", a.heads, MAX_HEADS),
+        ("--width", a.width, MAX_WIDTH),
+        ("--batch", a.batch, MAX_BATCH),
+        ("--arm-strings", Some(a.arm_strings), MAX_ARM_STRINGS),
+        (
+            "--max-train-length",
+            Some(a.max_train_length),
+            MAX_TRAIN_LENGTH,
+        ),
+        ("--val-count", Some(a.val_count), MAX_VAL_COUNT),
+    ] {
+        at_most(option, value.unwrap_or(0), max)?;
     }
     // The ARM and the plain MDM share defaults (the baselines); the AP-MDM has the paper's.
     let arm = a.model != ModelKind::ApMdm;
@@ -253,6 +427,41 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
         )
     };
     config.validate()?;
+    let batch = a.batch.unwrap_or(if arm { 64 } else { 256 });
+    // The longest training sequence: `BOS bits EOS` (+ the mask of the plain MDM); the
+    // AP-MDM's transitions are a few tokens. The baselines' data is held as u32 ids and
+    // optional u32 targets (12 bytes a position) plus a vector header per field.
+    let (seq, data_bytes) = if arm {
+        let seq = a.max_train_length + 3;
+        (seq, (a.arm_strings as u64) * (12 * seq as u64 + 72))
+    } else {
+        (8, 0)
+    };
+    let losses = 4 * u64::from(a.steps);
+    check_training_memory(
+        &config,
+        batch,
+        seq,
+        data_bytes + losses,
+        a.max_memory,
+        "--layers, --width, --batch, --max-train-length, --arm-strings, --steps",
+    )?;
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(task));
+    let existing = existing_run(&out)?;
+    if !existing.is_empty() && !a.resume {
+        if !a.overwrite {
+            bail!(
+                "{} already holds a training run ({} checkpoints); pass --resume to continue it \
+                 or --overwrite to replace it",
+                out.display(),
+                existing.len()
+            );
+        }
+        clear_run(&out)?;
+    }
     let data: Vec<Example> = if a.model == ModelKind::Arm {
         parity::arm_examples(a.arm_strings, 2, a.max_train_length, 0x05EE_DA11)
     } else if a.model == ModelKind::Mdm {
@@ -260,69 +469,113 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
     } else {
         parity::training_examples(a.variant.variant())
     };
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("runs").join(task));
     let start = Instant::now();
-    let mut candidates = Vec::new();
+    let train_config = |seed| TrainConfig {
+        lr: a.lr.unwrap_or(if arm { 1e-3 } else { 1e-2 }),
+        warmup: a.warmup,
+        weight_decay: 0.01,
+        batch,
+        clip: 1.0,
+        seed,
+    };
+    let score = |model: &Model| {
+        let (correct, count) = validate(model, a.model, a.val_seed, a.val_count);
+        Validation {
+            seed: a.val_seed,
+            per_length: a.val_count,
+            correct,
+            count,
+        }
+    };
+    // Optimizer steps taken by this process, for the --stop-after-steps hook.
+    let mut taken: u64 = 0;
+    let stopped = |taken: u64| -> Result<ExitCode> {
+        eprintln!(
+            "stopped after {taken} optimizer steps (--stop-after-steps); --resume continues the run"
+        );
+        Ok(ExitCode::SUCCESS)
+    };
     for &seed in &a.seeds {
-        let train = TrainConfig {
-            lr: a.lr.unwrap_or(if arm { 1e-3 } else { 1e-2 }),
-            warmup: a.warmup,
-            weight_decay: 0.01,
-            batch: a.batch.unwrap_or(if arm { 64 } else { 256 }),
-            clip: 1.0,
-            seed,
-        };
+        let train = train_config(seed);
         let dir = out.join(format!("seed-{seed}"));
-        let mut trainer = match checkpoint::latest(&dir)? {
-            Some(path) if a.resume => {
-                let ck = checkpoint::load_for(&path, task)
-                    .with_context(|| format!("resuming from {}", path.display()))?;
+        let latest = if a.resume {
+            checkpoint::latest(&dir)?
+        } else {
+            None
+        };
+        let mut trainer = match latest {
+            Some(path) => {
+                let ck = read_checkpoint(&path, task)?;
                 if ck.header.model != config || ck.header.train != train {
                     bail!(
                         "{} was trained with another model or optimizer config; \
-                         rerun without --resume or with the same options",
+                         rerun with the same options, or with --overwrite to start over",
                         path.display()
+                    );
+                }
+                if ck.header.step > a.steps {
+                    bail!(
+                        "{} is already at step {}, past --steps {}; pass --steps {} or more to \
+                         continue, or --overwrite to start over",
+                        path.display(),
+                        ck.header.step,
+                        a.steps,
+                        ck.header.step
                     );
                 }
                 ck.trainer
             }
-            _ => Trainer::new(Model::new(config.clone(), seed)?, train)?,
+            None => Trainer::new(Model::new(config.clone(), seed)?, train)?,
         };
         let bar = progress(a.steps, seed, a.json);
         bar.set_position(u64::from(trainer.step));
         while trainer.step < a.steps {
+            if a.stop_after_steps == Some(taken) {
+                bar.finish_and_clear();
+                return stopped(taken);
+            }
             let r = trainer.train_step(be, &data)?;
+            taken += 1;
             bar.set_position(u64::from(r.step));
             bar.set_message(format!("{:.5}", r.loss));
             if r.step % a.eval_every == 0 || r.step == a.steps {
-                let path = checkpoint::save(&dir, task, &trainer)?;
-                let (val_correct, val_count) =
-                    validate(&trainer.model, a.model, a.val_seed, a.val_count);
-                candidates.push(Candidate {
-                    seed,
-                    step: r.step,
-                    loss: r.loss,
-                    val_correct,
-                    val_count,
-                    checkpoint: path,
-                });
+                // Scored before it is written, so the file carries its own validation result
+                // and a later process selects among every checkpoint without rescoring.
+                let validation = score(&trainer.model);
+                checkpoint::save(&dir, task, &trainer, Some(&validation))?;
             }
         }
         bar.finish_and_clear();
-        if candidates.iter().all(|c| c.seed != seed) {
-            // Resumed a finished run: validate its last checkpoint once.
-            let path = checkpoint::save(&dir, task, &trainer)?;
-            let (val_correct, val_count) =
-                validate(&trainer.model, a.model, a.val_seed, a.val_count);
+    }
+    if a.stop_after_steps == Some(taken) {
+        return stopped(taken);
+    }
+    // Selection over every checkpoint of every seed on disk, whichever process wrote it, so an
+    // interrupted and resumed run selects exactly what an uninterrupted one does.
+    let mut candidates = Vec::new();
+    for &seed in &a.seeds {
+        let dir = out.join(format!("seed-{seed}"));
+        for (_, path) in checkpoint::list(&dir)? {
+            let ck = read_checkpoint(&path, task)?;
+            if ck.header.model != config || ck.header.train != train_config(seed) {
+                bail!(
+                    "{} was trained with another model or optimizer config than this run; \
+                     rerun with --overwrite to start over",
+                    path.display()
+                );
+            }
+            // A version 1 checkpoint has no recorded result, and one scored on other
+            // validation strings is not comparable: score those now.
+            let validation = match ck.header.validation {
+                Some(v) if v.seed == a.val_seed && v.per_length == a.val_count => v,
+                _ => score(&ck.trainer.model),
+            };
             candidates.push(Candidate {
                 seed,
-                step: trainer.step,
-                loss: *trainer.losses.last().unwrap_or(&f32::NAN),
-                val_correct,
-                val_count,
+                step: ck.header.step,
+                loss: *ck.trainer.losses.last().unwrap_or(&f32::NAN),
+                val_correct: validation.correct,
+                val_count: validation.count,
                 checkpoint: path,
             });
         }
@@ -338,20 +591,19 @@ fn train_parity<B: Backend>(be: &B, a: ParityTrainArgs) -> Result<ExitCode> {
                 .then(i.cmp(j))
         })
         .map(|(_, c)| c)
-        .expect("at least one candidate");
-    let chosen = checkpoint::load_for(&best.checkpoint, task)?;
-    // The selected checkpoint is the only step file at the top of OUT, so `eval` finds it.
-    if let Ok(entries) = std::fs::read_dir(&out) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if name.starts_with("step-") && name.ends_with(".ckpt") {
-                std::fs::remove_file(e.path()).with_context(|| {
-                    format!("removing the old selection {}", e.path().display())
-                })?;
-            }
-        }
-    }
-    let selected = checkpoint::save(&out, task, &chosen.trainer)?;
+        .with_context(|| format!("{} holds no checkpoint to select", out.display()))?;
+    let chosen = read_checkpoint(&best.checkpoint, task)?;
+    let validation = Validation {
+        seed: a.val_seed,
+        per_length: a.val_count,
+        correct: best.val_correct,
+        count: best.val_count,
+    };
+    // The new selection replaces the old one by one rename (never a moment without one); a
+    // selected `step-N.ckpt` an older build left at the top is removed after that.
+    let selected = out.join(SELECTED);
+    checkpoint::save_as(&selected, task, &chosen.trainer, Some(&validation))?;
+    checkpoint::remove_all(&out)?;
     let report = TrainReport {
         task,
         model: a.model,

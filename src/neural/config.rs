@@ -157,6 +157,51 @@ impl ModelConfig {
         v * d + l * (12 * d * d + 10 * d) + 2 * d + v * d + v + control
     }
 
+    /// [`ModelConfig::parameter_count`] with checked arithmetic: `None` when the count does not
+    /// fit a `usize` (a crafted or absurd config), so nothing is sized from a wrapped total.
+    pub fn checked_parameter_count(&self) -> Option<usize> {
+        let (v, d, l) = (self.vocab, self.width, self.layers);
+        let vd = v.checked_mul(d)?;
+        let per_block = d
+            .checked_mul(d)?
+            .checked_mul(12)?
+            .checked_add(d.checked_mul(10)?)?;
+        let control = if self.control_head {
+            d.checked_mul(3)?.checked_add(3)?
+        } else {
+            0
+        };
+        vd.checked_mul(2)?
+            .checked_add(l.checked_mul(per_block)?)?
+            .checked_add(d.checked_mul(2)?)?
+            .checked_add(v)?
+            .checked_add(control)
+    }
+
+    /// Bytes one training step needs at `batch` sequences of `seq` positions: parameters,
+    /// gradients and both AdamW moments, every activation buffer, and the loss buffers (f32s).
+    /// `None` past `u64`. Callers compare it with a memory limit before building the model.
+    pub fn training_bytes(&self, batch: usize, seq: usize) -> Option<u64> {
+        let params = self.checked_parameter_count()?.checked_mul(4)?;
+        let acts = super::model::Activations::floats(self, batch, seq)?;
+        // Targets, CE weights and losses, three [n, 3] BCE buffers, dtoken, dcontrol.
+        let n = batch.checked_mul(seq)?;
+        let loss = n
+            .checked_mul(3 + 9 + 3)?
+            .checked_add(n.checked_mul(self.vocab)?)?;
+        let floats = params.checked_add(acts)?.checked_add(loss)?;
+        u64::try_from(floats).ok()?.checked_mul(4)
+    }
+
+    /// Bytes one decoding forward pass needs at `seq` positions: the parameters and the
+    /// activation buffers of one sequence. `None` past `u64`.
+    pub fn decoding_bytes(&self, seq: usize) -> Option<u64> {
+        let floats = self
+            .checked_parameter_count()?
+            .checked_add(super::model::Activations::floats(self, 1, seq)?)?;
+        u64::try_from(floats).ok()?.checked_mul(4)
+    }
+
     /// Index of block `l`'s first parameter.
     pub(crate) fn block(&self, l: usize) -> usize {
         1 + PER_BLOCK * l
@@ -185,6 +230,7 @@ mod tests {
                 .map(|p| p.shape.iter().product::<usize>())
                 .sum();
             assert_eq!(from_layout, cfg.parameter_count());
+            assert_eq!(cfg.checked_parameter_count(), Some(cfg.parameter_count()));
         }
         // The paper's parity model (1 layer, 1 head, width 4, 5 tokens) and the released
         // Sudoku configuration (4 x 2 x 128, vocab 34), by hand from the formula.
@@ -192,6 +238,23 @@ mod tests {
         assert_eq!(
             ModelConfig::ap_mdm(34, 4, 2, 128).parameter_count(),
             800_933
+        );
+    }
+
+    #[test]
+    fn a_parameter_count_that_would_wrap_is_none() {
+        // 2^31 squared times 12 overflows 64 bits; so does a layer count of 2^62 at width 4.
+        assert_eq!(
+            ModelConfig::ap_mdm(5, 1, 2, 1 << 31).checked_parameter_count(),
+            None
+        );
+        assert_eq!(
+            ModelConfig::ap_mdm(5, 1 << 62, 1, 4).checked_parameter_count(),
+            None
+        );
+        assert_eq!(
+            ModelConfig::ap_mdm(5, 1_000_000_000_000, 1, 4).checked_parameter_count(),
+            Some(5 * 4 * 2 + 1_000_000_000_000 * (12 * 16 + 40) + 8 + 5 + 15)
         );
     }
 

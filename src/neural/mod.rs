@@ -36,4 +36,6 @@ pub enum NeuralError {
 }
 
 #[cfg(test)]
+mod checkpoint_tests;
+#[cfg(test)]
 mod tests;

@@ -67,10 +67,10 @@ impl Model {
         for (spec, t) in layout.iter().zip(&params) {
             if spec.shape != t.shape() {
                 return Err(NeuralError::Config(format!(
-                    "parameter {} has shape {:?}, the config needs {:?}",
+                    "parameter {} has shape {}, the config needs {}",
                     spec.name,
-                    t.shape(),
-                    spec.shape
+                    dims(t.shape()),
+                    dims(&spec.shape)
                 )));
             }
         }
@@ -81,6 +81,12 @@ impl Model {
     pub fn parameter_count(&self) -> usize {
         self.params.iter().map(Tensor::len).sum()
     }
+}
+
+/// A shape for people: `3 x 4`.
+fn dims(shape: &[usize]) -> String {
+    let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
+    parts.join(" x ")
 }
 
 /// One batch of inputs: `batch` rows of `seq` ids, with a key mask marking real (non-pad) positions.
@@ -230,6 +236,94 @@ impl Activations {
         }
     }
 
+    /// The number of f32s [`Activations::new`] allocates for this shape, with checked
+    /// arithmetic (`None` past `usize`), so a caller can refuse a shape before allocating it.
+    pub fn floats(config: &ModelConfig, batch: usize, seq: usize) -> Option<usize> {
+        let n = batch.checked_mul(seq)?;
+        let nd = n.checked_mul(config.width)?;
+        // Per block: 24 [n, d]-sized buffers (x, ln1, qkv 3, q k qr kr v att, att_rows, proj,
+        // mid, ln2, fc 4, gelu 4, mlp), four [n] statistics and lse [b, h, t].
+        let per_block = nd
+            .checked_mul(24)?
+            .checked_add(n.checked_mul(4)?)?
+            .checked_add(n.checked_mul(config.heads)?)?;
+        // Outside the blocks: x_final, lnf, 25 [n, d] gradient buffers; lnf statistics, the
+        // control logits [n, 3]; the token logits [n, vocab]; two [3d] bias buffers.
+        config
+            .layers
+            .checked_mul(per_block)?
+            .checked_add(nd.checked_mul(27)?)?
+            .checked_add(n.checked_mul(5)?)?
+            .checked_add(n.checked_mul(config.vocab)?)?
+            .checked_add(config.width.checked_mul(6)?)
+    }
+
+    /// The f32s these buffers hold, counted field by field (checks [`Activations::floats`]).
+    #[cfg(test)]
+    pub(crate) fn allocated_floats(&self) -> usize {
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| {
+                [
+                    &b.x,
+                    &b.ln1,
+                    &b.ln1_mean,
+                    &b.ln1_rstd,
+                    &b.qkv,
+                    &b.q,
+                    &b.k,
+                    &b.qr,
+                    &b.kr,
+                    &b.v,
+                    &b.att,
+                    &b.lse,
+                    &b.att_rows,
+                    &b.proj,
+                    &b.mid,
+                    &b.ln2,
+                    &b.ln2_mean,
+                    &b.ln2_rstd,
+                    &b.fc,
+                    &b.gelu,
+                    &b.mlp,
+                ]
+                .iter()
+                .map(|t| t.len())
+                .sum::<usize>()
+            })
+            .sum();
+        let g = &self.g;
+        let rest = [
+            &self.x_final,
+            &self.lnf,
+            &self.lnf_mean,
+            &self.lnf_rstd,
+            &self.token_logits,
+            &self.control_logits,
+            &self.zero_bias,
+            &g.dx,
+            &g.dx_prev,
+            &g.dmid,
+            &g.dmlp,
+            &g.dgelu,
+            &g.dfc,
+            &g.dln,
+            &g.dproj,
+            &g.datt_rows,
+            &g.datt,
+            &g.dqr,
+            &g.dkr,
+            &g.dq,
+            &g.dk,
+            &g.dv,
+            &g.dqkv,
+            &g.dzero_bias,
+            &g.dlnf,
+        ];
+        blocks + rest.iter().map(|t| t.len()).sum::<usize>()
+    }
+
     /// The (batch, seq) shape these buffers serve.
     pub fn shape(&self) -> (usize, usize) {
         (self.batch, self.seq)
@@ -303,9 +397,11 @@ impl Model {
         }
         if acts.shape() != (input.batch, input.seq) || acts.blocks.len() != self.config.layers {
             return Err(NeuralError::Batch(format!(
-                "activation buffers are for {:?}, the batch is {:?}",
-                acts.shape(),
-                (input.batch, input.seq)
+                "activation buffers are for {} sequences of {} positions, the batch is {} of {}",
+                acts.shape().0,
+                acts.shape().1,
+                input.batch,
+                input.seq
             )));
         }
         Ok(())

@@ -214,7 +214,7 @@ fn a_killed_and_resumed_run_is_bitwise_equal_to_a_straight_one() {
     for _ in 0..4 {
         first.train_step(&be, &data).unwrap();
     }
-    let bytes = checkpoint::encode("parity", &first);
+    let bytes = checkpoint::encode("parity", &first, None).unwrap();
     drop(first);
     let mut resumed = checkpoint::decode(&bytes).unwrap().trainer;
     assert_eq!(resumed.step, 4);
@@ -237,7 +237,7 @@ fn a_killed_and_resumed_run_is_bitwise_equal_to_a_straight_one() {
 #[test]
 fn corrupt_truncated_and_foreign_checkpoints_are_refused() {
     let t = Trainer::new(Model::new(tiny(true), 2).unwrap(), quick_train(0)).unwrap();
-    let good = checkpoint::encode("parity", &t);
+    let good = checkpoint::encode("parity", &t, None).unwrap();
     assert!(checkpoint::decode(&good).is_ok());
 
     let mut flipped = good.clone();
@@ -276,7 +276,7 @@ fn corrupt_truncated_and_foreign_checkpoints_are_refused() {
 
     // Right format, wrong task.
     let dir = std::env::temp_dir().join(format!("apmdm-ckpt-test-{}", std::process::id()));
-    let path = checkpoint::save(&dir, "arm-parity", &t).unwrap();
+    let path = checkpoint::save(&dir, "arm-parity", &t, None).unwrap();
     assert_eq!(path.file_name().unwrap(), "step-00000000.ckpt");
     let err = checkpoint::load_for(&path, "parity").unwrap_err();
     assert!(err.to_string().contains("expected `parity`"), "{err}");
@@ -389,4 +389,22 @@ fn the_arm_learns_to_repeat_the_last_bit_and_answers_through_the_arm_rule() {
         assert_eq!(r.last.tokens().len(), 9, "answer plus the next mask");
     }
     assert_eq!(correct, 40);
+}
+
+#[test]
+fn the_activation_estimate_is_exactly_what_is_allocated() {
+    for (cfg, b, t) in [
+        (ModelConfig::ap_mdm(5, 1, 1, 4), 3, 7),
+        (ModelConfig::arm(6, 2, 2, 8), 2, 5),
+        (ModelConfig::mdm(34, 3, 4, 16), 1, 9),
+    ] {
+        let acts = Activations::new(&cfg, b, t);
+        assert_eq!(
+            Activations::floats(&cfg, b, t),
+            Some(acts.allocated_floats())
+        );
+    }
+    let huge = ModelConfig::ap_mdm(5, 64, 64, 4096);
+    assert_eq!(huge.training_bytes(usize::MAX, 2), None);
+    assert!(huge.training_bytes(256, 4).unwrap() > 4 << 30);
 }

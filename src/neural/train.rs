@@ -117,11 +117,12 @@ impl Trainer {
     pub fn new(model: Model, config: TrainConfig) -> Result<Self, NeuralError> {
         let lr_ok = config.lr.is_finite() && config.lr >= 0.0;
         let clip_ok = config.clip.is_finite() && config.clip > 0.0;
-        if config.batch == 0 || !lr_ok || !clip_ok {
+        let decay_ok = config.weight_decay.is_finite() && config.weight_decay >= 0.0;
+        if config.batch == 0 || !lr_ok || !clip_ok || !decay_ok {
             return Err(NeuralError::Config(format!(
-                "batch must be at least 1, lr non-negative and clip positive (batch {}, lr {}, \
-                 clip {})",
-                config.batch, config.lr, config.clip
+                "batch must be at least 1, lr and weight decay finite and non-negative, clip \
+                 finite and positive (batch {}, lr {}, weight decay {}, clip {})",
+                config.batch, config.lr, config.weight_decay, config.clip
             )));
         }
         let m = zero_grads(&model);
