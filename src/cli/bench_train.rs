@@ -11,8 +11,7 @@ use apmdm::kernels::{Backend, Cpu, Rng, Wgpu};
 use apmdm::neural::{Example, Model, ModelConfig, TrainConfig, Trainer, MASK_ID};
 
 use super::train::{
-    at_most, check_training_memory, parse_bytes, Device, MAX_BATCH, MAX_HEADS, MAX_LAYERS,
-    MAX_WIDTH,
+    at_most, check_training_memory, Device, MAX_BATCH, MAX_HEADS, MAX_LAYERS, MAX_WIDTH,
 };
 
 /// Options of `apmdm bench train`.
@@ -44,7 +43,7 @@ pub struct TrainBenchArgs {
     device: Device,
     /// Memory ceiling of a step (model, optimizer state, activations, data), checked against an
     /// estimate before anything is built: bytes, or with K, M, G (powers of 1024).
-    #[arg(long, default_value = "4GiB", value_parser = parse_bytes)]
+    #[arg(long, default_value = "4GiB", value_parser = super::memory_size)]
     max_memory: u64,
     /// Print one JSON object.
     #[arg(long)]

@@ -19,7 +19,7 @@ use apmdm::tasks::parity::{self, Eos, LengthResult, TestStrings};
 
 use super::table::Table;
 use super::train::{
-    at_most, parse_bytes, read_checkpoint, show_bytes, task_name, ModelKind, VariantArg, SELECTED,
+    at_most, read_checkpoint, show_bytes, task_name, ModelKind, VariantArg, SELECTED,
 };
 
 /// Largest `--lengths` entry.
@@ -85,7 +85,7 @@ pub struct ParityEvalArgs {
     show: usize,
     /// Memory ceiling (test strings and one decoding buffer per worker), checked against an
     /// estimate before anything is built: bytes, or with K, M, G (powers of 1024).
-    #[arg(long, default_value = "4GiB", value_parser = parse_bytes)]
+    #[arg(long, default_value = "4GiB", value_parser = super::memory_size)]
     max_memory: u64,
     /// Print one JSON object instead of a table.
     #[arg(long)]

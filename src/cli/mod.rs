@@ -85,7 +85,8 @@ pub(crate) fn memory_size(s: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a byte count (e.g. 4G, 512M, 1000000)"))?;
     v.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("{s} is more bytes than 64 bits count"))
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("{s:?} is not a positive byte count below 2^64"))
 }
 
 #[cfg(test)]
@@ -101,5 +102,6 @@ mod tests {
         assert!(memory_size("x").is_err());
         assert!(memory_size("").is_err());
         assert!(memory_size("99999999999T").is_err());
+        assert!(memory_size("0").is_err());
     }
 }

@@ -155,7 +155,7 @@ pub struct ParityTrainArgs {
     /// Memory ceiling of a training step (model, optimizer state, activations, data),
     /// checked against an estimate before anything is built: bytes, or with K, M, G (powers of
     /// 1024, `iB` optional).
-    #[arg(long, default_value = "4GiB", value_parser = parse_bytes)]
+    #[arg(long, default_value = "4GiB", value_parser = super::memory_size)]
     max_memory: u64,
     /// Testing hook: stop as if killed once this process has taken this many optimizer steps
     /// (after that step's checkpoint, if any, is written; before selection when it is the last).
@@ -263,40 +263,9 @@ pub fn at_most(option: &str, value: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
-/// A byte count: digits with an optional K, M or G suffix (powers of 1024, `iB` or `B`
-/// optional), e.g. `4GiB`, `512M`, `1000000`.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-    let (number, unit) = t.split_at(digits);
-    let shift = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => {
-            return Err(format!(
-                "`{text}` is not a byte count (e.g. 4GiB, 512MiB, 1000000)"
-            ))
-        }
-    };
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1 << shift))
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("`{text}` is not a positive byte count below 2^64"))
-}
-
-/// A byte count for people: `4.0 GiB`, `512.0 MiB`, `900 bytes`.
+/// A byte count for people: `4.0 GiB`, `512.0 MiB`, `900 B`.
 pub fn show_bytes(n: u64) -> String {
-    let units = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
-    for (shift, unit) in units {
-        if n >= 1 << shift {
-            return format!("{:.1} {unit}", n as f64 / (1u64 << shift) as f64);
-        }
-    }
-    format!("{n} bytes")
+    apmdm::compile::memory::bytes(n)
 }
 
 /// Refuses a training step whose estimated memory is above `--max-memory`, naming the options
