@@ -8,6 +8,7 @@ pub mod compile;
 pub mod kernels;
 pub mod machine;
 pub mod neural;
+pub mod output_file;
 pub mod pram;
 pub mod seq;
 pub mod tasks;

@@ -1,42 +1,53 @@
 //! The `apmdm` command line: parses arguments and hands each subcommand to `cli`.
 
+// `print!`, `println!`, `eprint!` and `eprintln!` in this binary are these, not std's: std's
+// panic when standard output cannot be written (`> /dev/full`, a closed pipe). These write
+// through `cli::io`, which remembers the error for the exit status instead. Defined before
+// `mod cli` so that every module of the binary uses them.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::cli::io::print_out(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::cli::io::print_out(format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::cli::io::print_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::cli::io::print_err(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::cli::io::print_err(format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::cli::io::print_err(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod cli;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Runs the command; exits with its own status, or 2 on an error (reported in one line on
+/// standard error), including standard output that could not be written. A pipe the reader
+/// closed (`| head`) is not an error: the command's status stands.
 fn main() -> ExitCode {
-    quiet_on_closed_stdout();
     let args = cli::Cli::parse();
-    match cli::dispatch(args) {
-        Ok(code) => code,
-        Err(e) => {
+    let result = cli::dispatch(args);
+    let stdout_error = cli::io::finish_stdout();
+    match (result, stdout_error) {
+        (Err(e), _) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(2)
         }
+        (Ok(_), Some(why)) => {
+            eprintln!("error: {why}");
+            ExitCode::from(2)
+        }
+        (Ok(code), None) => code,
     }
 }
-
-/// `apmdm trace ... | head` closes stdout early; printing then fails. That is the reader's choice,
-/// not an error of ours: exit quietly instead of reporting a panic. Every other panic keeps the
-/// default report.
-fn quiet_on_closed_stdout() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(0);
-        }
-        default(info);
-    }));
-}
-
 /// The error and its causes on one line, each said once: a message that already ends with its
 /// cause's text (`{path}: {source}`) is not followed by the cause again.
 fn one_line(e: &anyhow::Error) -> String {

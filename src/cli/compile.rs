@@ -21,7 +21,8 @@ use apmdm::machine::{Canvas, ModelClass, Token};
 use apmdm::pram::{self, Program, RunConfig};
 use apmdm::seq::{Evaluator, Word};
 
-use super::run::{load_source, read_inputs, write_atomically};
+use super::io::write_output;
+use super::run::{load_source, read_inputs};
 
 /// Options shared by `compile` and `trace`.
 #[derive(Debug, Args)]
@@ -405,11 +406,11 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     }
     if let Some(path) = &args.html {
         let html = render_html(&compiled, &l.program, &rounds, &states, &report, l.config.n);
-        write_atomically(path, html.as_bytes())?;
+        write_output(path, html.as_bytes())?;
         println!("{} steps rendered to {}", run.steps(), path.display());
     }
     if let Some(path) = &args.jsonl {
-        write_atomically(path, lines.as_bytes())?;
+        write_output(path, lines.as_bytes())?;
         println!(
             "{} steps written to {} ({} positions, outcome {})",
             run.steps(),

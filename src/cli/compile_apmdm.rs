@@ -19,7 +19,7 @@ use apmdm::pram::Program;
 use apmdm::seq::{Evaluator, Word};
 
 use super::compile::{escape, html_head, print_seq_and_problems, CompileArgs, Loaded, TraceArgs};
-use super::run::write_atomically;
+use super::io::write_output;
 
 pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
     if args.emit_seq.is_some() || args.emit_canvas.is_some() {
@@ -302,11 +302,11 @@ pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
     }
     if let Some(path) = &args.html {
         let html = render_html(&compiled, &l.program, &states, &report, l.config.n);
-        write_atomically(path, html.as_bytes())?;
+        write_output(path, html.as_bytes())?;
         println!("{} steps rendered to {}", run.steps(), path.display());
     }
     if let Some(path) = &args.jsonl {
-        write_atomically(path, lines.as_bytes())?;
+        write_output(path, lines.as_bytes())?;
         println!(
             "{} steps written to {} (peak {} positions, outcome {})",
             run.steps(),

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 
 use apmdm::machine::library::{
@@ -110,10 +110,7 @@ fn report<A: Symbol + Serialize, P: Clone + Serialize>(
         r.context_length()
     );
     if let Some(path) = jsonl {
-        let tmp = path.with_extension("jsonl.tmp");
-        std::fs::write(&tmp, r.trace.to_jsonl())
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        super::io::write_output(&path, r.trace.to_jsonl().as_bytes())?;
         println!("trace written to {}", path.display());
     }
     Ok(if r.stop.error().is_some() {

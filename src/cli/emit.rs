@@ -10,7 +10,7 @@ use apmdm::pram::RunConfig;
 use apmdm::seq::Word;
 
 use super::compile::CompileArgs;
-use super::run::write_atomically;
+use super::io::write_output;
 
 /// Writes the envelope and the canvas `args` asks for; the canvas is built only when asked.
 pub fn write(
@@ -20,11 +20,11 @@ pub fn write(
     canvas: impl FnOnce() -> Result<Vec<Token<Word>>, CompileError>,
 ) -> Result<()> {
     if let Some(path) = &args.emit_seq {
-        write_atomically(path, envelope.to_json()?.as_bytes())?;
+        write_output(path, envelope.to_json()?.as_bytes())?;
     }
     if let Some(path) = &args.emit_canvas {
         let file = envelope.canvas_file(config.seed, canvas()?);
-        write_atomically(path, file.to_json()?.as_bytes())?;
+        write_output(path, file.to_json()?.as_bytes())?;
     }
     Ok(())
 }
@@ -88,7 +88,7 @@ pub fn weights(
         }));
     }
     let probe = serde_json::json!({"format": 1, "steps": steps});
-    write_atomically(
+    write_output(
         &dir.join("probe.json"),
         serde_json::to_string(&probe)?.as_bytes(),
     )?;

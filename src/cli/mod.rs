@@ -8,6 +8,7 @@ mod compile_apmdm;
 mod demo;
 mod emit;
 mod eval;
+pub(crate) mod io;
 mod run;
 mod step;
 mod table;

@@ -1,13 +1,18 @@
 //! `apmdm run`: runs a PRAM program with the interpreter and prints its outcome, output and metrics.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use serde::ser::SerializeMap;
+use serde::Serialize;
 use serde_json::json;
 
+use super::io::{create_output, Stdout};
+use apmdm::pram::round::{ReadRecord, WriteRecord};
 use apmdm::pram::{self, library, AccessModel, Outcome, RunConfig, TraceRound, Value};
 
 /// Options of `apmdm run`.
@@ -109,39 +114,55 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let report = match &args.trace {
         None => pram::run(&program, &config)?,
         Some(path) => {
-            let mut lines = String::new();
+            // Streamed: each round's record is written as the interpreter hands it over, so
+            // memory does not grow with the trace and a killed run leaves what it wrote in the
+            // temporary file beside `path`.
+            let mut out = create_output(path)?;
+            let mut failed = None;
             let mut sink = |r: TraceRound| {
-                lines.push_str(&trace_record(&r).to_string());
-                lines.push('\n');
+                if failed.is_none() {
+                    let written = serde_json::to_writer(&mut out, &TraceRecord(&r))
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"));
+                    failed = written.err();
+                }
             };
             let report = pram::run_traced(&program, &config, Some(&mut sink))?;
-            write_atomically(path, lines.as_bytes())?;
+            if let Some(e) = failed {
+                return Err(out.error(e).into());
+            }
+            out.commit()?;
             report
         }
     };
     let model = config.model.unwrap_or(program.model);
     let m = &report.metrics;
     if args.json {
-        let output: serde_json::Map<String, serde_json::Value> = report
-            .output
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
-            .collect();
         let outcome = match &report.outcome {
             Outcome::Ok => json!("ok"),
             other => serde_json::to_value(other)?,
         };
-        println!(
-            "{}",
-            json!({
-                "program": program.name,
-                "n": args.n,
-                "model": model.name(),
-                "outcome": outcome,
-                "output": output,
-                "metrics": {"rounds": m.rounds, "processors": m.processors, "work": m.work, "space": m.space},
-            })
-        );
+        // Serialized straight to standard output (no document in memory), in the key order
+        // of the object it replaced: sorted, as `serde_json::Map` keeps them.
+        let line = RunJson {
+            metrics: MetricsJson {
+                processors: m.processors,
+                rounds: m.rounds,
+                space: m.space,
+                work: m.work,
+            },
+            model: model.name(),
+            n: args.n,
+            outcome,
+            output: OutputJson(&report.output),
+            program: &program.name,
+        };
+        let mut out = std::io::BufWriter::new(Stdout);
+        // A write error is already remembered by `Stdout` (and decides the exit status).
+        let _ = serde_json::to_writer(&mut out, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
     } else {
         println!("program {} (n = {}, model {})", program.name, args.n, model);
         for (name, v) in &report.output {
@@ -167,27 +188,86 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     })
 }
 
-fn trace_record(r: &TraceRound) -> serde_json::Value {
-    let reads: Vec<_> = r
-        .reads
-        .iter()
-        .map(|a| json!({"address": a.addr, "value": a.value, "processor": a.pid, "line": a.line}))
-        .collect();
-    let writes: Vec<_> = r
-        .writes
-        .iter()
-        .map(|a| json!({"address": a.addr, "value": a.value, "processor": a.pid, "line": a.line}))
-        .collect();
-    json!({"round": r.round, "active": r.active, "line": r.line, "reads": reads, "writes": writes})
+/// `apmdm run --json`: fields in sorted order.
+#[derive(Serialize)]
+struct RunJson<'a> {
+    metrics: MetricsJson,
+    model: &'a str,
+    n: i64,
+    outcome: serde_json::Value,
+    output: OutputJson<'a>,
+    program: &'a str,
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it into place.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+/// T, P, W, S under their JSON names, sorted.
+#[derive(Serialize)]
+struct MetricsJson {
+    processors: u64,
+    rounds: u64,
+    space: u64,
+    work: u64,
+}
+
+/// The outputs as one object, keys sorted (the last of a repeated name wins, as in a map).
+struct OutputJson<'a>(&'a [(String, Value)]);
+
+impl Serialize for OutputJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let sorted: BTreeMap<&str, &Value> = self.0.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        s.collect_map(sorted)
+    }
+}
+
+/// One round of `--trace` as a JSON line: `{"active", "line", "reads", "round", "writes"}`, each
+/// access `{"address", "line", "processor", "value"}`.
+struct TraceRecord<'a>(&'a TraceRound);
+
+impl Serialize for TraceRecord<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("active", &r.active)?;
+        m.serialize_entry("line", &r.line)?;
+        m.serialize_entry("reads", &Reads(&r.reads))?;
+        m.serialize_entry("round", &r.round)?;
+        m.serialize_entry("writes", &Writes(&r.writes))?;
+        m.end()
+    }
+}
+
+/// One read or write of a trace record.
+#[derive(Serialize)]
+struct AccessJson {
+    address: u64,
+    line: u32,
+    processor: u64,
+    value: i64,
+}
+
+/// A round's reads as a JSON array.
+struct Reads<'a>(&'a [ReadRecord]);
+
+impl Serialize for Reads<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|a| AccessJson {
+            address: a.addr,
+            line: a.line,
+            processor: a.pid,
+            value: a.value,
+        }))
+    }
+}
+
+/// A round's applied writes as a JSON array.
+struct Writes<'a>(&'a [WriteRecord]);
+
+impl Serialize for Writes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|a| AccessJson {
+            address: a.addr,
+            line: a.line,
+            processor: a.pid,
+            value: a.value,
+        }))
+    }
 }

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::circuit::{Expect, Feature};
 use super::model::{Model, Row};
+use crate::output_file::describe;
 use crate::seq::Cmp;
 
 /// Why an export failed.
@@ -216,7 +217,12 @@ pub fn export(model: &Model, dir: &Path, max_bytes: u64) -> Result<Exported, Exp
         })
         .collect();
     let file = dir.join("model.safetensors");
-    safetensors::tensor::serialize_to_file(views, None, &file).map_err(|e| io(&file, e))?;
+    // Serialized in memory (the byte cap bounds it) so that the file goes through
+    // `output_file` like every other output.
+    let serialized = safetensors::tensor::serialize(views, None).map_err(|e| io(&file, e))?;
+    drop(encoded);
+    crate::output_file::write_file(&file, &serialized)
+        .map_err(|e| io(&file, describe(&e.error)))?;
     write_json(&dir.join("config.json"), &config_json(model, &masks, f32s))?;
     write_json(&dir.join("layout.json"), &layout_json(model))?;
     Ok(Exported {
@@ -229,9 +235,8 @@ pub fn export(model: &Model, dir: &Path, max_bytes: u64) -> Result<Exported, Exp
 
 fn write_json(path: &Path, v: &serde_json::Value) -> Result<(), ExportError> {
     let text = serde_json::to_string_pretty(v).map_err(|e| io(path, e))?;
-    let tmp = path.with_extension("json.partial");
-    std::fs::write(&tmp, text + "\n").map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+    crate::output_file::write_file(path, (text + "\n").as_bytes())
+        .map_err(|e| io(path, describe(&e.error)))
 }
 
 fn config_json(model: &Model, masks: &[Vec<&str>], f32s: bool) -> serde_json::Value {
