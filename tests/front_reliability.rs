@@ -422,7 +422,7 @@ fn an_os_error_is_said_once() {
     let m = missing.display();
     assert_eq!(
         stderr,
-        format!("error: reading {m}: {m}: No such file or directory (os error 2)\n")
+        format!("error: {m}: No such file or directory (os error 2)\n")
     );
 }
 
