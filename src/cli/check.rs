@@ -26,7 +26,7 @@ use super::table::Table;
     after_help = "Every row is PASS (built, run, every check held), FAIL, or NOT RUN (over \
 --max-work or --max-length: nothing checked; predictions are labelled as such). Exit codes: 0 = \
 every row that ran passed and at least one ran (rows not run are listed); 1 = a row failed (or a \
-growth mismatch under --strict-growth); 2 = a usage or input error; 3 = nothing ran, or a row \
+growth mismatch under --strict-growth); 2 = a usage, input or I/O error; 3 = nothing ran, or a row \
 was not run under --require-run."
 )]
 pub struct CheckArgs {

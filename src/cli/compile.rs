@@ -73,7 +73,7 @@ impl Common {
     after_help = "The row is PASS (compiled, run, every check held), FAIL, or NOT RUN (its canvas \
 is over --max-length: nothing checked; the exact length is printed as a prediction). Exit codes: \
 0 = pass; 1 = a check failed (a disagreement with the interpreter, a bound, or the program's own \
-declared bound exceeded); 2 = a usage or input error; 3 = not run."
+declared bound exceeded); 2 = a usage, input or I/O error; 3 = not run."
 )]
 pub struct CompileArgs {
     #[command(flatten)]
