@@ -113,6 +113,30 @@ fn a_compile_over_max_memory_is_not_run_with_its_estimate() {
     let (code, _, stderr) = apmdm(&["trace", "prefix_sum", "--n", "64", "--max-memory", "35M"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("and the trace's canvases"), "{stderr}");
+    // The AP-MDM trace too: its canvases fit 33 MiB, its kept canvases do not.
+    let (code, _, stderr) = apmdm(&[
+        "trace",
+        "prefix_sum",
+        "--n",
+        "64",
+        "--target",
+        "apmdm",
+        "--max-memory",
+        "33M",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("and the trace's canvases"), "{stderr}");
+    let (code, stdout, _) = apmdm(&[
+        "compile",
+        "prefix_sum",
+        "--n",
+        "64",
+        "--target",
+        "apmdm",
+        "--max-memory",
+        "33M",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
     let (code, _, stderr) = apmdm(&["compile", "prefix_sum", "--max-memory", "lots"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("is not a byte count"), "{stderr}");

@@ -217,6 +217,26 @@ fn short(w: &Word) -> String {
 
 pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
     let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
+    // The trace keeps every canvas: the proof's step bound times its peak context sizes them
+    // (from the interpreter's T, space profile and S; the runner holds the columns' ceiling
+    // whatever the canvas does).
+    let (want, space) = apmdm::check::apmdm::profile(&l.program, &l.config)?;
+    let sb = ApmdmBounds::from_file().steps;
+    let steps = (sb.a as u64)
+        .saturating_mul(want.metrics.rounds)
+        .saturating_add(space.allocation_steps())
+        .saturating_add(sb.b as u64);
+    let peak = want
+        .metrics
+        .space
+        .saturating_add(compiled.slots as u64)
+        .saturating_add(2);
+    apmdm::compile::memory::check(
+        &compiled.seq,
+        peak,
+        steps.saturating_add(1),
+        l.limits.max_memory,
+    )?;
     let (report, run) = match args.common.exec().executor {
         apmdm::check::weights::Executor::Seq => {
             run_apmdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?
