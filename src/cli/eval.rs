@@ -213,7 +213,31 @@ fn eval_parity(a: ParityEvalArgs) -> Result<ExitCode> {
         let inputs = TestStrings::new(length, count, a.test_seed);
         let r = match a.model {
             ModelKind::ApMdm => {
-                parity::evaluate_ap_mdm(|| ModelStep::new(model, Cpu::new(), &vocab), &inputs, eos)
+                // Inserts grow the canvas: it may reach what --max-memory affords, no further.
+                let strings = 2 * count as u64 * (length as u64 + 48);
+                let affordable = |seq: usize| {
+                    model
+                        .config
+                        .decoding_bytes(seq)
+                        .and_then(|b| b.checked_mul(workers))
+                        .and_then(|d| d.checked_add(strings))
+                        .is_some_and(|need| need <= a.max_memory)
+                };
+                let (mut lo, mut hi) = (length + 3, 1usize << 24);
+                while lo < hi {
+                    let mid = lo + (hi - lo).div_ceil(2);
+                    if affordable(mid) {
+                        lo = mid;
+                    } else {
+                        hi = mid - 1;
+                    }
+                }
+                parity::evaluate_ap_mdm_within(
+                    || ModelStep::new(model, Cpu::new(), &vocab),
+                    &inputs,
+                    eos,
+                    lo,
+                )
             }
             ModelKind::Arm => {
                 parity::evaluate_arm(|| ArmStep::new(model, Cpu::new(), &vocab), &inputs)

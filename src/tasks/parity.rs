@@ -342,8 +342,28 @@ where
     S: StepFunction<ParityToken>,
     F: Fn() -> S + Sync,
 {
+    let longest = RunConfig::<ParityToken>::new(ModelClass::ApMdm)
+        .limits
+        .max_length;
+    evaluate_ap_mdm_within(make, set, eos, longest)
+}
+
+/// [`evaluate_ap_mdm`] with canvases held to `max_length` positions (a memory ceiling: a model
+/// that keeps inserting stops at the length cap, and that string counts as not answered).
+pub fn evaluate_ap_mdm_within<S, F>(
+    make: F,
+    set: &TestStrings,
+    eos: Eos,
+    max_length: usize,
+) -> LengthResult
+where
+    S: StepFunction<ParityToken>,
+    F: Fn() -> S + Sync,
+{
     let length = set.length;
-    let config = RunConfig::new(ModelClass::ApMdm).max_steps(step_cap(length));
+    let config = RunConfig::new(ModelClass::ApMdm)
+        .max_steps(step_cap(length))
+        .max_length(max_length);
     let runs: Vec<_> = set
         .strings
         .par_iter()
@@ -583,6 +603,35 @@ mod tests {
         assert_eq!(r.interval, "wilson-95");
         assert_eq!((r.ci_low, r.ci_high), wilson(50, 50));
         assert!(r.ci_low < 1.0);
+    }
+
+    /// A model that inserts after every position at every step doubles the canvas each step: the
+    /// evaluation holds it to the length it was given (a memory ceiling), and such a string
+    /// counts as not answered.
+    #[test]
+    fn a_canvas_that_keeps_growing_stops_at_the_length_it_was_given() {
+        struct Grow;
+        impl StepFunction<ParityToken> for Grow {
+            fn propose(
+                &mut self,
+                x: &[Token<ParityToken>],
+            ) -> Result<crate::machine::Proposal<ParityToken>, crate::machine::StepFunctionError>
+            {
+                Ok(crate::machine::Proposal {
+                    tokens: x
+                        .iter()
+                        .map(|t| t.symbol().copied().unwrap_or(Zero))
+                        .collect(),
+                    bits: vec![ControlBits::INSERT; x.len()],
+                })
+            }
+        }
+        let set = TestStrings::new(6, 4, 5);
+        let r = evaluate_ap_mdm_within(|| Grow, &set, Eos::Drop, 100);
+        assert_eq!((r.count, r.correct), (4, 0));
+        assert!(r.peak_length <= 100, "{}", r.peak_length);
+        assert!(r.peak_length > 50, "{}", r.peak_length);
+        assert_eq!(r.stops.get("length-cap"), Some(&4), "{:?}", r.stops);
     }
 
     #[test]
