@@ -296,6 +296,7 @@ while 1 {
     )
     .unwrap();
     assert_eq!(ap.status, Status::NotRun);
+    assert_eq!(ap.reason, row.reason);
 }
 
 /// The cell limit is checked over every declared array before any input is generated: a

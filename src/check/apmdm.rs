@@ -8,13 +8,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::mdm::{
-    agreement, answer_words, failed_checks, fit_quantities, outcome_words, program_bound_check,
-    reason, width_checks, FitRow, Linear,
+    agreement, answer_words, failed_checks, fit_quantities, outcome_words, over_memory_not_run,
+    program_bound_check, reason, width_checks, FitRow, Linear,
 };
 use super::verdict::{Check, Status};
 use super::weights::{run_by_weights, weights_checks, Executor, ExecutorOptions, WeightsRow};
 use crate::compile::apmdm_run::{run_apmdm_watched, run_apmdm_with, StepInfo};
-use crate::compile::mdm_run::{timed, MdmRunError};
+use crate::compile::mdm_run::timed;
 use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm, ApmdmLayout};
 use crate::compile::pram_to_mdm::{CompileError, CompileLimits};
 use crate::machine::Canvas;
@@ -372,11 +372,7 @@ pub fn check_apmdm_case_watched(
         }
         r => r?,
     };
-    let run = match run {
-        Ok(Err(MdmRunError::Compile(CompileError::OverMemory(m)))) => Err(m.to_string()),
-        run => run,
-    };
-    let run = match run {
+    let run = match over_memory_not_run(run) {
         Ok(run) => run,
         Err(why) => {
             row.checks = checks;

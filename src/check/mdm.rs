@@ -306,11 +306,7 @@ pub fn check_case_with(
         }
         r => r?,
     };
-    let run = match run {
-        Ok(Err(MdmRunError::Compile(CompileError::OverMemory(m)))) => Err(m.to_string()),
-        run => run,
-    };
-    let run = match run {
+    let run = match over_memory_not_run(run) {
         Ok(run) => run,
         Err(why) => {
             row.checks = checks;
@@ -605,4 +601,15 @@ pub(crate) fn uncompiled(outcome: &pram::Outcome) -> String {
             .uncompiled_limit()
             .map_or(String::new(), |l| l.to_string())
     )
+}
+
+/// A run that stopped over `--max-memory` (the AP-MDM runner, as the canvas grew) is not run, with
+/// the estimate as its reason, like a weights row that could not be realized (`Err(why)`).
+pub(crate) fn over_memory_not_run<T>(
+    run: Result<Result<T, MdmRunError>, String>,
+) -> Result<Result<T, MdmRunError>, String> {
+    match run {
+        Ok(Err(MdmRunError::Compile(CompileError::OverMemory(m)))) => Err(m.to_string()),
+        run => run,
+    }
 }
