@@ -66,6 +66,12 @@ pub struct CheckArgs {
     /// Which constructions to check: `mdm`, `apmdm` or `both`.
     #[arg(long, default_value = "both", value_parser = ["mdm", "apmdm", "both"])]
     target: String,
+    /// Which theorems' rows to check, comma-separated: 1 (PRAM -> MDM, the `mdm` target) and 4
+    /// (PRAM -> AP-MDM, the `apmdm` target). Default: the hand-written machines and the
+    /// theorems --target names. With --theorem, only the theorems listed run (and machines
+    /// named among PROGRAMS).
+    #[arg(long, value_delimiter = ',', value_parser = THEOREMS)]
+    theorem: Vec<String>,
     /// Exit with 3 when any row was not run (default: rows not run are listed, exit 0).
     #[arg(long)]
     require_run: bool,
@@ -86,6 +92,31 @@ pub struct CheckArgs {
     max_weights_length: usize,
 }
 
+/// The theorems `--theorem` accepts.
+const THEOREMS: [&str; 2] = ["1", "4"];
+
+/// What one theorem checked outside the PRAM compile path adds to a run of `check`: its rows'
+/// verdicts (counted in the summary), its JSON member (`theorem_N`) and its printed tables.
+pub(super) struct Section {
+    pub key: String,
+    pub statuses: Vec<Status>,
+    pub json: serde_json::Value,
+    pub text: String,
+}
+
+/// The sections of the theorems listed in --theorem other than 1 and 4, in the order given.
+/// `subjects` are the PRAM programs named (or the library), each checked at `cases`.
+fn sections(args: &CheckArgs, _subjects: &[Subject]) -> Result<Vec<Section>> {
+    let out = Vec::new();
+    for t in &args.theorem {
+        match t.as_str() {
+            "1" | "4" => {}
+            other => bail!("--theorem {other} is not executable"),
+        }
+    }
+    Ok(out)
+}
+
 /// A PRAM program to check: its name, source and parsed form.
 struct Subject {
     name: String,
@@ -98,6 +129,11 @@ struct Subject {
 fn subjects(args: &CheckArgs) -> Result<(Vec<&'static str>, Vec<Subject>)> {
     let machines: Vec<&'static str> = BUILTIN.iter().map(|(name, _, _)| *name).collect();
     if args.programs.is_empty() {
+        let machines = if args.theorem.is_empty() {
+            machines
+        } else {
+            Vec::new()
+        };
         let mut programs = Vec::new();
         for (name, source) in library::PROGRAMS {
             let program = library::load(name)
@@ -220,7 +256,16 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     }
     let bounds = MdmBounds::from_file();
     let ap_bounds = ApmdmBounds::from_file();
-    let (do_mdm, do_ap) = (args.target != "apmdm", args.target != "mdm");
+    let (do_mdm, do_ap) = if args.theorem.is_empty() {
+        (args.target != "apmdm", args.target != "mdm")
+    } else {
+        if args.target != "both" {
+            bail!("give --theorem or --target, not both (--theorem 1 is the mdm target, 4 the apmdm target)");
+        }
+        let has = |t: &str| args.theorem.iter().any(|x| x == t);
+        (has("1"), has("4"))
+    };
+    let sections = sections(&args, &subjects)?;
     let limits = CompileLimits {
         max_length: args.max_length,
         max_memory: args.max_memory,
@@ -235,6 +280,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let mut fit_rows: Vec<FitRow> = Vec::new();
     let mut growth_rows: Vec<GrowthRow> = Vec::new();
     for (s, (cases, declared)) in subjects.iter().zip(&plans) {
+        if !do_mdm && !do_ap {
+            break;
+        }
         let name = &s.name;
         let mut mine = Vec::new();
         let mut ap_mine = Vec::new();
@@ -289,7 +337,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             .iter()
             .map(machine_status)
             .chain(rows.iter().map(|r| r.status))
-            .chain(ap_rows.iter().map(|r| r.status)),
+            .chain(ap_rows.iter().map(|r| r.status))
+            .chain(sections.iter().flat_map(|s| s.statuses.iter().copied())),
     );
     let mismatches: Vec<&GrowthRow> = growth_rows
         .iter()
@@ -334,9 +383,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|r| serde_json::to_value(r).unwrap_or_default()),
         );
-        println!(
-            "{}",
-            json!({
+        let mut out = json!({
                 "status": summary.overall(),
                 "passed": summary.passed,
                 "failed": summary.failed,
@@ -346,8 +393,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 "fits": fit_rows,
                 "growth": growth_rows,
                 "warnings": warnings,
-            })
-        );
+        });
+        if let Some(o) = out.as_object_mut() {
+            for s in &sections {
+                o.insert(s.key.clone(), s.json.clone());
+            }
+        }
+        println!("{out}");
     } else {
         print_machines(&machine_rows);
         print_rows(&rows);
@@ -358,6 +410,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         }
         print_fits(&fit_rows);
         print_growth(&growth_rows);
+        for s in &sections {
+            print!("{}", s.text);
+        }
         for w in &warnings {
             println!("warning: {w}");
         }
