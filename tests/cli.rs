@@ -320,6 +320,8 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
         "apmdm",
         "--n",
         "3",
+        "--layout",
+        "tight",
         "--emit-seq",
         seq_path.to_str().unwrap(),
         "--emit-canvas",
@@ -362,7 +364,8 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
         run.steps() as u64,
         3 * interp["metrics"]["rounds"].as_u64().unwrap() + 1 + 2
     );
-    // The trace names remask, insert and delete with what each position serves.
+    // The trace (of the tight layout, where memory follows the space in use) names remask,
+    // insert and delete with what each position serves.
     let program = "program p; model erew; word 16;\ninput A[n] = random(0, 9);\nshared s;\n\
                    output s;\nbounds { rounds <= 10; processors <= n; work <= 10 * n; }\n\
                    alloc C[n] { pardo i in 0..n { C[i] = A[i] + 1; } }\n\
@@ -377,6 +380,8 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
         "apmdm",
         "--n",
         "4",
+        "--layout",
+        "tight",
         "--jsonl",
         jsonl.to_str().unwrap(),
     ]);
@@ -415,6 +420,8 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
         "1",
         "--target",
         "apmdm",
+        "--layout",
+        "declared",
         "--max-work",
         "1000",
         "--json",
@@ -433,10 +440,19 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
     assert!(row["reason"].as_str().unwrap().contains("--max-work"));
     assert!(row["context"].is_null() && row["steps"].is_null() && row["agree"].is_null());
     assert_eq!(row["predicted_context"].as_u64(), Some(5 * 8 + 8));
-    let (code, text, _) = apmdm(&["trace", "tqbf", "--target", "apmdm", "--n", "1"]);
+    let (code, text, _) = apmdm(&[
+        "trace", "tqbf", "--target", "apmdm", "--n", "1", "--layout", "tight",
+    ]);
     assert_eq!(code, 0);
     assert!(
         text.contains("[grow -> decode, round 1, length 11 -> 13]"),
+        "{text}"
+    );
+    // The declared layout is laid out for the declared space: no GROW step, a fixed length.
+    let (code, text, _) = apmdm(&["trace", "tqbf", "--target", "apmdm", "--n", "1"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("[commit -> decode, round 1, length 13 -> 13]") && !text.contains("grow"),
         "{text}"
     );
     let html = dir.join("t.html");
@@ -447,6 +463,8 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
         "apmdm",
         "--n",
         "1",
+        "--layout",
+        "tight",
         "--html",
         html.to_str().unwrap(),
     ]);

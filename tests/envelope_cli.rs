@@ -125,7 +125,7 @@ const PROGRAMS: [(&str, &str); 3] = [
     (
         "scope",
         "program my_scope; model erew; word 16;\ninput A[n] = random(0, 9);\nshared s;\n\
-         output s;\nbounds { rounds <= 10; processors <= n; work <= 10 * n; }\n\
+         output s;\nbounds { rounds <= 10; processors <= n; work <= 10 * n; space <= 2 * n + 1; }\n\
          alloc C[n] { pardo i in 0..n { C[i] = A[i] + 1; } s = C[n - 1]; }\n",
     ),
 ];

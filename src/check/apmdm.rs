@@ -13,9 +13,9 @@ use super::mdm::{
 };
 use super::verdict::{Check, Status};
 use super::weights::{run_by_weights, weights_checks, Executor, ExecutorOptions, WeightsRow};
-use crate::compile::apmdm_run::{run_apmdm_watched, run_apmdm_with, StepInfo};
+use crate::compile::apmdm_run::{run_apmdm_watched, run_apmdm_with, used_positions, StepInfo};
 use crate::compile::mdm_run::timed;
-use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm, ApmdmLayout};
+use crate::compile::pram_to_apmdm::{initial_canvas, pram_to_apmdm_in, ApmdmLayout, ApmdmMode};
 use crate::compile::pram_to_mdm::{CompileError, CompileLimits};
 use crate::machine::Canvas;
 use crate::pram::interp::{run_traced, TraceRound};
@@ -85,6 +85,16 @@ impl SpaceProfile {
         }
         total
     }
+
+    /// The allocation steps of the transitions into rounds 2, 3, ...: those of a program that
+    /// allocates or frees memory after its first round (the entry transition's are left out).
+    pub fn allocation_steps_after_entry(&self) -> u64 {
+        let entry = SpaceProfile {
+            initial: self.initial,
+            rounds: self.rounds.iter().take(1).copied().collect(),
+        };
+        self.allocation_steps() - entry.allocation_steps()
+    }
 }
 
 /// GROW steps from `low` cells to `after` cells: each step at most doubles the memory region
@@ -126,8 +136,10 @@ pub fn profile(
 pub struct ApmdmRow {
     /// The program.
     pub program: String,
-    /// `"apmdm"`.
+    /// `"apmdm"` (the declared layout, the theorem's form) or `"apmdm-tight"`.
     pub target: String,
+    /// The layout run.
+    pub layout: ApmdmMode,
     /// The size.
     pub n: i64,
     /// The seed of the input.
@@ -149,16 +161,25 @@ pub struct ApmdmRow {
     pub reason: Option<String>,
     /// Decoding steps of the run.
     pub steps: Option<u64>,
-    /// The allocation steps the proof allows (from the interpreter's space profile).
+    /// The allocation steps the tight layout takes (the proof's count from the interpreter's
+    /// space profile); the declared layout takes none.
     pub allocation_steps: u64,
-    /// a*T + allocation steps + b.
+    /// Of those, the steps of transitions after the first round (`check` runs the tight layout
+    /// beside the declared one where this is not zero).
+    pub allocation_steps_after_entry: u64,
+    /// a*T + b (declared), a*T + allocation steps + b (tight).
     pub steps_bound: u64,
     /// The peak context the run reached.
     pub context: Option<u64>,
+    /// The most positions in use at any step (`StepInfo::used`; the context in the tight layout).
+    pub context_used: Option<u64>,
     /// The proof's exact peak 2 + S + slots, for a row not run (a prediction).
     pub predicted_context: Option<u64>,
-    /// c*(S + slots) + d.
+    /// c*(S + slots) + d (tight); c*(max(S_decl, static cells) + slots) + d (declared, an
+    /// identity of the layout).
     pub context_bound: u64,
+    /// c*(S + slots) + d: the bound on the positions in use, with S the measured space.
+    pub context_used_bound: u64,
     /// The initial canvas length.
     pub initial: u64,
     /// Steps whose length was held against the space in use then (all, when run).
@@ -230,11 +251,20 @@ pub fn check_apmdm_case(
         bounds,
         max_work,
         ExecutorOptions::seq(),
+        ApmdmMode::Tight,
         &mut |_| {},
     )
 }
 
-/// [`check_apmdm_case`], handing each step of the schedule's run to `watch` (for progress).
+/// [`check_apmdm_case`] in layout `mode`, handing each step of the schedule's run to `watch`
+/// (for progress).
+///
+/// Tight: steps <= aT + (allocation steps) + b, the peak context <= c(S + slots) + d, and every
+/// step's length within the cells in use then. Declared: steps <= aT + b, the context equal to
+/// the layout's c(max(S_decl, static cells) + slots) + d (an identity), and every step's
+/// positions in use (`StepInfo::used`, measured from the tokens) within the cells the
+/// interpreter had in use then.
+#[allow(clippy::too_many_arguments)]
 pub fn check_apmdm_case_watched(
     program: &Program,
     config: &RunConfig,
@@ -242,8 +272,10 @@ pub fn check_apmdm_case_watched(
     bounds: &ApmdmBounds,
     max_work: u64,
     exec: ExecutorOptions,
+    mode: ApmdmMode,
     watch: &mut dyn FnMut(&StepInfo),
 ) -> Result<ApmdmRow, CompileError> {
+    let declared = mode == ApmdmMode::Declared;
     let executor = exec.executor;
     let (n, seed) = (config.n, config.seed);
     let mut config = config.clone();
@@ -260,7 +292,7 @@ pub fn check_apmdm_case_watched(
     let sb = &bounds.steps;
     let steps_bound = (sb.a as u64)
         .saturating_mul(m.rounds)
-        .saturating_add(allocation_steps)
+        .saturating_add(if declared { 0 } else { allocation_steps })
         .saturating_add(sb.b as u64);
     let cb = &bounds.context;
     let context_at = |s: u64| {
@@ -268,10 +300,20 @@ pub fn check_apmdm_case_watched(
             .saturating_mul(s.saturating_add(slots))
             .saturating_add(cb.b as u64)
     };
-    let context_bound = context_at(m.space);
+    // The declared layout's length: the region holds max(S_decl, static cells) cells.
+    let region = u64::try_from(&layout.peak_declared)
+        .unwrap_or(u64::MAX)
+        .saturating_sub(slots.saturating_add(2));
+    let context_used_bound = context_at(m.space);
+    let context_bound = if declared {
+        context_at(region)
+    } else {
+        context_used_bound
+    };
     let mut row = ApmdmRow {
         program: program.name.clone(),
-        target: "apmdm".into(),
+        target: if declared { "apmdm" } else { "apmdm-tight" }.into(),
+        layout: mode,
         n,
         seed,
         rounds: m.rounds,
@@ -283,11 +325,14 @@ pub fn check_apmdm_case_watched(
         reason: None,
         steps: None,
         allocation_steps,
+        allocation_steps_after_entry: space.allocation_steps_after_entry(),
         steps_bound,
         context: None,
+        context_used: None,
         predicted_context: None,
         context_bound,
-        initial,
+        context_used_bound,
+        initial: if declared { context_bound } else { initial },
         steps_checked: 0,
         materialized: false,
         agree: None,
@@ -312,11 +357,15 @@ pub fn check_apmdm_case_watched(
         checks: Vec::new(),
         problems: Vec::new(),
     };
-    let predicted = m.space.saturating_add(slots).saturating_add(2);
+    let predicted = if declared {
+        context_bound
+    } else {
+        m.space.saturating_add(slots).saturating_add(2)
+    };
     let cost = steps_bound.saturating_mul(predicted);
     let not_run = if want.outcome.uncompiled_limit().is_some() {
         Some(super::mdm::uncompiled(&want.outcome))
-    } else if initial > limits.max_length as u64 {
+    } else if row.initial > limits.max_length as u64 {
         Some(format!("longer than --max-length {}", limits.max_length))
     } else if cost > max_work {
         Some(format!("steps x context {cost} over --max-work {max_work}"))
@@ -331,10 +380,12 @@ pub fn check_apmdm_case_watched(
         return Ok(finish(row, false, Some(why)));
     }
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
-        let compiled = pram_to_apmdm(program, n, limits)?;
+        let compiled = pram_to_apmdm_in(program, n, limits, mode)?;
         // The proof's peak context sizes the estimate; the runner holds the ceiling if it grows.
-        crate::compile::memory::check(&compiled.seq, predicted.max(initial), 0, limits.max_memory)?;
+        let longest = predicted.max(row.initial);
+        crate::compile::memory::check(&compiled.seq, longest, 0, limits.max_memory)?;
         let x0 = initial_canvas(&compiled, program, &config)?;
+        let first_used = used_positions(&compiled, &x0);
         let (run, weights) = match executor {
             Executor::Seq => (
                 Ok(run_apmdm_watched(
@@ -361,10 +412,10 @@ pub fn check_apmdm_case_watched(
                 }
             }
         };
-        Ok((compiled, run, weights))
+        Ok((compiled, run, weights, first_used))
     });
     // Over --max-memory (before the run, or as the canvas grew): nothing is claimed.
-    let (compiled, run, weights) = match result {
+    let (compiled, run, weights, first_used) = match result {
         Err(CompileError::OverMemory(m)) => {
             row.predicted_context = Some(predicted);
             row.checks = checks;
@@ -413,35 +464,73 @@ pub fn check_apmdm_case_watched(
             let agreement = agreement("apmdm", &got.outcome, &got.output, &got.metrics, &want);
             row.agree = Some(agreement.held);
             checks.push(agreement);
-            checks.push(Check::at_most(
-                "steps",
-                steps,
-                "aT + alloc + b = ",
-                steps_bound,
-                true,
-            ));
-            checks.push(Check::at_most(
-                "peak context",
-                context,
-                "c(S + slots) + d = ",
-                context_bound,
-                true,
-            ));
-            // The initial canvas is laid out from the static arrays: an identity of the layout.
-            let first = context_at(space.initial);
-            checks.push(Check::at_most(
-                "initial length",
-                got.initial as u64,
-                "",
-                first,
-                false,
-            ));
+            let used_at = |s: &StepInfo| if declared { s.used } else { s.length } as u64;
+            let used = got
+                .per_step
+                .iter()
+                .map(used_at)
+                .fold(first_used as u64, u64::max);
+            row.context_used = Some(used);
+            if declared {
+                checks.push(Check::at_most(
+                    "steps",
+                    steps,
+                    "aT + b = ",
+                    steps_bound,
+                    true,
+                ));
+                // The declared layout never changes length: its context is the layout's.
+                checks.push(Check::at_most(
+                    "context (declared layout)",
+                    context,
+                    "c(max(S_decl, static) + slots) + d = ",
+                    context_bound,
+                    false,
+                ));
+                checks.push(Check::at_most(
+                    "peak positions in use",
+                    used,
+                    "c(S + slots) + d = ",
+                    context_used_bound,
+                    true,
+                ));
+            } else {
+                checks.push(Check::at_most(
+                    "steps",
+                    steps,
+                    "aT + alloc + b = ",
+                    steps_bound,
+                    true,
+                ));
+                checks.push(Check::at_most(
+                    "peak context",
+                    context,
+                    "c(S + slots) + d = ",
+                    context_bound,
+                    true,
+                ));
+                // The initial canvas is laid out from the static arrays: an identity of the
+                // layout.
+                let first = context_at(space.initial);
+                checks.push(Check::at_most(
+                    "initial length",
+                    got.initial as u64,
+                    "",
+                    first,
+                    false,
+                ));
+            }
             // Every step against the space in use: a step whose header stands at round r
             // serves round r or the transition into it, so the cells in use are at most
             // max(space of round r - 1, space of round r).
+            let what = if declared {
+                "positions in use"
+            } else {
+                "length"
+            };
             let mut every = Check {
                 what: format!(
-                    "each of {} steps within c(cells in use) + slots + d",
+                    "each of {} steps' {what} within c(cells in use) + slots + d",
                     got.per_step.len()
                 ),
                 evidence: true,
@@ -451,12 +540,12 @@ pub fn check_apmdm_case_watched(
                 let r = s.round as usize;
                 let here = space.in_use_at(r, m.space);
                 let allowed = context_at(here);
-                if s.length as u64 > allowed {
+                if used_at(s) > allowed {
                     every = Check {
                         what: format!(
-                            "step {} (round {r}): length {} > bound {allowed} for {here} cells in use",
+                            "step {} (round {r}): {what} {} > bound {allowed} for {here} cells in use",
                             j + 1,
-                            s.length
+                            used_at(s)
                         ),
                         evidence: true,
                         held: false,
@@ -533,6 +622,8 @@ mod tests {
         // 10 -> 12: grow 1; 12 -> 12: 0; 12 -> (10) -> 11: delete + grow 1; 11 -> 10: delete;
         // 10 -> 20: ceil(log2(21/11)) = 1.
         assert_eq!(p.allocation_steps(), 1 + 2 + 1 + 1);
+        // The entry transition (10 -> 12) is left out.
+        assert_eq!(p.allocation_steps_after_entry(), 2 + 1 + 1);
     }
 
     #[test]
@@ -546,6 +637,13 @@ mod tests {
             b.steps.a, b.steps.b
         );
         assert!(proof.contains(&steps), "the proof does not state {steps:?}");
+        let declared = format!("steps <= {}T + {}", b.steps.a, b.steps.b);
+        assert!(
+            proof.contains(&format!(
+                "(declared layout: {declared}, no allocation term)"
+            )),
+            "the proof does not state {declared:?} for the declared layout"
+        );
         let context = format!("`context` c = {}, d = {}", b.context.a, b.context.b);
         assert!(
             proof.contains(&context),

@@ -55,9 +55,27 @@ pub struct Common {
     /// The longest canvas the weights are built for (longer rows are not run).
     #[arg(long, default_value_t = apmdm::check::weights::MAX_WEIGHTS_LENGTH)]
     pub max_weights_length: usize,
+    /// The AP-MDM layout (`--target apmdm` only): `declared` (the theorem's form: memory laid
+    /// out for the declared space, steps <= 3T + 2) or `tight` (memory follows the space in use;
+    /// allocations take GROW and DELETE steps). Default: declared.
+    #[arg(long, value_parser = ["declared", "tight"])]
+    pub layout: Option<String>,
 }
 
 impl Common {
+    /// The AP-MDM layout these flags name; an error with `--target mdm`, whose layout is fixed
+    /// by the declared bounds.
+    pub fn mode(&self) -> Result<apmdm::compile::pram_to_apmdm::ApmdmMode> {
+        use apmdm::compile::pram_to_apmdm::ApmdmMode;
+        match self.layout.as_deref() {
+            Some(_) if self.target != "apmdm" => {
+                anyhow::bail!("--layout chooses an AP-MDM layout: give it with --target apmdm")
+            }
+            Some(s) => Ok(ApmdmMode::parse(s).unwrap_or_default()),
+            None => Ok(ApmdmMode::Declared),
+        }
+    }
+
     /// The executor options these flags name.
     pub fn exec(&self) -> ExecutorOptions {
         ExecutorOptions {
@@ -156,6 +174,8 @@ fn load(c: &Common) -> Result<Loaded> {
 
 pub fn compile(args: CompileArgs) -> Result<ExitCode> {
     let l = load(&args.common)?;
+    // --layout names an AP-MDM layout: an error with --target mdm.
+    args.common.mode()?;
     if args.common.target == "apmdm" {
         return super::compile_apmdm::compile(&args, &l);
     }
@@ -328,6 +348,8 @@ pub fn print_seq_and_problems(
 
 pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     let l = load(&args.common)?;
+    // --layout names an AP-MDM layout: an error with --target mdm.
+    args.common.mode()?;
     if args.common.target == "apmdm" {
         return super::compile_apmdm::trace(&args, &l);
     }

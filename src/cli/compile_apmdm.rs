@@ -12,7 +12,9 @@ use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds, ApmdmRow};
 use apmdm::check::verdict::Summary;
 use apmdm::compile::apmdm_run::{current_header, run_apmdm};
 use apmdm::compile::envelope::Envelope;
-use apmdm::compile::pram_to_apmdm::{initial_canvas, phase, pram_to_apmdm, ApmdmCompiled};
+use apmdm::compile::pram_to_apmdm::{
+    initial_canvas, phase, pram_to_apmdm_in, ApmdmCompiled, ApmdmMode,
+};
 use apmdm::compile::pram_to_mdm::{hf, kind, sf};
 use apmdm::machine::{Canvas, StepRecord, Token};
 use apmdm::pram::Program;
@@ -23,13 +25,13 @@ use super::io::write_output;
 
 pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
     if args.emit_seq.is_some() || args.emit_canvas.is_some() {
-        let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
+        let compiled = pram_to_apmdm_in(&l.program, l.config.n, &l.limits, args.common.mode()?)?;
         let envelope = Envelope::apmdm(&compiled, &l.program, l.config.n);
         let canvas = || initial_canvas(&compiled, &l.program, &l.config);
         super::emit::write(args, &l.config, &envelope, canvas)?;
     }
     if args.emit_weights.is_some() {
-        let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
+        let compiled = pram_to_apmdm_in(&l.program, l.config.n, &l.limits, args.common.mode()?)?;
         let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
         super::emit::weights(
             args,
@@ -49,6 +51,7 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
         &ApmdmBounds::from_file(),
         u64::MAX,
         args.common.exec(),
+        args.common.mode()?,
         &mut |s: &apmdm::compile::apmdm_run::StepInfo| {
             bar.inc(1);
             if bar.position() % 1024 == 0 {
@@ -92,23 +95,46 @@ fn print_row(r: &ApmdmRow) {
         "interpreter: T = {}, P = {}, W = {}, S = {}; outcome {}; {}",
         r.rounds, r.processors, r.work, r.space, r.outcome_detail, r.answer
     );
+    let declared = r.layout == ApmdmMode::Declared;
+    let steps_form = if declared {
+        "3T + 2".to_string()
+    } else {
+        format!("3T + {} allocation steps + 2", r.allocation_steps)
+    };
+    let context_form = if declared {
+        format!(
+            "max(S_decl, static cells) + {} slots + 2, the declared layout (an identity)",
+            r.slots
+        )
+    } else {
+        format!("S + {} slots + 2", r.slots)
+    };
     let (Some(steps), Some(context)) = (r.steps, r.context) else {
         println!(
-            "not run ({}): nothing was checked; the proof predicts {} steps at most (3T + {} \
-             allocation steps + 2) and a peak context of {} (S + {} slots + 2)",
+            "not run ({}): nothing was checked; the proof predicts {} steps at most ({steps_form}) \
+             and a peak context of {} ({context_form})",
             r.reason.as_deref().unwrap_or("-"),
             r.steps_bound,
-            r.allocation_steps,
             r.predicted_context.unwrap_or(r.context_bound),
-            r.slots
         );
         return;
     };
     println!(
-        "schedule: {steps} steps (bound 3T + {} allocation steps + 2 = {}), context {context} \
-         (bound S + {} slots + 2 = {}), initial {}",
-        r.allocation_steps, r.steps_bound, r.slots, r.context_bound, r.initial
+        "schedule ({} layout): {steps} steps (bound {steps_form} = {}), context {context} \
+         (bound {context_form} = {}), initial {}",
+        r.layout.name(),
+        r.steps_bound,
+        r.context_bound,
+        r.initial
     );
+    if declared {
+        println!(
+            "positions in use: at most {} (bound S + {} slots + 2 = {}, S the interpreter's)",
+            r.context_used.unwrap_or(0),
+            r.slots,
+            r.context_used_bound
+        );
+    }
     println!(
         "every step within the space in use: {} of {steps} steps checked; agrees with the \
          interpreter: {}",
@@ -216,19 +242,23 @@ fn short(w: &Word) -> String {
 }
 
 pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
-    let compiled = pram_to_apmdm(&l.program, l.config.n, &l.limits)?;
+    let compiled = pram_to_apmdm_in(&l.program, l.config.n, &l.limits, args.common.mode()?)?;
     // The trace keeps every canvas: the proof's step bound times its peak context sizes them
     // (from the interpreter's T, space profile and S; the runner holds the columns' ceiling
     // whatever the canvas does).
     let (want, space) = apmdm::check::apmdm::profile(&l.program, &l.config)?;
     let sb = ApmdmBounds::from_file().steps;
+    let tight = compiled.mode == ApmdmMode::Tight;
     let steps = (sb.a as u64)
         .saturating_mul(want.metrics.rounds)
-        .saturating_add(space.allocation_steps())
+        .saturating_add(if tight { space.allocation_steps() } else { 0 })
         .saturating_add(sb.b as u64);
-    let peak = want
-        .metrics
-        .space
+    let memory = if tight {
+        want.metrics.space
+    } else {
+        compiled.region as u64
+    };
+    let peak = memory
         .saturating_add(compiled.slots as u64)
         .saturating_add(2);
     apmdm::compile::memory::check(

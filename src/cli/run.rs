@@ -219,14 +219,18 @@ impl Serialize for OutputJson<'_> {
 }
 
 /// One round of `--trace` as a JSON line: `{"active", "line", "reads", "round", "writes"}`, each
-/// access `{"address", "line", "processor", "value"}`.
+/// access `{"address", "line", "processor", "value"}`; a round that faulted or violated the
+/// access model (the run's last) adds `"failed": true` and records no accesses.
 struct TraceRecord<'a>(&'a TraceRound);
 
 impl Serialize for TraceRecord<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
-        let mut m = s.serialize_map(Some(5))?;
+        let mut m = s.serialize_map(Some(5 + usize::from(r.failed)))?;
         m.serialize_entry("active", &r.active)?;
+        if r.failed {
+            m.serialize_entry("failed", &true)?;
+        }
         m.serialize_entry("line", &r.line)?;
         m.serialize_entry("reads", &Reads(&r.reads))?;
         m.serialize_entry("round", &r.round)?;

@@ -7,7 +7,7 @@
 use super::envelope::Layout;
 use super::mdm_run::{metrics_of, outcome_of, output_value, Decoded, MdmRunError};
 use super::memory;
-use super::pram_to_apmdm::{initial_canvas, phase, ApmdmCompiled};
+use super::pram_to_apmdm::{initial_canvas, phase, ApmdmCompiled, ApmdmMode};
 use super::round::CompileError;
 use super::round::{hf, kind};
 use crate::machine::{self, Canvas, ModelClass, OpCounts, Run, StepFunction, Stop, Token};
@@ -25,6 +25,11 @@ pub struct StepInfo {
     pub round: u64,
     /// The phase the decoded header names after the step.
     pub phase: i64,
+    /// The positions in use after the step, read from the tokens alone: the canvas length in
+    /// the tight layout; in the declared layout (cell j at position 2 + j), the headers, the
+    /// slots, and the memory region up to its last position holding a mask or a cell of
+    /// non-zero value (the cells beyond are at 0, as an allocation finds them).
+    pub used: usize,
 }
 
 /// What one run of a compiled AP-MDM schedule produced, decoded from its tokens.
@@ -62,6 +67,22 @@ pub fn current_header(tokens: &[Token<Word>]) -> Option<&Word> {
             _ => None,
         })
         .max_by_key(|w| w.0[hf::ORD])
+}
+
+/// The positions of `tokens` in use ([`StepInfo::used`]).
+pub fn used_positions(compiled: &ApmdmCompiled, tokens: &[Token<Word>]) -> usize {
+    if compiled.mode == ApmdmMode::Tight {
+        return tokens.len();
+    }
+    let end = tokens.len().saturating_sub(compiled.slots).max(2);
+    let occupied = tokens[2.min(end)..end]
+        .iter()
+        .rposition(|t| match t {
+            Token::Mask => true,
+            Token::Sym(w) => w.0.get(2).is_some_and(|&v| v != 0),
+        })
+        .map_or(0, |j| j + 1);
+    2 + occupied + compiled.slots
 }
 
 /// Runs `compiled` on the input `config` describes; the machine run keeps every canvas when
@@ -135,6 +156,7 @@ pub fn run_apmdm_with(
             length: record.length,
             round,
             phase,
+            used: used_positions(compiled, x.tokens()),
         };
         watch(&info);
         per_step.push(info);

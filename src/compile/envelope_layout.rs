@@ -367,9 +367,9 @@ impl Layout {
             },
             regions: Regions::Apmdm(ApmdmRegions {
                 headers: span(0, 2),
-                memory: span(2, c.static_cells),
+                memory: span(2, c.region),
                 slots: c.slots,
-                initial_length: 2 + c.static_cells + c.slots,
+                initial_length: 2 + c.region + c.slots,
                 static_arrays: c
                     .places
                     .iter()

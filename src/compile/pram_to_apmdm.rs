@@ -56,6 +56,41 @@ pub mod phase {
     }
 }
 
+/// How the memory region is laid out (`proofs/apmdm.md`, "Two layouts").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApmdmMode {
+    /// The theorem's form: the region holds max(S_decl, static cells) cells from the start, cell
+    /// j at position 2 + j for the whole run, so allocation costs no step (steps = 3T + 2) and
+    /// the length never changes; an allocation finds its cells at value 0, and leaving a scope
+    /// zeroes the cells it wrote (remasked at COMMIT, unmasked as 0 at the next DECODE).
+    #[default]
+    Declared,
+    /// The region holds exactly the cells in use: scopes are inserted (GROW steps, each at most
+    /// doubling the region plus one) and deleted (one DELETE step), so the context follows the
+    /// space in use at every step.
+    Tight,
+}
+
+impl ApmdmMode {
+    /// `declared` or `tight`.
+    pub fn parse(s: &str) -> Option<ApmdmMode> {
+        match s {
+            "declared" => Some(ApmdmMode::Declared),
+            "tight" => Some(ApmdmMode::Tight),
+            _ => None,
+        }
+    }
+
+    /// The mode's name, as `--layout` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ApmdmMode::Declared => "declared",
+            ApmdmMode::Tight => "tight",
+        }
+    }
+}
+
 /// The exact sizes of an AP-MDM canvas at n, from the declarations alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApmdmLayout {
@@ -71,7 +106,8 @@ pub struct ApmdmLayout {
     pub space_declared: Option<BigInt>,
     /// The initial length: 2 + static cells + slots.
     pub initial: BigInt,
-    /// The longest canvas the declarations allow: 2 + max(S_decl, static cells) + slots.
+    /// The longest canvas the declarations allow: 2 + max(S_decl, static cells) + slots (the
+    /// declared layout's length at every step).
     pub peak_declared: BigInt,
 }
 
@@ -124,8 +160,13 @@ pub struct ApmdmCompiled {
     pub layout: ApmdmLayout,
     /// Processor slots (the last positions of the canvas).
     pub slots: usize,
-    /// Static cells (the memory region at the start).
+    /// Static cells.
     pub static_cells: usize,
+    /// The memory region at the start: the static cells (tight), or max(S_decl, static cells)
+    /// (declared; its length for the whole run).
+    pub region: usize,
+    /// The layout compiled for.
+    pub mode: ApmdmMode,
     /// Output arrays in order: (array, base address, length, scalar).
     pub outputs: Vec<(u32, i64, i64, bool)>,
     /// Static arrays: (array, base address, length).
@@ -155,26 +196,50 @@ pub struct ApmdmCompiled {
     pub max_memory: u64,
 }
 
-/// Compiles `program` at `n` for the AP-MDM.
+/// Compiles `program` at `n` for the AP-MDM in the tight layout (its context follows the space in
+/// use); [`pram_to_apmdm_in`] chooses the layout.
 pub fn pram_to_apmdm(
     program: &Program,
     n: i64,
     limits: &CompileLimits,
 ) -> Result<ApmdmCompiled, CompileError> {
+    pram_to_apmdm_in(program, n, limits, ApmdmMode::Tight)
+}
+
+/// Compiles `program` at `n` for the AP-MDM in layout `mode`.
+pub fn pram_to_apmdm_in(
+    program: &Program,
+    n: i64,
+    limits: &CompileLimits,
+    mode: ApmdmMode,
+) -> Result<ApmdmCompiled, CompileError> {
     let layout = ApmdmLayout::at(program, n.max(0) as u64)?;
+    let declared = mode == ApmdmMode::Declared;
+    if declared && layout.space_declared.is_none() && program.arrays.iter().any(|a| a.scoped) {
+        return Err(CompileError::Unsupported(
+            "the declared layout lays memory out for the declared space, and the program \
+             allocates without declaring `space <= ...` in its bounds (use --layout tight)"
+                .into(),
+        ));
+    }
     let too_long = |what: &str, v: &BigInt| {
         CompileError::TooLarge(format!(
             "the {what} has {v} positions, above the limit of {}",
             limits.max_length
         ))
     };
-    let initial = layout
-        .initial
+    let start = if declared {
+        &layout.peak_declared
+    } else {
+        &layout.initial
+    };
+    let initial = start
         .to_usize()
         .filter(|&l| l <= limits.max_length)
-        .ok_or_else(|| too_long("initial canvas", &layout.initial))?;
+        .ok_or_else(|| too_long("initial canvas", start))?;
     let slots = layout.slots.to_usize().unwrap_or(usize::MAX);
-    let static_cells = initial - 2 - slots;
+    let region = initial - 2 - slots;
+    let static_cells = layout.static_cells.to_usize().unwrap_or(usize::MAX);
     let rounds_decl = layout.rounds_declared.to_i64().unwrap_or(i64::MAX);
     let (mut c, cfg, setup) = prepare(program, n, limits, rounds_decl, 2, true)?;
     let registers = c.top_reg + 1;
@@ -209,28 +274,34 @@ pub fn pram_to_apmdm(
     let in_region = c.and(past_hdr, before_slots);
     let in_slots = c.not(before_slots);
     let region_mask = c.and(in_region, is_mask);
-    // Fresh cells: a mask in the memory region outside COMMIT is a new cell whose address
-    // follows the decoded cells' by its rank among the region's masks.
-    let rm_key = c.sel(region_mask, one, m1);
-    let rank = c.b.sum(
-        Selector {
-            key: rm_key,
-            query: one,
-            position: Some(Cmp::Lt),
-            pair: None,
-        },
-        one,
-    );
-    let cell_count_key = c.sel(is_cell, one, m1);
-    let decoded = c.b.sum(
-        Selector {
-            key: cell_count_key,
-            query: one,
-            position: None,
-            pair: None,
-        },
-        one,
-    );
+    // Fresh cells: a mask in the memory region outside COMMIT is a cell at value 0. Tight: its
+    // address follows the decoded cells' by its rank among the region's masks. Declared: the
+    // cell at position i has address i - 2 for the whole run (nothing is inserted or deleted).
+    let (rank, decoded) = if declared {
+        (c.bin(B::Sub, idx, two), z)
+    } else {
+        let rm_key = c.sel(region_mask, one, m1);
+        let rank = c.b.sum(
+            Selector {
+                key: rm_key,
+                query: one,
+                position: Some(Cmp::Lt),
+                pair: None,
+            },
+            one,
+        );
+        let cell_count_key = c.sel(is_cell, one, m1);
+        let decoded = c.b.sum(
+            Selector {
+                key: cell_count_key,
+                query: one,
+                position: None,
+                pair: None,
+            },
+            one,
+        );
+        (rank, decoded)
+    };
     let cell_addr = c.b.field(1);
     let cell_key = c.sel(is_cell, cell_addr, m1);
     let fresh_key = c.sel(region_mask, rank, m1);
@@ -268,10 +339,15 @@ pub fn pram_to_apmdm(
         k(&mut c, phase::FINAL),
         k(&mut c, phase::COMMIT),
     );
-    let short = c.bin(B::Lt, region_size, top);
-    let grow_or_decode = c.sel(short, p_grow, p_decode);
-    let excess = c.bin(B::Lt, low, region_size);
-    let after_commit = c.sel(excess, p_delete, grow_or_decode);
+    let after_commit = if declared {
+        // The region is laid out for the declared space: nothing to delete or grow.
+        p_decode
+    } else {
+        let short = c.bin(B::Lt, region_size, top);
+        let grow_or_decode = c.sel(short, p_grow, p_decode);
+        let excess = c.bin(B::Lt, low, region_size);
+        c.sel(excess, p_delete, grow_or_decode)
+    };
     let after_commit = c.sel(running_h, after_commit, p_final);
     let low_short = c.bin(B::Lt, low, top);
     let after_delete = c.sel(low_short, p_grow, p_decode);
@@ -315,13 +391,25 @@ pub fn pram_to_apmdm(
     let exec_written = c.and(is_exec, written);
     let doomed = c.bin(B::Le, low, cell_addr);
     let doomed = c.and(doomed, running_h);
+    // Declared: a left scope's cell already at 0 stays (it is what an allocation finds).
+    let doomed = if declared {
+        let cell_value = c.b.field(2);
+        let nonzero = c.bin(B::Ne, cell_value, z);
+        c.and(doomed, nonzero)
+    } else {
+        doomed
+    };
     let commit_doomed = c.and(is_commit, doomed);
     let cell_remask = c.bin(B::Or, exec_written, commit_doomed);
     let cell_remask = c.and(cell_remask, is_cell);
     let (_, w_value, w_addr) = c.write_at(idx);
     let w_doomed = c.bin(B::Le, low, w_addr);
     let w_doomed = c.and(w_doomed, running_h);
-    let fresh_addr = c.bin(B::Add, decoded, rank);
+    let fresh_addr = if declared {
+        rank
+    } else {
+        c.bin(B::Add, decoded, rank)
+    };
     let gk = c.k(kind::GIVEN);
     let new_cell_addr = c.sel(is_commit, w_addr, fresh_addr);
     let new_cell_value = c.sel(is_commit, w_value, z);
@@ -331,12 +419,16 @@ pub fn pram_to_apmdm(
     let fill = c.not(commit_hold);
     let fill = c.and(fill, fill_phase);
     let region_unmask = c.and(region_mask, fill);
-    let delete = c.and(region_mask, is_delete);
-    // Inserts: while growing, positions 1..=ins (the second header and the memory region).
-    let ins_pos = c.bin(B::Le, idx, ins);
-    let not_first = c.bin(B::Le, one, idx);
-    let insert = c.and(ins_pos, not_first);
-    let insert = c.and(insert, is_grow);
+    let (delete, insert) = if declared {
+        (z, z)
+    } else {
+        let delete = c.and(region_mask, is_delete);
+        // Inserts: while growing, positions 1..=ins (the second header and the memory region).
+        let ins_pos = c.bin(B::Le, idx, ins);
+        let not_first = c.bin(B::Le, one, idx);
+        let insert = c.and(ins_pos, not_first);
+        (delete, c.and(insert, is_grow))
+    };
     // Processor slots.
     let pid = c.bin(B::Sub, idx, slot_start);
     let hregs: Vec<V> = (0..registers).map(|r| h[hf::REGS + r]).collect();
@@ -442,6 +534,8 @@ pub fn pram_to_apmdm(
         layout,
         slots,
         static_cells,
+        region,
+        mode,
         outputs,
         places,
         fields: nf,
@@ -487,16 +581,19 @@ pub fn initial_canvas(
     start[hf::REGS + c.registers - 1] = setup.cells.len() as i64;
     start[c.phase_field] = phase::EXEC;
     start[c.low_field] = setup.cells.len() as i64;
-    let mut x = Vec::with_capacity(2 + c.static_cells + c.slots);
+    let mut x = Vec::with_capacity(2 + c.region + c.slots);
     x.push(Token::Sym(Word(start)));
     x.push(Token::Mask);
-    for (addr, &v) in setup.cells.iter().enumerate() {
+    // The static cells with their values; in the declared layout, the cells up to the declared
+    // space follow at value 0.
+    let values = setup.cells.iter().copied().chain(std::iter::repeat(0));
+    for (addr, v) in values.take(c.region).enumerate() {
         let mut w = vec![0i64; c.fields];
         w[0] = kind::GIVEN;
         w[1] = addr as i64;
         w[2] = v;
         x.push(Token::Sym(Word(w)));
     }
-    x.resize(2 + c.static_cells + c.slots, Token::Mask);
+    x.resize(2 + c.region + c.slots, Token::Mask);
     Ok(x)
 }

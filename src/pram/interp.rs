@@ -79,6 +79,10 @@ pub struct TraceRound {
     pub space: u64,
     /// The fewest cells in use since the previous round (scopes left before entering others).
     pub low: u64,
+    /// Whether the round faulted or violated the access model: then it is the run's last round,
+    /// its writes were not applied (`writes` is empty) and its reads are not recorded, but the
+    /// memory it ran with (`space`, `low`: scopes entered for it) is.
+    pub failed: bool,
 }
 
 /// Runs `program` under `config`.
@@ -94,6 +98,14 @@ pub fn run_traced(
 ) -> Result<RunReport, SetupError> {
     let mut m = Interpreter::new(program, config, trace)?;
     let stopped = m.block(&program.body).err();
+    // A round that was counted and then faulted or violated is recorded too (its scopes were
+    // entered for it, so the memory it ran with belongs to the run).
+    // Its space is taken when it was counted: a scope the fault leaves has been freed since.
+    if let (Some(Outcome::Fault(_) | Outcome::Violation(_)), Some((active, line, space))) =
+        (&stopped, m.pending.take())
+    {
+        m.record(active, line, space, Vec::new(), Vec::new(), true);
+    }
     let outcome = match stopped {
         Some(o) => o,
         None => m.check_bounds(),
@@ -216,6 +228,8 @@ struct Interpreter<'a, 't> {
     low: u64,
     /// Cells allocated by `alloc` scopes so far.
     allocated: u64,
+    /// The round counted last and not yet recorded: (active processors, line, cells in use).
+    pending: Option<(u64, u32, u64)>,
 }
 
 type Step = Result<(), Outcome>;
@@ -371,6 +385,7 @@ impl<'a, 't> Interpreter<'a, 't> {
             trace,
             low: top,
             allocated: 0,
+            pending: None,
         })
     }
 
@@ -394,6 +409,7 @@ impl<'a, 't> Interpreter<'a, 't> {
         }
         self.check_bounds_before(active)?;
         self.metrics.rounds += 1;
+        self.pending = Some((active, line, self.mem.cells.len() as u64));
         self.metrics.work += active;
         self.metrics.processors = self.metrics.processors.max(active);
         self.active.push(active);
@@ -454,8 +470,22 @@ impl<'a, 't> Interpreter<'a, 't> {
     }
 
     fn emit(&mut self, active: u64, line: u32, reads: Vec<ReadRecord>, writes: Vec<WriteRecord>) {
-        let round = self.metrics.rounds;
         let space = self.mem.cells.len() as u64;
+        self.record(active, line, space, reads, writes, false);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        active: u64,
+        line: u32,
+        space: u64,
+        reads: Vec<ReadRecord>,
+        writes: Vec<WriteRecord>,
+        failed: bool,
+    ) {
+        self.pending = None;
+        let round = self.metrics.rounds;
         let low = self.low.min(space);
         self.low = space;
         if let Some(t) = self.trace.as_mut() {
@@ -467,6 +497,7 @@ impl<'a, 't> Interpreter<'a, 't> {
                 writes,
                 space,
                 low,
+                failed,
             });
         }
     }

@@ -5,7 +5,7 @@ use super::parse::parse;
 use super::program::Program;
 
 /// Every built-in program: its name and source.
-pub const PROGRAMS: [(&str, &str); 13] = [
+pub const PROGRAMS: [(&str, &str); 14] = [
     (
         "bitonic_sort",
         include_str!("../../pram_programs/bitonic_sort.pram"),
@@ -15,6 +15,10 @@ pub const PROGRAMS: [(&str, &str); 13] = [
         include_str!("../../pram_programs/connected_components.pram"),
     ),
     ("dyck", include_str!("../../pram_programs/dyck.pram")),
+    (
+        "geography",
+        include_str!("../../pram_programs/geography.pram"),
+    ),
     (
         "list_ranking",
         include_str!("../../pram_programs/list_ranking.pram"),
