@@ -13,5 +13,6 @@ pub mod fit;
 pub mod growth;
 pub mod mdm;
 pub mod thm2;
+pub mod thm3;
 pub mod verdict;
 pub mod weights;

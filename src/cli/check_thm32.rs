@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use apmdm::check::thm2::{check_thm2_case, Thm2Row, MAX_NAIVE_WORK};
+use apmdm::check::thm3::{check_reverse_case, check_thm3_case, Thm3Row};
 use apmdm::check::verdict::Status;
 use apmdm::compile::pram_to_mdm::CompileLimits;
 use apmdm::pram::{Program, RunConfig};
@@ -21,6 +22,13 @@ pub struct Thm32Args {
     /// first seed.
     #[arg(long, default_value_t = MAX_NAIVE_WORK)]
     pub max_naive_work: u64,
+    /// Theorem 3: the most position-steps S x masks(x0) one row's any-order run may take (the
+    /// Masked ARM run takes about twice that; a time limit: rows over it are not run).
+    #[arg(long, default_value_t = apmdm::check::thm3::MAX_AO_WORK)]
+    pub max_ao_work: u64,
+    /// Theorem 3: the largest size of the reverse machine's row (it takes n steps of O(n)).
+    #[arg(long, default_value_t = 4096)]
+    pub max_reverse_n: usize,
 }
 
 /// The cases of one program for Theorem 2 or 3: the cases `check` chose when --sizes (resp.
@@ -87,7 +95,44 @@ pub(super) fn section(
                 text: thm2_text(&rows),
             })
         }
-        other => anyhow::bail!("--theorem {other} is not executable"),
+        _ => {
+            let mut rows = Vec::new();
+            let mut sizes: Vec<i64> = Vec::new();
+            for (program, config) in jobs {
+                if !quiet {
+                    eprint!(
+                        "\rtheorem 3: {} at n = {} ...          ",
+                        program.name, config.n
+                    );
+                }
+                if !sizes.contains(&config.n) {
+                    sizes.push(config.n);
+                }
+                rows.push(
+                    check_thm3_case(program, &config, limits, options.max_ao_work).map_err(
+                        |e| anyhow::anyhow!("{} at n = {}: {e}", program.name, config.n),
+                    )?,
+                );
+            }
+            // The hand-written AO-MDM reverse machine, in its seq form: at --sizes, else n = 8.
+            let reverse_sizes: Vec<i64> = if given.0 { sizes } else { vec![8] };
+            for n in reverse_sizes {
+                let n = usize::try_from(n).unwrap_or(0);
+                if n > options.max_reverse_n {
+                    anyhow::bail!("reverse-ao-mdm: n = {n} is above --max-reverse-n");
+                }
+                rows.push(check_reverse_case(n));
+            }
+            if !quiet {
+                eprint!("\r{:60}\r", "");
+            }
+            Ok(Section {
+                key: "theorem_3".into(),
+                statuses: rows.iter().map(|r| r.status).collect(),
+                json: json!({ "rows": rows }),
+                text: thm3_text(&rows),
+            })
+        }
     }
 }
 
@@ -165,6 +210,86 @@ fn thm2_text(rows: &[Thm2Row]) -> String {
             )),
             Status::NotRun => text.push_str(&format!(
                 "NOT RUN {} n = {} seed {} (theorem 2): {}\n",
+                r.program,
+                r.n,
+                r.seed,
+                r.reason.as_deref().unwrap_or("-")
+            )),
+            Status::Pass => {}
+        }
+    }
+    text.push('\n');
+    text
+}
+
+fn thm3_text(rows: &[Thm3Row]) -> String {
+    let mut table = Table::new(&[
+        "program",
+        "n",
+        "seed",
+        "S",
+        "masks(x0)",
+        "MDM steps",
+        "agree",
+        "AO steps",
+        "MARM steps",
+        "agree",
+        "MARM context",
+        "2S",
+        "depth f/f_AO/f'",
+        "maps f/f_AO/f'",
+        "output",
+        "time s",
+        "result",
+    ]);
+    let opt = |x: Option<u64>| x.map_or_else(|| "-".into(), |v| v.to_string());
+    for r in rows {
+        let ran = r.ao_steps.is_some();
+        let dash = |s: String| if ran { s } else { "-".into() };
+        table.row(vec![
+            r.program.clone(),
+            r.n.to_string(),
+            r.seed.to_string(),
+            r.context.to_string(),
+            r.masks.to_string(),
+            opt(r.mdm_steps),
+            dash(r.mdm_steps_agreeing.to_string()),
+            opt(r.ao_steps),
+            opt(r.marm_steps),
+            dash(r.marm_steps_agreeing.to_string()),
+            opt(r.marm_context),
+            (2 * r.context).to_string(),
+            dash(format!(
+                "{}/{}/{}",
+                r.f.attention, r.f_ao.attention, r.f_marm.attention
+            )),
+            dash(format!("{}/{}/{}", r.f.maps, r.f_ao.maps, r.f_marm.maps)),
+            r.agree
+                .map_or("-", |a| if a { "yes" } else { "NO" })
+                .to_string(),
+            dash(format!("{:.2}", r.seconds)),
+            r.status.label().to_string(),
+        ]);
+    }
+    let mut text = String::from(
+        "Theorem 3 (AO-MDM with context S in Masked ARM with context O(S), proofs/thm3.md): \
+         MDM -> mdm_to_ao -> AO-MDM (canvas equal to the MDM's after every complete MDM step: \
+         agree) -> ao_to_marm -> Masked ARM (every step legal in its class; its records read \
+         back to the AO canvas of the same step: agree); output: the read-back final canvas \
+         decoded against the interpreter (reverse-ao-mdm: against the reversed input).\n",
+    );
+    text.push_str(&table.render());
+    for r in rows {
+        match r.status {
+            Status::Fail => text.push_str(&format!(
+                "FAIL {} n = {} seed {} (theorem 3): {}\n",
+                r.program,
+                r.n,
+                r.seed,
+                r.problems.join("; ")
+            )),
+            Status::NotRun => text.push_str(&format!(
+                "NOT RUN {} n = {} seed {} (theorem 3): {}\n",
                 r.program,
                 r.n,
                 r.seed,
