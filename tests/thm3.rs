@@ -15,9 +15,13 @@ use apmdm::transform::{read_back, ReadBackError};
 fn library_rows_pass_every_step() {
     for name in ["prefix_sum", "list_ranking"] {
         let program = library::load(name).unwrap().unwrap();
-        let row =
-            check_thm3_case(&program, &RunConfig::new(2), &CompileLimits::default(), u64::MAX)
-                .unwrap();
+        let row = check_thm3_case(
+            &program,
+            &RunConfig::new(2),
+            &CompileLimits::default(),
+            u64::MAX,
+        )
+        .unwrap();
         assert_eq!(row.status, Status::Pass, "{name}: {:?}", row.problems);
         assert_eq!(Some(row.mdm_steps_agreeing), row.mdm_steps);
         assert_eq!(row.ao_steps, Some(row.masks));
@@ -56,8 +60,8 @@ fn one_position_at_a_time_without_tags_diverges() {
     let mut lowest_first = FnStep(|x: &[Token<Word>]| {
         let mut p = inner.propose(x)?;
         let first = (0..x.len()).find(|&i| x[i].is_mask() && !p.bits[i].remask);
-        for i in 0..x.len() {
-            if x[i].is_mask() && Some(i) != first {
+        for (i, t) in x.iter().enumerate() {
+            if t.is_mask() && Some(i) != first {
                 p.bits[i].remask = true;
             }
         }
@@ -81,10 +85,7 @@ fn read_back_refuses_what_it_cannot_place() {
     let base = vec![w(vec![GIVEN, 0, 7]), w(vec![PLACEHOLDER, 0, 0])];
     let mut ok = base.clone();
     ok.push(w(vec![RECORD, 1, 9]));
-    assert_eq!(
-        read_back(&ok, 2, 1).unwrap(),
-        vec![w(vec![7]), w(vec![9])]
-    );
+    assert_eq!(read_back(&ok, 2, 1).unwrap(), vec![w(vec![7]), w(vec![9])]);
     let mut given = base.clone();
     given.push(w(vec![RECORD, 0, 9]));
     assert_eq!(

@@ -503,3 +503,57 @@ pub fn check_reverse_case(n: usize) -> Thm3Row {
     row.seconds = seconds;
     finish(row, true, None)
 }
+
+/// Every AO-MDM canvas and every Masked ARM canvas of one Theorem 3 run, for `trace --theorem 3`.
+#[derive(Clone, Debug)]
+pub struct SideBySide {
+    /// The AO canvases, x_0 first (words carry the three tag fields).
+    pub ao: Vec<Vec<Token<Word>>>,
+    /// The Masked ARM canvases, its x_0 first.
+    pub marm: Vec<Vec<Token<Word>>>,
+    /// The MDM's context S.
+    pub s: usize,
+    /// Fields of the AO words (f's fields + 3).
+    pub ao_fields: usize,
+}
+
+/// Runs MDM step function `f` from `x0` through `mdm_to_ao` and `ao_to_marm`, keeping every
+/// canvas of both runs; refused when S x masks(x_0) exceeds `max_ao_work`.
+pub fn side_by_side(f: &Seq, x0: Vec<Token<Word>>, max_ao_work: u64) -> Result<SideBySide, String> {
+    let s = x0.len();
+    let masks = x0.iter().filter(|t| t.is_mask()).count();
+    let work = (s as u64).saturating_mul(masks as u64);
+    if work > max_ao_work {
+        return Err(format!(
+            "S x masks(x0) = {work} is over --max-ao-work {max_ao_work}"
+        ));
+    }
+    let f_ao = mdm_to_ao(f, s).map_err(|e| format!("mdm_to_ao: {e}"))?;
+    let mut checks = Vec::new();
+    let (ao_run, ao) = run_ao(&f_ao, ao_canvas(&x0), masks, &mut checks);
+    if let Some(e) = ao_run.stop.error() {
+        return Err(format!("the AO-MDM run failed: {e}"));
+    }
+    let f_marm = ao_to_marm(&f_ao, s).map_err(|e| format!("ao_to_marm: {e}"))?;
+    let y0 = marm_canvas(&ao[0], f_ao.fields);
+    let config = machine::RunConfig::new(ModelClass::MaskedArm)
+        .max_steps(y0.len() - s + 1)
+        .max_length(y0.len());
+    let mut marm = vec![y0.clone()];
+    let mut step = SeqStep::new(f_marm, Evaluator::Indexed);
+    let run = machine::run_watched(
+        &mut step,
+        Canvas::<Word, ()>::new(y0),
+        &config,
+        &mut |_, c| marm.push(c.tokens().to_vec()),
+    );
+    if let Some(e) = run.stop.error() {
+        return Err(format!("the Masked ARM run failed: {e}"));
+    }
+    Ok(SideBySide {
+        ao,
+        marm,
+        s,
+        ao_fields: f_ao.fields,
+    })
+}

@@ -301,3 +301,62 @@ fn thm3_text(rows: &[Thm3Row]) -> String {
     text.push('\n');
     text
 }
+
+/// `apmdm trace --theorem 3`: the AO-MDM canvas and the Masked ARM canvas after every step, side
+/// by side. AO cells: `.` a token of x_0, `t` the MDM step that decoded the position (base 36),
+/// `M` a mask; Masked ARM cells: `g` a given token, `p` a placeholder, then each record as the
+/// AO position it names, `M` a record slot still masked.
+pub(super) fn trace_theorem3(
+    program: &Program,
+    config: &RunConfig,
+    limits: &CompileLimits,
+    max_ao_work: u64,
+) -> Result<()> {
+    use apmdm::compile::pram_to_mdm::{initial_canvas, pram_to_mdm};
+    use apmdm::machine::Token;
+    use apmdm::transform::ao_to_marm::{GIVEN, PLACEHOLDER, POS};
+    let compiled = pram_to_mdm(program, config.n, limits)?;
+    let x0 = initial_canvas(&compiled, program, config)?;
+    let t = apmdm::check::thm3::side_by_side(&compiled.seq, x0, max_ao_work)
+        .map_err(anyhow::Error::msg)?;
+    let tag = t.ao_fields - 3;
+    let ao_cell = |x: &Token<apmdm::seq::Word>| match x {
+        Token::Mask => "M".to_string(),
+        Token::Sym(w) if w.0[tag] == 0 => ".".to_string(),
+        Token::Sym(w) => std::char::from_digit((w.0[tag] % 36) as u32, 36)
+            .unwrap_or('?')
+            .to_string(),
+    };
+    let marm_cell = |i: usize, x: &Token<apmdm::seq::Word>| match x {
+        Token::Mask => "M".to_string(),
+        Token::Sym(w) if i < t.s && w.0[0] == GIVEN => "g".to_string(),
+        Token::Sym(w) if i < t.s && w.0[0] == PLACEHOLDER => "p".to_string(),
+        Token::Sym(w) => w.0[POS].to_string(),
+    };
+    println!(
+        "{}: MDM context S = {}, {} positions to decode; AO-MDM ({} positions) | Masked ARM \
+         ({} positions: x0, then records)",
+        program.name,
+        t.s,
+        t.ao.len() - 1,
+        t.s,
+        t.marm.first().map_or(0, |m| m.len())
+    );
+    for (k, (a, m)) in t.ao.iter().zip(&t.marm).enumerate() {
+        let ao: Vec<String> = a.iter().map(ao_cell).collect();
+        let (given, records) = m.split_at(t.s.min(m.len()));
+        let g: String = given
+            .iter()
+            .enumerate()
+            .map(|(i, x)| marm_cell(i, x))
+            .collect();
+        let r: Vec<String> = records.iter().map(|x| marm_cell(t.s, x)).collect();
+        println!(
+            "step {k:>4}  AO {}  |  MARM {} {}",
+            ao.concat(),
+            g,
+            r.join(" ")
+        );
+    }
+    Ok(())
+}

@@ -509,11 +509,11 @@ fn sum_naive(
     let mut sums = Vec::with_capacity(len);
     for i in 0..len {
         let mut acc = 0i64;
-        for j in 0..len {
+        for (j, &vj) in v.iter().enumerate().take(len) {
             count.pair_tests += 1;
             if selected(values, s, i, j) {
                 count.folds += 1;
-                acc = acc.checked_add(v[j]).ok_or(i)?;
+                acc = acc.checked_add(vj).ok_or(i)?;
             }
         }
         sums.push(acc);
