@@ -12,4 +12,5 @@ pub mod output_file;
 pub mod pram;
 pub mod seq;
 pub mod tasks;
+pub mod transform;
 pub mod weights;

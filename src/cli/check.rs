@@ -67,7 +67,9 @@ pub struct CheckArgs {
     /// Which constructions to check: `mdm`, `apmdm` or `both`.
     #[arg(long, default_value = "both", value_parser = ["mdm", "apmdm", "both"])]
     target: String,
-    /// Which theorems' rows to check, comma-separated: 1 (PRAM -> MDM, the `mdm` target) and 4
+    /// Which theorems' rows to check, comma-separated: 1 (PRAM -> MDM, the `mdm` target), 2
+    /// (MDM in PRAM(1, O~(S^3)): progress and counted naive cost), 3 (any-order MDM -> Masked
+    /// ARM) and 4
     /// (PRAM -> AP-MDM, the `apmdm` target). Default: the hand-written machines and the
     /// theorems --target names. With --theorem, only the theorems listed run (and machines
     /// named among PROGRAMS).
@@ -97,10 +99,12 @@ pub struct CheckArgs {
     /// The longest canvas the weights are built for (longer rows are not run).
     #[arg(long, default_value_t = apmdm::check::weights::MAX_WEIGHTS_LENGTH)]
     max_weights_length: usize,
+    #[command(flatten)]
+    thm32: super::check_thm32::Thm32Args,
 }
 
 /// The theorems `--theorem` accepts.
-const THEOREMS: [&str; 2] = ["1", "4"];
+const THEOREMS: [&str; 4] = ["1", "2", "3", "4"];
 
 /// What one theorem checked outside the PRAM compile path adds to a run of `check`: its rows'
 /// verdicts (counted in the summary), its JSON member (`theorem_N`) and its printed tables.
@@ -113,11 +117,30 @@ pub(super) struct Section {
 
 /// The sections of the theorems listed in --theorem other than 1 and 4, in the order given.
 /// `subjects` are the PRAM programs named (or the library), each checked at `cases`.
-fn sections(args: &CheckArgs, _subjects: &[Subject]) -> Result<Vec<Section>> {
-    let out = Vec::new();
+fn sections(args: &CheckArgs, subjects: &[Subject]) -> Result<Vec<Section>> {
+    let mut out = Vec::new();
     for t in &args.theorem {
         match t.as_str() {
             "1" | "4" => {}
+            "2" | "3" => {
+                let plans = (subjects.iter())
+                    .map(|s| Ok((&s.program, cases(args, s)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                let limits = CompileLimits {
+                    max_length: args.max_length,
+                    max_memory: args.max_memory,
+                    ..CompileLimits::default()
+                };
+                let given = (args.sizes.is_some(), args.seeds.is_some());
+                out.push(super::check_thm32::section(
+                    t,
+                    &args.thm32,
+                    &limits,
+                    &plans,
+                    given,
+                    args.json,
+                )?);
+            }
             other => bail!("--theorem {other} is not executable"),
         }
     }

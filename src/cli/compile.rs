@@ -140,6 +140,10 @@ pub struct TraceArgs {
     /// Print at most this many positions per step in the text rendering.
     #[arg(long, default_value_t = 400)]
     pub max_shown: usize,
+    /// `3`: the Theorem 3 path instead (MDM -> AO-MDM -> Masked ARM), the AO canvas and the
+    /// Masked ARM canvas side by side after every step.
+    #[arg(long, value_parser = ["3"])]
+    pub theorem: Option<String>,
 }
 
 /// A parsed program with its run configuration and compile limits.
@@ -350,6 +354,11 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     let l = load(&args.common)?;
     // --layout names an AP-MDM layout: an error with --target mdm.
     args.common.mode()?;
+    if args.theorem.is_some() {
+        let work = apmdm::check::thm3::MAX_AO_WORK;
+        super::check_thm32::trace_theorem3(&l.program, &l.config, &l.limits, work)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.common.target == "apmdm" {
         return super::compile_apmdm::trace(&args, &l);
     }

@@ -104,6 +104,58 @@ pub fn evaluate_observed(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
+    evaluate_inner(program, x, evaluator, &mut OpCount::default())
+}
+
+/// The primitive operations of one evaluation by the naive evaluator, each counted where the
+/// evaluator performs it (Theorem 2's per-step serial cost, `proofs/thm2.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpCount {
+    /// Selector tests: one per (query position i, key position j) per attention node.
+    pub pair_tests: u64,
+    /// Folds: one per selected pair (a preference comparison or an addition).
+    pub folds: u64,
+    /// Reads: one per position per attention node (the chosen value, the default, or the sum).
+    pub reads: u64,
+    /// Map evaluations: one per position per map node (fields, index, constants included).
+    pub maps: u64,
+    /// Range checks: one per position per node.
+    pub range_checks: u64,
+}
+
+impl OpCount {
+    /// Every counted operation.
+    pub fn total(&self) -> u64 {
+        self.pair_tests + self.folds + self.reads + self.maps + self.range_checks
+    }
+
+    /// Adds another count.
+    pub fn add(&mut self, other: &OpCount) {
+        self.pair_tests += other.pair_tests;
+        self.folds += other.folds;
+        self.reads += other.reads;
+        self.maps += other.maps;
+        self.range_checks += other.range_checks;
+    }
+}
+
+/// Every node's value at every position by the naive (all pairs) evaluator, with the count of
+/// the primitive operations it performed.
+pub fn evaluate_counted(
+    program: &Program,
+    x: &[Token<Word>],
+) -> Result<(Vec<Vec<i64>>, OpCount), EvalError> {
+    let mut count = OpCount::default();
+    let (values, _) = evaluate_inner(program, x, Evaluator::Naive, &mut count)?;
+    Ok((values, count))
+}
+
+fn evaluate_inner(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+    count: &mut OpCount,
+) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
     let mut widest = 0u32;
     for (position, t) in x.iter().enumerate() {
         if let Token::Sym(w) = t {
@@ -135,6 +187,12 @@ pub fn evaluate_observed(
             }
         }
         uniform.push(matches!(op, Op::Const(_) | Op::Length));
+        if op.is_attention() {
+            count.reads += len as u64;
+        } else {
+            count.maps += len as u64;
+        }
+        count.range_checks += len as u64;
         let mut column = take_column(len);
         match op {
             Op::Field(k) => column.extend(x.iter().map(|t| t.symbol().map_or(0, |w| w.0[*k]))),
@@ -171,7 +229,7 @@ pub fn evaluate_observed(
                 default,
             } => {
                 let picked = match evaluator {
-                    Evaluator::Naive => pick_naive(&values, select, *prefer, len),
+                    Evaluator::Naive => pick_naive(&values, select, *prefer, len, count),
                     Evaluator::Indexed => pick_indexed(&values, select, *prefer, len),
                 };
                 column.extend(picked.iter().enumerate().map(|(i, j)| match j {
@@ -181,7 +239,9 @@ pub fn evaluate_observed(
             }
             Op::Sum { select, value } => {
                 let sums = match evaluator {
-                    Evaluator::Naive => sum_naive(&values, select, &values[value.index()], len),
+                    Evaluator::Naive => {
+                        sum_naive(&values, select, &values[value.index()], len, count)
+                    }
                     Evaluator::Indexed => sum_indexed(&values, select, &values[value.index()], len),
                 }
                 .map_err(overflow)?;
@@ -417,25 +477,48 @@ fn better(
     }
 }
 
-fn pick_naive(values: &[Vec<i64>], s: &Selector, prefer: Prefer, len: usize) -> Vec<Option<usize>> {
-    (0..len)
-        .map(|i| {
-            (0..len)
-                .filter(|&j| selected(values, s, i, j))
-                .fold(None, |best, j| better(values, prefer, Some(j), best))
-        })
-        .collect()
+fn pick_naive(
+    values: &[Vec<i64>],
+    s: &Selector,
+    prefer: Prefer,
+    len: usize,
+    count: &mut OpCount,
+) -> Vec<Option<usize>> {
+    let mut picked = Vec::with_capacity(len);
+    for i in 0..len {
+        let mut best = None;
+        for j in 0..len {
+            count.pair_tests += 1;
+            if selected(values, s, i, j) {
+                count.folds += 1;
+                best = better(values, prefer, Some(j), best);
+            }
+        }
+        picked.push(best);
+    }
+    picked
 }
 
-fn sum_naive(values: &[Vec<i64>], s: &Selector, v: &[i64], len: usize) -> Result<Vec<i64>, usize> {
-    (0..len)
-        .map(|i| {
-            (0..len)
-                .filter(|&j| selected(values, s, i, j))
-                .try_fold(0i64, |acc, j| acc.checked_add(v[j]))
-                .ok_or(i)
-        })
-        .collect()
+fn sum_naive(
+    values: &[Vec<i64>],
+    s: &Selector,
+    v: &[i64],
+    len: usize,
+    count: &mut OpCount,
+) -> Result<Vec<i64>, usize> {
+    let mut sums = Vec::with_capacity(len);
+    for i in 0..len {
+        let mut acc = 0i64;
+        for (j, &vj) in v.iter().enumerate().take(len) {
+            count.pair_tests += 1;
+            if selected(values, s, i, j) {
+                count.folds += 1;
+                acc = acc.checked_add(vj).ok_or(i)?;
+            }
+        }
+        sums.push(acc);
+    }
+    Ok(sums)
 }
 
 /// The positions sharing one equality key, in increasing order, with their values and running

@@ -11,7 +11,10 @@ mod program;
 pub mod range;
 mod word;
 
-pub use eval::{binary, evaluate, evaluate_observed, propose, EvalError, Evaluator, SeqStep};
+pub use eval::{
+    binary, evaluate, evaluate_counted, evaluate_observed, propose, recycle, EvalError, Evaluator,
+    OpCount, SeqStep,
+};
 pub use program::{
     BinaryOp, Builder, Cmp, Heads, Op, Prefer, Program, ProgramError, Selector, Shape, UnaryOp,
     Value,
