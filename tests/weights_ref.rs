@@ -61,6 +61,7 @@ fn reference(dir: &Path) -> (i32, String) {
     let out = Command::new("python3")
         .arg(script)
         .arg(dir)
+        .arg("--mask-check")
         .output()
         .unwrap();
     let text = format!(
@@ -136,6 +137,31 @@ fn the_numpy_reference_reproduces_every_probed_proposal_and_catches_corruption()
         let (code, text) = reference(&dir);
         assert_eq!(code, 0, "{program} {target} n={n}: {text}");
         assert!(text.contains("equal"), "{text}");
+        // The probes include steps whose proposal a mask decides (the loader's masks are
+        // confirmed, not only implemented), and on the AP-MDM row steps with insert and delete
+        // bits set.
+        let count = |what: &str| -> usize {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("coverage: {what}")))
+                .unwrap_or_else(|| panic!("no coverage line for {what}: {text}"));
+            let after = &line[format!("coverage: {what}").len()..];
+            let digits: String = after
+                .chars()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().unwrap()
+        };
+        eprintln!("{program} {target} n={n}: {text}");
+        assert!(
+            count("with every mask removed,") > 0,
+            "{program} {target}: {text}"
+        );
+        if target == "apmdm" {
+            assert!(count("insert set") > 0, "{text}");
+            assert!(count("delete set") > 0, "{text}");
+        }
         if program == "prefix_sum" {
             // The weights are the same bytes for another seed (another input on the canvas).
             let other = scratch("prefix_sum_seed2");
