@@ -352,8 +352,9 @@ def attention_heads(X, Wq, Wk, Wv, Wo, vis):
     return AV @ Wo.transpose(0, 2, 1).reshape(g * dh, d)                   # sum over heads
 
 
-def forward_all(model, cfg, canvases):
-    """Runs every canvas through all layers (each layer's tensors read once)."""
+def forward_all(model, cfg, canvases, unmasked=False):
+    """Runs every canvas through all layers (each layer's tensors read once). unmasked: every
+    head sees every canvas position (to show which probes the masks decide)."""
     Xs = [input_residual(c, cfg) for c in canvases]
     vis_cache = {}
 
@@ -375,7 +376,7 @@ def forward_all(model, cfg, canvases):
             group = max(1, HEAD_GROUP_ELEMS // (n * n))   # bounds the [g, n, n] score tensor
             for g0 in range(0, len(live), group):
                 hs = live[g0:g0 + group]
-                vis = np.stack([vis_for(L, cfg.masks[l][h]) for h in hs])
+                vis = np.stack([vis_for(L, "none" if unmasked else cfg.masks[l][h]) for h in hs])
                 # all heads read the same x; their outputs are summed
                 delta += attention_heads(X, Wq[hs], Wk[hs], Wv[hs], Wo[hs], vis)
             X += delta
@@ -428,7 +429,7 @@ def compare(step_idx, st, logits, cfg):
     return None
 
 
-def run(dirpath, max_steps):
+def run(dirpath, max_steps, mask_check=False):
     cfg = Config(read_json(os.path.join(dirpath, "config.json")))
     if not os.path.isfile(os.path.join(dirpath, "layout.json")):
         raise BadInput(f"missing file: {os.path.join(dirpath, 'layout.json')}")
@@ -453,6 +454,16 @@ def run(dirpath, max_steps):
             bad += 1
             print(diff)
     dt = time.time() - t0
+    # What the probes exercise: control bits set in the expected proposals.
+    for name in ("remask", "insert", "delete"):
+        k = sum(1 for st in steps if any(st[name]))
+        print(f"coverage: {name} set at some position in {k} of {len(steps)} step(s)")
+    if mask_check and not bad:
+        # The same probes with every head's mask removed: a step that differs then is one whose
+        # proposal a mask decides.
+        unmasked = forward_all(model, cfg, [st["canvas"] for st in steps], unmasked=True)
+        k = sum(1 for s, (st, lg) in enumerate(zip(steps, unmasked)) if compare(s, st, lg, cfg))
+        print(f"coverage: with every mask removed, {k} of {len(steps)} step(s) differ")
     if bad:
         print(f"FAIL: {bad} of {len(steps)} step(s) differ from the seq evaluator's proposals ({dt:.1f} s)")
         return 1
@@ -464,12 +475,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir", help="the folder written by --emit-weights")
     ap.add_argument("--steps", type=int, default=None, help="check at most this many probe steps (default: all)")
+    ap.add_argument("--mask-check", action="store_true",
+                    help="also run the probes with every mask removed and count the steps that then differ")
     args = ap.parse_args(argv)
     if args.steps is not None and args.steps < 0:
         print("error: --steps must be >= 0", file=sys.stderr)
         return 2
     try:
-        return run(args.dir, args.steps)
+        return run(args.dir, args.steps, args.mask_check)
     except BadInput as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -57,10 +57,15 @@ fn export_seeded(program: &str, target: &str, n: u32, seed: u64, dir: &Path) {
 }
 
 fn reference(dir: &Path) -> (i32, String) {
+    reference_with(dir, &[])
+}
+
+fn reference_with(dir: &Path, flags: &[&str]) -> (i32, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/weights_ref.py");
     let out = Command::new("python3")
         .arg(script)
         .arg(dir)
+        .args(flags)
         .output()
         .unwrap();
     let text = format!(
@@ -156,4 +161,111 @@ fn the_numpy_reference_reproduces_every_probed_proposal_and_catches_corruption()
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
+    // No probed step of these rows depends on a mask or sets an insert or delete bit (the
+    // loader prints that coverage); `the_numpy_reference_confirms_masks_and_insert_and_delete_bits`
+    // covers those.
+}
+
+/// A small seq program whose proposals depend on a position mask and set insert and delete
+/// bits: token = the number of non-mask positions before this one (a `Sum` under `lt`),
+/// insert where the field is 1, delete where it is 2, remask where it is 3.
+fn control_program() -> apmdm::seq::Program {
+    use apmdm::seq::{BinaryOp, Builder, Cmp, Heads, Selector};
+    let mut b = Builder::new(1);
+    let f = b.field(0);
+    let m = b.is_mask();
+    let zero = b.constant(0);
+    let one = b.constant(1);
+    let before = b.sum(
+        Selector {
+            key: m,
+            query: zero,
+            position: Some(Cmp::Lt),
+            pair: None,
+        },
+        one,
+    );
+    let (c1, c2, c3) = (b.constant(1), b.constant(2), b.constant(3));
+    let insert = b.binary(BinaryOp::Eq, f, c1);
+    let delete = b.binary(BinaryOp::Eq, f, c2);
+    let remask = b.binary(BinaryOp::Eq, f, c3);
+    b.finish_ranged(
+        Heads {
+            token: vec![before],
+            remask,
+            insert,
+            delete,
+        },
+        &[(0, 3)],
+        8,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_numpy_reference_confirms_masks_and_insert_and_delete_bits() {
+    use apmdm::machine::Token;
+    use apmdm::seq::{evaluate, Evaluator, Word};
+    if !python_ready() {
+        return;
+    }
+    let seq = control_program();
+    let model = apmdm::weights::compile(&seq, apmdm::weights::Options::new(8)).unwrap();
+    let dir = scratch("control");
+    apmdm::weights::export::export(&model, &dir, 1 << 30).unwrap();
+    let canvases: Vec<Vec<Option<i64>>> = vec![
+        vec![Some(0), Some(1), None, Some(2), Some(3)],
+        vec![
+            None,
+            Some(2),
+            Some(2),
+            Some(1),
+            None,
+            Some(0),
+            Some(1),
+            Some(3),
+        ],
+        vec![Some(1), Some(1), Some(1)],
+    ];
+    let mut steps = Vec::new();
+    for c in &canvases {
+        let x: Vec<Token<Word>> = c
+            .iter()
+            .map(|t| t.map_or(Token::Mask, |v| Token::Sym(Word(vec![v]))))
+            .collect();
+        let v = evaluate(&seq, &x, Evaluator::Indexed).unwrap();
+        let h = &seq.heads;
+        let col = |n: apmdm::seq::Value| v[n.index()].clone();
+        steps.push(serde_json::json!({
+            "canvas": c.iter().map(|t| t.map(|v| vec![v])).collect::<Vec<_>>(),
+            "tokens": col(h.token[0]).iter().map(|&t| vec![t]).collect::<Vec<_>>(),
+            "remask": col(h.remask).iter().map(|&b| b != 0).collect::<Vec<_>>(),
+            "insert": col(h.insert).iter().map(|&b| b != 0).collect::<Vec<_>>(),
+            "delete": col(h.delete).iter().map(|&b| b != 0).collect::<Vec<_>>(),
+        }));
+    }
+    let probe = serde_json::json!({"format": 1, "steps": steps});
+    std::fs::write(dir.join("probe.json"), probe.to_string()).unwrap();
+    let (code, text) = reference_with(&dir, &["--mask-check"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 0, "{text}");
+    let count = |what: &str| -> usize {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("coverage: {what}")))
+            .unwrap_or_else(|| panic!("no coverage line for {what}: {text}"));
+        let after = &line[format!("coverage: {what}").len()..];
+        let digits: String = after
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    };
+    // Every probe sets an insert and a delete bit somewhere, and every probe's proposal is
+    // decided by the `lt` mask (without it, the counts differ): all three are confirmed by the
+    // independent loader.
+    assert_eq!(count("insert set"), 3, "{text}");
+    assert_eq!(count("delete set"), 2, "{text}");
+    assert_eq!(count("with every mask removed,"), 3, "{text}");
 }

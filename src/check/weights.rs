@@ -95,6 +95,11 @@ pub struct WeightsRow {
     pub read_bound: f64,
     /// Shadow comparisons made.
     pub comparisons: u64,
+    /// The derived relative weight-noise tolerance (`proofs/weights.md`, Lemma 8): the largest
+    /// `2^-k` at which the propagated bound keeps every margin; `None` when there is none.
+    pub noise_tolerance: Option<f64>,
+    /// Why there is none: the first margin the bound breaks even without weight noise.
+    pub noise_limit: Option<String>,
 }
 
 /// Where the weights stop: the longest canvas they are built for by default.
@@ -165,6 +170,8 @@ pub fn summarize(step: &WeightsStep, build_seconds: f64) -> WeightsRow {
             .iter()
             .map(|r| r.entries.len() as u64 + 1)
             .sum::<u64>();
+    let tolerance =
+        crate::weights::noise::tolerance(&step.model, crate::weights::noise::F64_ROUNDOFF);
     WeightsRow {
         d_model: c.d_model,
         layers: c.layers,
@@ -187,6 +194,8 @@ pub fn summarize(step: &WeightsStep, build_seconds: f64) -> WeightsRow {
         max_read_error: r.max_read_error,
         read_bound: step.model.options.delta / 2.0,
         comparisons: r.comparisons,
+        noise_tolerance: tolerance.as_ref().ok().map(|b| b.epsilon),
+        noise_limit: tolerance.err(),
     }
 }
 

@@ -328,6 +328,11 @@ pub fn print_weights(w: Option<&apmdm::check::weights::WeightsRow>) {
         w.max_read_error,
         w.read_bound
     );
+    match (&w.noise_tolerance, &w.noise_limit) {
+        (Some(t), _) => println!("derived relative weight-noise tolerance: 2^{}", t.log2()),
+        (None, Some(why)) => println!("no derived weight-noise tolerance: {why}"),
+        (None, None) => {}
+    }
 }
 
 /// The seq program's size (operators, heads, attention depth, map depth, fields), its widths

@@ -144,6 +144,24 @@ pub enum Expect {
         /// The encoding's width.
         width: u32,
     },
+    /// A digit flag of bit extraction: `[((v + offset) >> shift) mod 2^bits >= level]`, v the
+    /// value of `node`.
+    Digit {
+        /// The node.
+        node: usize,
+        /// The offset making the encoding non-negative (2^(w-1) for signed ranges, else 0).
+        offset: i64,
+        /// The digit's lowest bit.
+        shift: u32,
+        /// The digit's bits.
+        bits: u32,
+        /// The level compared with.
+        level: u32,
+    },
+    /// `[v == 0]`, v the value of `node`.
+    Zero(usize),
+    /// `[v != 0]`, v the value of `node`.
+    NonZero(usize),
     /// An intermediate of the gadget computing `node` (exact, but with no closed form here;
     /// checked through the node's value form).
     Internal(usize),

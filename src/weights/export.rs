@@ -306,6 +306,19 @@ fn layout_json(model: &Model) -> serde_json::Value {
                 Expect::Feature(f) => (None, format!("{f:?}"), None),
                 Expect::Node(n) => (Some(*n), "value".to_string(), None),
                 Expect::Bit { node, bit, .. } => (Some(*node), "bit".to_string(), Some(*bit)),
+                Expect::Digit {
+                    node,
+                    offset,
+                    shift,
+                    bits,
+                    level,
+                } => (
+                    Some(*node),
+                    format!("digit flag [((value + {offset}) >> {shift}) mod 2^{bits} >= {level}]"),
+                    None,
+                ),
+                Expect::Zero(n) => (Some(*n), "flag [value == 0]".to_string(), None),
+                Expect::NonZero(n) => (Some(*n), "flag [value != 0]".to_string(), None),
                 Expect::Internal(n) => (Some(*n), "internal".to_string(), None),
                 Expect::Read(n) => (Some(*n), "attention read".to_string(), None),
             };

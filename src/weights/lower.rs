@@ -16,6 +16,12 @@ use crate::seq::{binary, BinaryOp, Cmp, Op, Prefer, Program, Selector, UnaryOp, 
 /// Magnitudes above this are refused: below it, f64 holds every integer a gadget computes.
 pub const EXACT: f64 = (1u64 << 50) as f64;
 
+/// A comparison whose input may exceed this in magnitude has its 0/1 output re-rounded by one
+/// more MLP sublayer (`[h >= 1]` on the flag h): under relative weight noise epsilon a
+/// comparison of x is off by about `4 |x| epsilon`, a re-rounded one by about `4 epsilon`
+/// (`proofs/weights.md`, Lemma 7).
+pub const REROUND_ABOVE: f64 = 64.0;
+
 /// What the lowering may use.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Options {
@@ -44,6 +50,16 @@ impl Options {
             max_jumps: 1024,
             delta: 0.125,
         }
+    }
+}
+
+impl Options {
+    /// The inverse temperature of every selecting head: `ln(2 (L_max + 1) / delta) + 1`,
+    /// rounded up to a multiple of 1/8 (exact in f32), so that `(L_max + 1) e^(-beta)` is at
+    /// most `delta / 2`.
+    pub fn beta(&self) -> f64 {
+        let b = ((self.max_len as f64 + 1.0) * 2.0 / self.delta).ln() + 1.0;
+        (b * 8.0).ceil() / 8.0
     }
 }
 
@@ -144,6 +160,8 @@ pub struct Lowered {
     pub position_bits: u32,
     /// The options used.
     pub options: Options,
+    /// Every node's value range (from the seq program).
+    pub ranges: Vec<Range>,
 }
 
 struct Lower<'a> {
@@ -235,6 +253,37 @@ impl<'a> Lower<'a> {
         Ok(Form::wire(w[0]))
     }
 
+    /// Each 0/1 flag (within 1/4) rounded again, `[h >= 1]`, in one MLP sublayer.
+    fn reround(
+        &mut self,
+        node: usize,
+        flags: &[Wire],
+        expects: Vec<Expect>,
+    ) -> Result<Vec<Wire>, LowerError> {
+        let mut units = Vec::new();
+        for (i, &h) in flags.iter().enumerate() {
+            units.extend(ge(&Form::wire(h), 1.0, i, 1.0));
+        }
+        Ok(self.c.mlp(node, units, expects)?)
+    }
+
+    /// One flag wire from comparison units on an input of magnitude up to `magnitude`,
+    /// re-rounded when that exceeds [`REROUND_ABOVE`].
+    fn flag_wire(
+        &mut self,
+        node: usize,
+        units: Vec<UnitSpec>,
+        expect: Expect,
+        magnitude: f64,
+    ) -> Result<Form, LowerError> {
+        let w = self.c.mlp(node, units, vec![expect.clone()])?;
+        if magnitude > REROUND_ABOVE {
+            let r = self.reround(node, &w, vec![expect])?;
+            return Ok(Form::wire(r[0]));
+        }
+        Ok(Form::wire(w[0]))
+    }
+
     /// The 0/1 flag `[v != 0]`.
     fn nonzero(&mut self, v: usize) -> Result<Form, LowerError> {
         if let Some(f) = self.nonzero.get(&v) {
@@ -242,18 +291,20 @@ impl<'a> Lower<'a> {
         }
         let x = self.value[v].clone();
         let (lo, hi) = self.range(v);
+        let mag = magnitude((lo, hi));
         let f = if lo >= 0 && hi <= 1 {
             x
         } else if lo >= 0 {
-            self.one_wire(v, ge(&x, 1.0, 0, 1.0).to_vec(), Expect::Internal(v))?
+            self.flag_wire(v, ge(&x, 1.0, 0, 1.0).to_vec(), Expect::NonZero(v), mag)?
         } else if hi <= 0 {
-            self.one_wire(
+            self.flag_wire(
                 v,
                 ge(&x.scaled(-1.0), 1.0, 0, 1.0).to_vec(),
-                Expect::Internal(v),
+                Expect::NonZero(v),
+                mag,
             )?
         } else {
-            let z = self.one_wire(v, eq(&x, 0.0, 0, 1.0), Expect::Internal(v))?;
+            let z = self.flag_wire(v, eq(&x, 0.0, 0, 1.0), Expect::Zero(v), mag)?;
             Form::constant(1.0).plus(-1.0, &z)
         };
         self.nonzero.insert(v, f.clone());
@@ -282,8 +333,20 @@ impl<'a> Lower<'a> {
             for m in 1..=levels {
                 units.extend(ge(&rem, f64::from(m) * pow2(s), (m - 1) as usize, 1.0));
             }
-            let expects = (0..levels).map(|_| Expect::Internal(node)).collect();
-            let h = self.c.mlp(node, units, expects)?;
+            let digit = |m: u32| Expect::Digit {
+                node,
+                offset: if signed { 1i64 << (w - 1) } else { 0 },
+                shift: s,
+                bits: r,
+                level: m,
+            };
+            let expects = (1..=levels).map(digit).collect();
+            let mut h = self.c.mlp(node, units, expects)?;
+            if s > 0 {
+                // The flags are off by about 4 |rem| epsilon under weight noise, and the
+                // remainder multiplies them by 2^s: re-round them first.
+                h = self.reround(node, &h, (1..=levels).map(digit).collect())?;
+            }
             // h_m = [digit >= m]; bit t of the digit = sum over m of (h_m - h_{m+1}) bit_t(m).
             for t in 0..r {
                 let mut f = Form::default();
@@ -391,9 +454,12 @@ impl<'a> Lower<'a> {
                 let (x, y) = (val(self, a), val(self, b));
                 let m = magnitude(self.range(a.index())) + magnitude(self.range(b.index()));
                 self.check(node, "select", 2.0 * m)?;
-                let units = gated(&flag, &x.plus(-1.0, &y), m, 0, 1.0).to_vec();
-                let w = self.one_wire(node, units, Expect::Internal(node))?;
-                Ok(y.plus(1.0, &w))
+                // flag a + (1 - flag) b into one wire (its error does not count b twice).
+                let m = magnitude(self.range(a.index())).max(magnitude(self.range(b.index())));
+                let mut units = gated(&flag, &x, m, 0, 1.0).to_vec();
+                let not = Form::constant(1.0).plus(-1.0, &flag);
+                units.extend(gated(&not, &y, m, 0, 1.0));
+                self.one_wire(node, units, Expect::Node(node))
             }
             Op::FirstOf { cases, default } => self.lower_first_of(node, &cases, default),
             Op::Lookup {
@@ -566,7 +632,13 @@ impl<'a> Lower<'a> {
                     BinaryOp::Le => ge(&d, 0.0, 0, 1.0).to_vec(),
                     _ => eq(&d, 0.0, 0, 1.0),
                 };
-                let w = self.one_wire(node, units, Expect::Internal(node))?;
+                // The wire is the node's value, except for `Ne` (its complement).
+                let expect = if f == BinaryOp::Ne {
+                    Expect::Zero(node)
+                } else {
+                    Expect::Node(node)
+                };
+                let w = self.flag_wire(node, units, expect, magnitude(ra) + magnitude(rb))?;
                 return Ok(if f == BinaryOp::Ne {
                     Form::constant(1.0).plus(-1.0, &w)
                 } else {
@@ -576,17 +648,11 @@ impl<'a> Lower<'a> {
             BinaryOp::And | BinaryOp::Or => {
                 let fa = self.nonzero(ai)?;
                 let fb = self.nonzero(bi)?;
+                // [a + b >= 2] and [a + b >= 1]: comparisons, so their error does not grow
+                // with their inputs' (within 1/4).
                 let s = fa.plus(1.0, &fb);
-                let both = self.one_wire(
-                    node,
-                    vec![UnitSpec::new(s.shifted(-1.0), 0, 1.0)],
-                    Expect::Internal(node),
-                )?;
-                return Ok(if f == BinaryOp::And {
-                    both
-                } else {
-                    s.plus(-1.0, &both)
-                });
+                let t = if f == BinaryOp::And { 2.0 } else { 1.0 };
+                return self.one_wire(node, ge(&s, t, 0, 1.0).to_vec(), Expect::Node(node));
             }
             BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => {
                 return self.bitwise(node, f, ai, bi);
@@ -831,9 +897,7 @@ impl<'a> Lower<'a> {
     }
 
     fn beta(&self) -> f64 {
-        // (L + 1) e^(-beta) <= delta / 2, rounded up to a multiple of 1/8 (exact in f32).
-        let b = ((self.o.max_len as f64 + 1.0) * 2.0 / self.o.delta).ln() + 1.0;
-        (b * 8.0).ceil() / 8.0
+        self.o.beta()
     }
 
     /// One selecting head and its rounding MLP. Positions j match when every `keys[t]` bit at j
@@ -1198,5 +1262,6 @@ pub fn lower(p: &Program, options: Options) -> Result<Lowered, LowerError> {
         field_widths,
         position_bits,
         options: l.o,
+        ranges: p.ranges.clone(),
     })
 }

@@ -11,6 +11,7 @@ pub mod circuit;
 pub mod export;
 pub mod lower;
 pub mod model;
+pub mod noise;
 pub mod shadow;
 
 pub use lower::{LowerError, Options};

@@ -215,6 +215,12 @@ fn row(form: &Form, coord: &[u32], one: u32, bias_to_one: bool) -> Row {
     }
 }
 
+/// Every coordinate is cleared twice: after its wire's last reader and again this many
+/// sublayers later (the next MLP), before another wire takes it. Exact weights leave 0 after the
+/// first; weights with a relative noise epsilon leave about `2 epsilon |x|` after the first and
+/// `2 epsilon` times that after the second (`proofs/weights.md`, Lemma 8).
+pub const CLEAR_AGAIN: usize = 2;
+
 /// The first MLP sublayer at or after `s`.
 fn mlp_at_or_after(s: usize) -> usize {
     if s % 2 == 1 {
@@ -307,7 +313,8 @@ impl Model {
             };
             placement[w].coord = coord;
             if let Some(s) = placement[w].cleared {
-                busy.push(Reverse((s + 1, coord)));
+                // Cleared at s and again at s + 2 (what noisy weights leave of the first).
+                busy.push(Reverse((s + CLEAR_AGAIN + 1, coord)));
             }
         }
         let coord: Vec<u32> = placement.iter().map(|p| p.coord).collect();
@@ -358,6 +365,8 @@ impl Model {
                 });
             }
         }
+        let again: Vec<(usize, Wire)> = clears.iter().map(|&(s, w)| (s + CLEAR_AGAIN, w)).collect();
+        clears.extend(again);
         clears.sort();
         for (s, w) in clears {
             if s / 2 >= layers.len() {
@@ -594,8 +603,10 @@ impl Model {
 /// Fault injection (tests and the fault checks of `docs/weights.md`): deliberate changes to a
 /// built model.
 impl Model {
-    /// Multiplies every weight and bias by `1 + relative * u`, u uniform in [-1, 1] from a
-    /// SplitMix64 stream seeded with `seed`.
+    /// Multiplies every weight and bias (Q, K, V, O, W1, b1, W2, the read-out) by
+    /// `1 + relative * u`, u uniform in [-1, 1] from a SplitMix64 stream seeded with `seed`.
+    /// O is stored as one weight 1 per value dimension, so its factor is applied to that
+    /// dimension's V row (the same product).
     pub fn perturb(&mut self, relative: f64, seed: u64) {
         let mut state = seed;
         let mut next = move || {
@@ -606,24 +617,36 @@ impl Model {
             z ^= z >> 31;
             (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
         };
-        let mut row = |r: &mut Row| {
+        let mut factor = move || 1.0 + relative * next();
+        let row = |r: &mut Row, factor: &mut dyn FnMut() -> f64| {
             for e in &mut r.entries {
-                e.1 *= 1.0 + relative * next();
+                e.1 *= factor();
             }
-            r.bias *= 1.0 + relative * next();
+            r.bias *= factor();
         };
         for l in &mut self.layers {
             for h in &mut l.heads {
                 for r in h.q.iter_mut().chain(&mut h.k).chain(&mut h.v) {
-                    row(r);
+                    row(r, &mut factor);
+                }
+                for r in &mut h.v {
+                    // O's weight for this dimension.
+                    let o = factor();
+                    for e in &mut r.entries {
+                        e.1 *= o;
+                    }
+                    r.bias *= o;
                 }
             }
             for u in &mut l.units {
-                row(&mut u.w1);
+                row(&mut u.w1, &mut factor);
+                for e in &mut u.w2 {
+                    e.1 *= factor();
+                }
             }
         }
         for r in &mut self.readout {
-            row(r);
+            row(r, &mut factor);
         }
     }
 

@@ -81,6 +81,10 @@ pub struct WeightsStep {
     pub shadow: bool,
     /// Exact values deviating by more than this are reported (default [`EXACT_TOLERANCE`]).
     pub tolerance: f64,
+    /// Per wire, a bound on its deviation (from `noise::propagate` for a noisy model): a wire
+    /// or node form deviating by at most its bound is not a failure. `None`: [`Self::tolerance`]
+    /// alone.
+    pub bounds: Option<Vec<f64>>,
     /// What happened so far.
     pub report: ShadowReport,
     /// Per sublayer, the nodes whose value forms are complete after it (the last of their wires
@@ -114,6 +118,7 @@ impl WeightsStep {
             program,
             shadow,
             tolerance: EXACT_TOLERANCE,
+            bounds: None,
             report: ShadowReport::default(),
             due,
         }
@@ -140,12 +145,23 @@ impl WeightsStep {
             let model = &self.model;
             let due = &self.due;
             let tolerance = self.tolerance;
+            let bounds = self.bounds.as_deref();
             let report = &mut self.report;
             let mut hook = |s: usize, r: &[f64]| {
                 if let Some(values) = &values {
                     let t = std::time::Instant::now();
                     let nodes = due.get(s).map_or(&[][..], Vec::as_slice);
-                    check_sublayer(model, values, nodes, x, step, s, r, tolerance, report);
+                    check_sublayer(
+                        model,
+                        values,
+                        nodes,
+                        x,
+                        step,
+                        s,
+                        r,
+                        (tolerance, bounds),
+                        report,
+                    );
                     shadow_time += t.elapsed();
                 }
             };
@@ -262,12 +278,19 @@ fn check_sublayer(
     step: usize,
     s: usize,
     r: &[f64],
-    tolerance: f64,
+    (base, bounds): (f64, Option<&[f64]>),
     report: &mut ShadowReport,
 ) {
     let d = model.config.d_model;
     let wires = &model.lowered.circuit.wires;
-    let note = |report: &mut ShadowReport, node: usize, p: usize, e: f64, f: f64, what: &str| {
+    let bound = |w: usize| bounds.map_or(0.0, |b| b[w]);
+    let note = |report: &mut ShadowReport,
+                tolerance: f64,
+                node: usize,
+                p: usize,
+                e: f64,
+                f: f64,
+                what: &str| {
         report.comparisons += 1;
         let dev = (e - f).abs();
         if dev > report.max_exact_deviation || dev.is_nan() {
@@ -291,6 +314,10 @@ fn check_sublayer(
             continue;
         }
         let c = place.coord as usize;
+        let tolerance = base.max(bound(w));
+        let note = |report: &mut ShadowReport, node, p, e, f, what| {
+            note(report, tolerance, node, p, e, f, what)
+        };
         match &info.expect {
             Expect::Feature(f) => {
                 for (p, t) in x.iter().enumerate() {
@@ -322,6 +349,27 @@ fn check_sublayer(
                     note(report, *node, p, e, r[(p + 1) * d + c], "bit wire");
                 }
             }
+            Expect::Digit {
+                node,
+                offset,
+                shift,
+                bits,
+                level,
+            } => {
+                for p in 0..x.len() {
+                    let u = values[*node][p] + offset;
+                    let digit = (u >> shift) & ((1i64 << bits) - 1);
+                    let e = f64::from(u8::from(digit >= i64::from(*level)));
+                    note(report, *node, p, e, r[(p + 1) * d + c], "digit flag");
+                }
+            }
+            Expect::Zero(node) | Expect::NonZero(node) => {
+                let want_zero = matches!(info.expect, Expect::Zero(_));
+                for p in 0..x.len() {
+                    let e = f64::from(u8::from((values[*node][p] == 0) == want_zero));
+                    note(report, *node, p, e, r[(p + 1) * d + c], "flag wire");
+                }
+            }
             Expect::Read(_) if place.born == Some(s) => {
                 for p in 0..x.len() {
                     let v = r[(p + 1) * d + c];
@@ -342,10 +390,16 @@ fn check_sublayer(
         {
             continue;
         }
+        let tolerance = base.max(
+            form.terms
+                .iter()
+                .map(|&(w, c)| c.abs() * bound(w as usize))
+                .sum(),
+        );
         for p in 0..x.len() {
             let row = &r[(p + 1) * d..(p + 2) * d];
             let f = form.eval(|w| row[model.placement[w as usize].coord as usize]);
-            note(report, n, p, values[n][p] as f64, f, "node form");
+            note(report, tolerance, n, p, values[n][p] as f64, f, "node form");
         }
     }
 }
