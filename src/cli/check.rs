@@ -67,7 +67,8 @@ pub struct CheckArgs {
     #[arg(long, default_value = "both", value_parser = ["mdm", "apmdm", "both"])]
     target: String,
     /// Which theorems' rows to check, comma-separated: 1 (PRAM -> MDM, the `mdm` target) and 4
-    /// (PRAM -> AP-MDM, the `apmdm` target). Default: the hand-written machines and the
+    /// (PRAM -> AP-MDM, the `apmdm` target), 5 (Dyck-k generation) and 6 (edit tracking; both
+    /// options `--dyck-*`, `--edit-*`). Default: the hand-written machines and the
     /// theorems --target names. With --theorem, only the theorems listed run (and machines
     /// named among PROGRAMS).
     #[arg(long, value_delimiter = ',', value_parser = THEOREMS)]
@@ -90,10 +91,12 @@ pub struct CheckArgs {
     /// The longest canvas the weights are built for (longer rows are not run).
     #[arg(long, default_value_t = apmdm::check::weights::MAX_WEIGHTS_LENGTH)]
     max_weights_length: usize,
+    #[command(flatten)]
+    thm56: super::check_thm56::Thm56Args,
 }
 
 /// The theorems `--theorem` accepts.
-const THEOREMS: [&str; 2] = ["1", "4"];
+const THEOREMS: [&str; 4] = ["1", "4", "5", "6"];
 
 /// What one theorem checked outside the PRAM compile path adds to a run of `check`: its rows'
 /// verdicts (counted in the summary), its JSON member (`theorem_N`) and its printed tables.
@@ -107,12 +110,16 @@ pub(super) struct Section {
 /// The sections of the theorems listed in --theorem other than 1 and 4, in the order given.
 /// `subjects` are the PRAM programs named (or the library), each checked at `cases`.
 fn sections(args: &CheckArgs, _subjects: &[Subject]) -> Result<Vec<Section>> {
-    let out = Vec::new();
+    let mut out = Vec::new();
     for t in &args.theorem {
-        match t.as_str() {
-            "1" | "4" => {}
+        let parts = match t.as_str() {
+            "5" => super::check_thm56::theorem5(&args.thm56, args.seed, args.json)?,
+            "6" => super::check_thm56::theorem6(&args.thm56, args.seed)?,
+            "1" | "4" => continue,
             other => bail!("--theorem {other} is not executable"),
-        }
+        };
+        let (key, statuses, json, text) = parts;
+        out.push(Section { key, statuses, json, text });
     }
     Ok(out)
 }

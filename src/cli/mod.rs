@@ -3,6 +3,7 @@
 mod bench;
 mod bench_train;
 mod check;
+mod check_thm56;
 mod compile;
 mod compile_apmdm;
 mod demo;

@@ -378,6 +378,145 @@ pub fn check_instance(input: &[u16], edits: &[Edit]) -> EditCase {
     }
 }
 
+/// Instances of one size, checked against the reference and the formulas.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EditRow {
+    /// What the row covers (`random`, `every single edit`, `S5 word problem`).
+    pub kind: String,
+    /// Input length.
+    pub n: usize,
+    /// Edits per instance.
+    pub m: usize,
+    /// Instances run.
+    pub instances: usize,
+    /// Steps of all instances together, measured.
+    pub steps: usize,
+    /// Steps of all instances together, by the formula.
+    pub expected_steps: usize,
+    /// The largest context length measured.
+    pub context: usize,
+    /// The largest context length by the formula.
+    pub expected_context: usize,
+    /// The most steps one edit took (at most 3).
+    pub steps_per_edit: usize,
+    /// Everything that did not hold.
+    pub problems: Vec<String>,
+}
+
+impl EditRow {
+    fn new(kind: &str, n: usize, m: usize) -> EditRow {
+        EditRow {
+            kind: kind.to_string(),
+            n,
+            m,
+            instances: 0,
+            steps: 0,
+            expected_steps: 0,
+            context: 0,
+            expected_context: 0,
+            steps_per_edit: 0,
+            problems: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, input: &[u16], edits: &[Edit], expected_output: Option<&[u16]>) {
+        let case = check_instance(input, edits);
+        self.instances += 1;
+        self.steps += case.steps;
+        self.expected_steps += case.expected.0;
+        self.context = self.context.max(case.context);
+        self.expected_context = self.expected_context.max(case.expected.1);
+        for e in edits {
+            let per = if matches!(e, Edit::Delete { .. }) { 2 } else { 3 };
+            self.steps_per_edit = self.steps_per_edit.max(per);
+        }
+        if let Some(want) = expected_output {
+            let r = run_tracker(input, edits, 3 * edits.len() + 10);
+            if tracked_output(r.last.tokens()).as_deref() != Some(want) {
+                self.problems
+                    .push(format!("instance {}: not the permutation's result", self.instances));
+            }
+        }
+        for p in case.problems {
+            if self.problems.len() < 5 {
+                self.problems
+                    .push(format!("instance {} ({} edits): {p}", self.instances, edits.len()));
+            }
+        }
+    }
+}
+
+/// `instances` random instances of input length `n` with `m` edits, seeded.
+pub fn check_random(n: usize, m: usize, instances: usize, seed: u64) -> EditRow {
+    let mut row = EditRow::new("random", n, m);
+    for i in 0..instances {
+        let (input, edits) = random_instance(n, m, 16, seed.wrapping_add(i as u64));
+        row.add(&input, &edits, None);
+    }
+    row
+}
+
+/// Every single insert, delete and move on a sequence of length `n`.
+pub fn check_every_single_edit(n: usize) -> EditRow {
+    let input: Vec<u16> = (0..n as u16).collect();
+    let mut row = EditRow::new("every single edit", n, 1);
+    let n32 = n as u32;
+    for a in 0..=n32 {
+        row.add(&input, &[Edit::Insert { at: a, token: 99 }], None);
+    }
+    for a in 0..n32 {
+        row.add(&input, &[Edit::Delete { at: a }], None);
+        for b in 0..n32 {
+            row.add(&input, &[Edit::Move { from: a, to: b }], None);
+        }
+    }
+    row
+}
+
+/// The generators of S5 as moves on a 5-token prefix: the four adjacent transpositions
+/// (move(i, i+1) swaps i and i+1) and the 5-cycle move(0, 4).
+pub const S5_GENERATORS: [Edit; 5] = [
+    Edit::Move { from: 0, to: 1 },
+    Edit::Move { from: 1, to: 2 },
+    Edit::Move { from: 2, to: 3 },
+    Edit::Move { from: 3, to: 4 },
+    Edit::Move { from: 0, to: 4 },
+];
+
+/// The arrangement of 0..5 after a word over [`S5_GENERATORS`] (indices into it), computed by
+/// composing permutations (`arrangement[i]` is the token at index i), not by editing a vector.
+pub fn s5_arrangement(word: &[usize]) -> Vec<u16> {
+    let mut a: [u16; 5] = [0, 1, 2, 3, 4];
+    for &g in word {
+        // The generator as "new index i takes the token at old index from[i]".
+        let from: [usize; 5] = match g {
+            0 => [1, 0, 2, 3, 4],
+            1 => [0, 2, 1, 3, 4],
+            2 => [0, 1, 3, 2, 4],
+            3 => [0, 1, 2, 4, 3],
+            _ => [1, 2, 3, 4, 0],
+        };
+        a = from.map(|j| a[j]);
+    }
+    a.to_vec()
+}
+
+/// Random words over the S5 generators, applied as moves to `0 1 2 3 4` followed by `tail`
+/// more tokens; the prefix must come out as the composed permutation.
+pub fn check_s5(m: usize, tail: usize, instances: usize, seed: u64) -> EditRow {
+    let mut row = EditRow::new("S5 word problem", 5 + tail, m);
+    let mut rng = SplitMix64(seed ^ 0x55);
+    for _ in 0..instances {
+        let word: Vec<usize> = (0..m).map(|_| (rng.next_u64() % 5) as usize).collect();
+        let edits: Vec<Edit> = word.iter().map(|&g| S5_GENERATORS[g]).collect();
+        let input: Vec<u16> = (0..(5 + tail) as u16).collect();
+        let mut want = s5_arrangement(&word);
+        want.extend(5..(5 + tail) as u16);
+        row.add(&input, &edits, Some(&want));
+    }
+    row
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
