@@ -119,7 +119,12 @@ fn sections(args: &CheckArgs, _subjects: &[Subject]) -> Result<Vec<Section>> {
             other => bail!("--theorem {other} is not executable"),
         };
         let (key, statuses, json, text) = parts;
-        out.push(Section { key, statuses, json, text });
+        out.push(Section {
+            key,
+            statuses,
+            json,
+            text,
+        });
     }
     Ok(out)
 }

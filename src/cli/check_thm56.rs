@@ -92,7 +92,10 @@ pub fn theorem5(args: &Thm56Args, seed: u64, quiet: bool) -> Result<SectionParts
             _ => 8,
         });
         if !quiet {
-            eprint!("\rtheorem 5: {} up to length {length} ...          ", lang.name());
+            eprint!(
+                "\rtheorem 5: {} up to length {length} ...          ",
+                lang.name()
+            );
         }
         let s = check_support(lang, length, args.dyck_max_states);
         statuses.push(status(s.ran, &s.problems));
@@ -113,7 +116,12 @@ pub fn theorem5(args: &Thm56Args, seed: u64, quiet: bool) -> Result<SectionParts
         eprint!("\r{:70}\r", "");
     }
     let json = json!({ "support": support, "probabilities": probs, "samples": samples });
-    Ok(("theorem_5".into(), statuses, json, text5(&support, &probs, &samples)))
+    Ok((
+        "theorem_5".into(),
+        statuses,
+        json,
+        text5(&support, &probs, &samples),
+    ))
 }
 
 fn label(ran: bool, problems: &[String]) -> String {
@@ -125,8 +133,18 @@ fn text5(support: &[SupportRow], probs: &[ProbabilityRow], samples: &[SampleRow]
         "Theorem 5: support of the stochastic AP-MDM = the language (exhaustive search vs independent enumeration)\n",
     );
     let mut t = Table::new(&[
-        "language", "max len", "words", "generated", "states", "visits", "g applied", "pruned",
-        "search s", "compare s", "equal", "result",
+        "language",
+        "max len",
+        "words",
+        "generated",
+        "states",
+        "visits",
+        "g applied",
+        "pruned",
+        "search s",
+        "compare s",
+        "equal",
+        "result",
     ]);
     for r in support {
         let words: u64 = r.lengths.iter().map(|c| c.language).sum();
@@ -152,8 +170,15 @@ fn text5(support: &[SupportRow], probs: &[ProbabilityRow], samples: &[SampleRow]
     }
     out.push_str("\nTheorem 5: exact length distribution, steps (3L+1) and context (L+2) per word length L\n");
     let mut t = Table::new(&[
-        "language", "L", "words", "P(length L)", "2^-(L/2+1)", "min P(word)", "max P(word)",
-        "steps", "context",
+        "language",
+        "L",
+        "words",
+        "P(length L)",
+        "2^-(L/2+1)",
+        "min P(word)",
+        "max P(word)",
+        "steps",
+        "context",
     ]);
     for r in probs {
         for l in r.lengths.iter().filter(|l| l.length % 2 == 0) {
@@ -228,7 +253,15 @@ pub fn theorem6(args: &Thm56Args, seed: u64) -> Result<SectionParts> {
         .map(|r| status(r.instances > 0, &r.problems))
         .collect();
     let mut t = Table::new(&[
-        "instances", "n", "m", "runs", "steps", "formula", "context", "formula", "steps/edit",
+        "instances",
+        "n",
+        "m",
+        "runs",
+        "steps",
+        "formula",
+        "context",
+        "formula",
+        "steps/edit",
         "result",
     ]);
     for r in &rows {
@@ -250,7 +283,12 @@ pub fn theorem6(args: &Thm56Args, seed: u64) -> Result<SectionParts> {
     );
     text.push_str(&t.render());
     for r in rows.iter().filter(|r| !r.problems.is_empty()) {
-        text.push_str(&format!("  {} n = {}: {}\n", r.kind, r.n, r.problems.join("; ")));
+        text.push_str(&format!(
+            "  {} n = {}: {}\n",
+            r.kind,
+            r.n,
+            r.problems.join("; ")
+        ));
     }
     text.push('\n');
     Ok(("theorem_6".into(), statuses, json!({ "rows": rows }), text))

@@ -65,6 +65,13 @@ impl fmt::Display for DyckToken {
     }
 }
 
+/// In JSON a token is its text (`(`, `go`, `pair@0:()`).
+impl serde::Serialize for DyckToken {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
 /// The inverse of a letter: an opener's closer and a closer's opener.
 pub fn inverse(letter: u8, k: u8) -> u8 {
     if letter < k {

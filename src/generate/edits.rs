@@ -10,8 +10,7 @@ use std::fmt;
 
 use crate::machine::library::SplitMix64;
 use crate::machine::{
-    ControlBits, ModelClass, Proposal, Run, RunConfig, StepFunction, StepFunctionError, Stop,
-    Token,
+    ControlBits, ModelClass, Proposal, Run, RunConfig, StepFunction, StepFunctionError, Stop, Token,
 };
 
 /// One edit of the current sequence (positions are 0-based indices into it).
@@ -211,7 +210,11 @@ impl StepFunction<EditToken> for EditTracker {
             Token::Sym(EditToken::Op(e)) => *e,
             Token::Sym(t) => return Err(fail(format!("{t} where an edit was expected"))),
         };
-        let bad = || fail(format!("edit {edit} does not fit a sequence of length {length}"));
+        let bad = || {
+            fail(format!(
+                "edit {edit} does not fit a sequence of length {length}"
+            ))
+        };
         match (edit, data_masks.first()) {
             (Edit::Insert { at, .. }, None) => {
                 let at = at as usize;
@@ -427,20 +430,29 @@ impl EditRow {
         self.context = self.context.max(case.context);
         self.expected_context = self.expected_context.max(case.expected.1);
         for e in edits {
-            let per = if matches!(e, Edit::Delete { .. }) { 2 } else { 3 };
+            let per = if matches!(e, Edit::Delete { .. }) {
+                2
+            } else {
+                3
+            };
             self.steps_per_edit = self.steps_per_edit.max(per);
         }
         if let Some(want) = expected_output {
             let r = run_tracker(input, edits, 3 * edits.len() + 10);
             if tracked_output(r.last.tokens()).as_deref() != Some(want) {
-                self.problems
-                    .push(format!("instance {}: not the permutation's result", self.instances));
+                self.problems.push(format!(
+                    "instance {}: not the permutation's result",
+                    self.instances
+                ));
             }
         }
         for p in case.problems {
             if self.problems.len() < 5 {
-                self.problems
-                    .push(format!("instance {} ({} edits): {p}", self.instances, edits.len()));
+                self.problems.push(format!(
+                    "instance {} ({} edits): {p}",
+                    self.instances,
+                    edits.len()
+                ));
             }
         }
     }
@@ -558,6 +570,10 @@ mod tests {
     #[test]
     fn a_bad_edit_is_a_step_function_error() {
         let r = run_tracker(&[1, 2], &[Edit::Delete { at: 7 }], 10);
-        assert!(matches!(r.stop, Stop::StepFunctionFailed { .. }), "{}", r.stop);
+        assert!(
+            matches!(r.stop, Stop::StepFunctionFailed { .. }),
+            "{}",
+            r.stop
+        );
     }
 }

@@ -11,4 +11,6 @@ pub mod support;
 pub mod thm5;
 
 pub use stochastic::{Choice, RandomPosition, Sampler, StochasticProposal, StochasticStep};
-pub use support::{paths, search, Fraction, Keys, PathStats, Searchable, Support, SupportError, SupportLimits};
+pub use support::{
+    paths, search, Fraction, Keys, PathStats, Searchable, Support, SupportError, SupportLimits,
+};

@@ -424,7 +424,10 @@ where
             let mut w = Fraction::ONE;
             for ((r, &i), &t) in d.random.iter().zip(&picks).zip(&totals) {
                 w = w
-                    .mul(Fraction::new(u128::from(r.choices[i].weight), u128::from(t)))
+                    .mul(Fraction::new(
+                        u128::from(r.choices[i].weight),
+                        u128::from(t),
+                    ))
                     .ok_or(SupportError::ProbabilityOverflow)?;
             }
             match step(&x, &d, &picks)? {

@@ -148,8 +148,9 @@ pub fn check_support(language: Language, max_length: usize, max_states: u64) -> 
         });
     }
     if let Some(&l) = support.terminals.keys().find(|&&l| l > max_length) {
-        row.problems
-            .push(format!("a terminal of length {l} above the bound {max_length}"));
+        row.problems.push(format!(
+            "a terminal of length {l} above the bound {max_length}"
+        ));
     }
     row.compare_seconds = start.elapsed().as_secs_f64();
     let counts_agree = row.lengths.iter().all(|c| c.generated == c.language);
@@ -158,10 +159,13 @@ pub fn check_support(language: Language, max_length: usize, max_states: u64) -> 
             "{:?} (length {len}) is {what}",
             render_word(&w, language.k)
         ));
-        row.problems
-            .push(format!("support differs: {}", row.counterexample.clone().unwrap_or_default()));
+        row.problems.push(format!(
+            "support differs: {}",
+            row.counterexample.clone().unwrap_or_default()
+        ));
     } else if !counts_agree {
-        row.problems.push("support counts differ from the language".into());
+        row.problems
+            .push("support counts differ from the language".into());
     }
     row.equal = row.counterexample.is_none() && counts_agree && row.problems.is_empty();
     row
@@ -250,14 +254,14 @@ pub fn check_probabilities(
         }
     };
     row.ran = true;
-    let mut by_length: BTreeMap<usize, Vec<(Vec<u8>, super::support::PathStats)>> =
-        BTreeMap::new();
+    let mut by_length: BTreeMap<usize, Vec<(Vec<u8>, super::support::PathStats)>> = BTreeMap::new();
     for (canvas, stats) in &all {
         match DyckGenerator::word_of(canvas) {
             Some(w) => by_length.entry(w.len()).or_default().push((w, *stats)),
-            None => row
-                .problems
-                .push(format!("a terminal that is not a word: {}", machine::render(canvas))),
+            None => row.problems.push(format!(
+                "a terminal that is not a word: {}",
+                machine::render(canvas)
+            )),
         }
     }
     for length in 0..=max_length {
@@ -287,8 +291,9 @@ pub fn check_probabilities(
             }
             let text = render_word(w, language.k);
             if !language.contains(w) {
-                row.problems
-                    .push(format!("{text:?} has positive probability but is not in the language"));
+                row.problems.push(format!(
+                    "{text:?} has positive probability but is not in the language"
+                ));
             }
             if s.steps != (steps, steps) || s.context != (context, context) {
                 row.problems.push(format!(
@@ -368,7 +373,8 @@ pub fn check_samples(language: Language, samples: usize, seed: u64) -> SampleRow
         let initial: machine::Canvas<_> = DyckGenerator::initial().into_iter().collect();
         let r = machine::run(&mut f, initial, &config);
         if r.stop != Stop::FixedPoint {
-            row.problems.push(format!("seed {s}: stopped with {}", r.stop));
+            row.problems
+                .push(format!("seed {s}: stopped with {}", r.stop));
             continue;
         }
         let Some(w) = DyckGenerator::word_of(r.last.tokens()) else {
