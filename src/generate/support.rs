@@ -353,7 +353,7 @@ impl Fraction {
     }
 
     /// The sum, or `None` on overflow.
-    pub fn add(self, o: Fraction) -> Option<Fraction> {
+    pub fn checked_add(self, o: Fraction) -> Option<Fraction> {
         let g = gcd(self.den, o.den);
         let den = (self.den / g).checked_mul(o.den)?;
         let num = self
@@ -364,7 +364,7 @@ impl Fraction {
     }
 
     /// The product, or `None` on overflow.
-    pub fn mul(self, o: Fraction) -> Option<Fraction> {
+    pub fn checked_mul(self, o: Fraction) -> Option<Fraction> {
         let a = Fraction::new(self.num, o.den);
         let b = Fraction::new(o.num, self.den);
         Some(Fraction::new(
@@ -396,14 +396,14 @@ pub struct PathStats {
 /// Every path from `initial` whose potential stays within `max_potential`, without memo: the
 /// exact probability, the steps and the context length of every terminal canvas, by canvas.
 /// `max_paths` bounds the work (an error when exceeded).
-pub fn paths<A: Clone + PartialEq, G: Searchable<A> + ?Sized>(
+pub fn paths<A, G: Searchable<A> + ?Sized>(
     generator: &G,
     initial: Vec<Token<A>>,
     max_potential: usize,
     max_paths: u64,
 ) -> Result<HashMap<Vec<Token<A>>, PathStats>, SupportError>
 where
-    A: Eq + std::hash::Hash,
+    A: Clone + Eq + std::hash::Hash,
 {
     let mut out: HashMap<Vec<Token<A>>, PathStats> = HashMap::new();
     let mut count = 0u64;
@@ -424,21 +424,27 @@ where
             let mut w = Fraction::ONE;
             for ((r, &i), &t) in d.random.iter().zip(&picks).zip(&totals) {
                 w = w
-                    .mul(Fraction::new(
+                    .checked_mul(Fraction::new(
                         u128::from(r.choices[i].weight),
                         u128::from(t),
                     ))
                     .ok_or(SupportError::ProbabilityOverflow)?;
             }
             match step(&x, &d, &picks)? {
-                None => stay = stay.add(w).ok_or(SupportError::ProbabilityOverflow)?,
+                None => {
+                    stay = stay
+                        .checked_add(w)
+                        .ok_or(SupportError::ProbabilityOverflow)?
+                }
                 Some(next) => {
                     let q = generator.potential(&next);
                     if q < p {
                         return Err(SupportError::NotMonotone { from: p, to: q });
                     }
                     if q <= max_potential {
-                        let pr = prob.mul(w).ok_or(SupportError::ProbabilityOverflow)?;
+                        let pr = prob
+                            .checked_mul(w)
+                            .ok_or(SupportError::ProbabilityOverflow)?;
                         let c = context.max(next.len());
                         stack.push((next, pr, steps + 1, c));
                     }
@@ -457,7 +463,7 @@ where
             });
             e.probability = e
                 .probability
-                .add(prob)
+                .checked_add(prob)
                 .ok_or(SupportError::ProbabilityOverflow)?;
             e.paths += 1;
             e.steps = (e.steps.0.min(steps), e.steps.1.max(steps));
@@ -480,8 +486,8 @@ mod tests {
         let half = Fraction::new(1, 2);
         let third = Fraction::new(2, 6);
         assert_eq!(third, Fraction { num: 1, den: 3 });
-        assert_eq!(half.add(third), Some(Fraction::new(5, 6)));
-        assert_eq!(half.mul(third), Some(Fraction::new(1, 6)));
-        assert_eq!(Fraction::new(u128::MAX, 1).add(Fraction::ONE), None);
+        assert_eq!(half.checked_add(third), Some(Fraction::new(5, 6)));
+        assert_eq!(half.checked_mul(third), Some(Fraction::new(1, 6)));
+        assert_eq!(Fraction::new(u128::MAX, 1).checked_add(Fraction::ONE), None);
     }
 }

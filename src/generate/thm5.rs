@@ -279,7 +279,7 @@ pub fn check_probabilities(
         let context = DyckGenerator::context_formula(length);
         let smaller = |a: Fraction, b: Fraction| a.num * b.den < b.num * a.den;
         for (w, s) in &words {
-            match mass.add(s.probability) {
+            match mass.checked_add(s.probability) {
                 Some(m) => mass = m,
                 None => row.problems.push("probability overflow".into()),
             }
