@@ -168,6 +168,11 @@ fn text5(support: &[SupportRow], probs: &[ProbabilityRow], samples: &[SampleRow]
     for r in support.iter().filter(|r| !r.problems.is_empty()) {
         out.push_str(&format!("  {}: {}\n", r.language, r.problems.join("; ")));
     }
+    for r in support {
+        if let Some(why) = &r.not_run {
+            out.push_str(&format!("  {} not run: {why}\n", r.language));
+        }
+    }
     out.push_str("\nTheorem 5: exact length distribution, steps (3L+1) and context (L+2) per word length L\n");
     let mut t = Table::new(&[
         "language",

@@ -10,7 +10,7 @@ use crate::machine::{self, ModelClass, RunConfig, Stop};
 
 use super::dyck::{render_word, DyckGenerator, Language};
 use super::stochastic::Sampler;
-use super::support::{paths, search, Fraction, Keys, SupportLimits};
+use super::support::{paths, search, Fraction, Keys, SupportError, SupportLimits};
 
 /// Counts at one word length.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -54,7 +54,9 @@ pub struct SupportRow {
     pub compare_seconds: f64,
     /// Whether the search finished.
     pub ran: bool,
-    /// Everything that did not hold (or why it did not run).
+    /// Why it did not run (a resource limit), if it did not.
+    pub not_run: Option<String>,
+    /// Everything that did not hold.
     pub problems: Vec<String>,
 }
 
@@ -77,6 +79,7 @@ pub fn check_support(language: Language, max_length: usize, max_states: u64) -> 
         search_seconds: 0.0,
         compare_seconds: 0.0,
         ran: false,
+        not_run: None,
         problems: Vec::new(),
     };
     let limits = SupportLimits {
@@ -87,6 +90,10 @@ pub fn check_support(language: Language, max_length: usize, max_states: u64) -> 
     let start = Instant::now();
     let support = match search(&generator, DyckGenerator::initial(), limits) {
         Ok(s) => s,
+        Err(e @ SupportError::TooManyStates { .. }) => {
+            row.not_run = Some(format!("search: {e}"));
+            return row;
+        }
         Err(e) => {
             row.problems.push(format!("search: {e}"));
             return row;
