@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod generate;
 pub mod kernels;
 pub mod machine;
 pub mod neural;

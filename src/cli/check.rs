@@ -69,8 +69,8 @@ pub struct CheckArgs {
     target: String,
     /// Which theorems' rows to check, comma-separated: 1 (PRAM -> MDM, the `mdm` target), 2
     /// (MDM in PRAM(1, O~(S^3)): progress and counted naive cost), 3 (any-order MDM -> Masked
-    /// ARM) and 4
-    /// (PRAM -> AP-MDM, the `apmdm` target). Default: the hand-written machines and the
+    /// ARM), 4 (PRAM -> AP-MDM, the `apmdm` target), 5 (Dyck-k generation) and 6 (edit
+    /// tracking; both options `--dyck-*`, `--edit-*`). Default: the hand-written machines and the
     /// theorems --target names. With --theorem, only the theorems listed run (and machines
     /// named among PROGRAMS).
     #[arg(long, value_delimiter = ',', value_parser = THEOREMS)]
@@ -101,10 +101,12 @@ pub struct CheckArgs {
     max_weights_length: usize,
     #[command(flatten)]
     thm32: super::check_thm32::Thm32Args,
+    #[command(flatten)]
+    thm56: super::check_thm56::Thm56Args,
 }
 
 /// The theorems `--theorem` accepts.
-const THEOREMS: [&str; 4] = ["1", "2", "3", "4"];
+const THEOREMS: [&str; 6] = ["1", "2", "3", "4", "5", "6"];
 
 /// What one theorem checked outside the PRAM compile path adds to a run of `check`: its rows'
 /// verdicts (counted in the summary), its JSON member (`theorem_N`) and its printed tables.
@@ -120,8 +122,8 @@ pub(super) struct Section {
 fn sections(args: &CheckArgs, subjects: &[Subject]) -> Result<Vec<Section>> {
     let mut out = Vec::new();
     for t in &args.theorem {
-        match t.as_str() {
-            "1" | "4" => {}
+        let (key, statuses, json, text) = match t.as_str() {
+            "1" | "4" => continue,
             "2" | "3" => {
                 let plans = (subjects.iter())
                     .map(|s| Ok((&s.program, cases(args, s)?)))
@@ -140,9 +142,18 @@ fn sections(args: &CheckArgs, subjects: &[Subject]) -> Result<Vec<Section>> {
                     given,
                     args.json,
                 )?);
+                continue;
             }
+            "5" => super::check_thm56::theorem5(&args.thm56, args.seed, args.json)?,
+            "6" => super::check_thm56::theorem6(&args.thm56, args.seed)?,
             other => bail!("--theorem {other} is not executable"),
-        }
+        };
+        out.push(Section {
+            key,
+            statuses,
+            json,
+            text,
+        });
     }
     Ok(out)
 }

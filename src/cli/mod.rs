@@ -4,6 +4,7 @@ mod bench;
 mod bench_train;
 mod check;
 mod check_thm32;
+mod check_thm56;
 mod compile;
 mod compile_apmdm;
 mod demo;
