@@ -200,26 +200,26 @@ fn thm2_text(rows: &[Thm2Row]) -> String {
          against it.\n",
     );
     for r in rows {
-        match r.status {
-            Status::Fail => text.push_str(&format!(
-                "FAIL {} n = {} seed {} (theorem 2): {}\n",
-                r.program,
-                r.n,
-                r.seed,
-                r.problems.join("; ")
-            )),
-            Status::NotRun => text.push_str(&format!(
-                "NOT RUN {} n = {} seed {} (theorem 2): {}\n",
-                r.program,
-                r.n,
-                r.seed,
-                r.reason.as_deref().unwrap_or("-")
-            )),
-            Status::Pass => {}
-        }
+        let why = (r.problems.join("; "), r.reason.as_deref());
+        text.push_str(&verdict_line("2", (&r.program, r.n, r.seed), r.status, why));
     }
     text.push('\n');
     text
+}
+
+/// The line a failed or not-run row adds under its table (nothing for a pass).
+fn verdict_line(
+    theorem: &str,
+    (program, n, seed): (&str, i64, u64),
+    status: Status,
+    (problems, reason): (String, Option<&str>),
+) -> String {
+    let (label, why) = match status {
+        Status::Fail => ("FAIL", problems),
+        Status::NotRun => ("NOT RUN", reason.unwrap_or("-").to_string()),
+        Status::Pass => return String::new(),
+    };
+    format!("{label} {program} n = {n} seed {seed} (theorem {theorem}): {why}\n")
 }
 
 fn thm3_text(rows: &[Thm3Row]) -> String {
@@ -280,23 +280,8 @@ fn thm3_text(rows: &[Thm3Row]) -> String {
     );
     text.push_str(&table.render());
     for r in rows {
-        match r.status {
-            Status::Fail => text.push_str(&format!(
-                "FAIL {} n = {} seed {} (theorem 3): {}\n",
-                r.program,
-                r.n,
-                r.seed,
-                r.problems.join("; ")
-            )),
-            Status::NotRun => text.push_str(&format!(
-                "NOT RUN {} n = {} seed {} (theorem 3): {}\n",
-                r.program,
-                r.n,
-                r.seed,
-                r.reason.as_deref().unwrap_or("-")
-            )),
-            Status::Pass => {}
-        }
+        let why = (r.problems.join("; "), r.reason.as_deref());
+        text.push_str(&verdict_line("3", (&r.program, r.n, r.seed), r.status, why));
     }
     text.push('\n');
     text
