@@ -255,9 +255,10 @@ pub fn pram_to_apmdm_in(
         .saturating_add(1)
         .saturating_mul(steps_per)
         .saturating_add(4);
-    c.ord_cap = i64::try_from(max_steps)
-        .unwrap_or(i64::MAX)
-        .saturating_add(1);
+    // Exactly one header is decoded at a time, so no ordinal is needed to find the current one:
+    // the header's ordinal field stays 0 (a counter growing with time would not fit the
+    // log-precision bound on long runs). The shared transition's ordinal node is never read.
+    c.ord_cap = 1;
     c.pid_cap = slots as i64;
     let o = c.observe(low_field + 1, Some((phase_field, phase::EXEC)));
     let h = o.h.clone();
@@ -368,18 +369,17 @@ pub fn pram_to_apmdm_in(
     }
     // The next header: the transition at EXEC, else the current one with the next phase.
     let hk = c.k(kind::HEADER);
-    let ord1 = c.bin(B::Add, h[hf::ORD], one);
-    let ord1 = c.b.declare(ord1, (1, c.ord_cap));
     let mut header = vec![z; nf];
     for (f, slot) in header.iter_mut().enumerate() {
         let copy = match f {
             0 => hk,
-            hf::ORD => ord1,
+            hf::ORD => z,
             f if f == phase_field => next_phase,
             f if f < h.len() => h[f],
             _ => z,
         };
         let exec = match f {
+            hf::ORD => z,
             f if f == phase_field => p_commit,
             f if f == low_field => t.low,
             _ => t.header[f],
