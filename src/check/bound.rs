@@ -186,7 +186,8 @@ impl Bound {
         }
     }
 
-    /// Checks the AP-MDM construction (Theorem 4) instead of the MDM one.
+    /// Checks the AP-MDM construction (Theorem 4) instead of the MDM one, in its tight layout
+    /// (the context follows the space in use; `check --layout declared` checks the other).
     pub fn apmdm(mut self) -> Bound {
         self.target = Target::Apmdm;
         self
