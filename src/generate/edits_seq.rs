@@ -244,7 +244,7 @@ pub fn edit_tracker_seq(max_len: usize) -> Result<Program, ProgramError> {
     )
 }
 
-/// The proposal of the seq program on a tracker canvas, read back as tracker tokens.
+/// The proposal of the seq program on a tracker canvas (as words).
 fn seq_proposal(program: &Program, x: &[Token<EditToken>]) -> Result<Proposal<Word>, String> {
     seq::propose(program, &words_of(x), Evaluator::Indexed).map_err(|e| e.to_string())
 }
