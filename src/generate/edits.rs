@@ -402,6 +402,13 @@ pub struct EditRow {
     pub expected_context: usize,
     /// The most steps one edit took (at most 3).
     pub steps_per_edit: usize,
+    /// Steps at which the seq program's run ([`crate::generate::edits_seq`]) was compared with
+    /// the tracker's (canvases equal after every one of them).
+    pub seq_steps: usize,
+    /// Canvases on which the seq program's proposal was compared with the tracker's.
+    pub seq_proposals: usize,
+    /// Whether the seq program agreed with the tracker on every instance, step and position.
+    pub seq_agrees: bool,
     /// Everything that did not hold.
     pub problems: Vec<String>,
 }
@@ -418,6 +425,9 @@ impl EditRow {
             context: 0,
             expected_context: 0,
             steps_per_edit: 0,
+            seq_steps: 0,
+            seq_proposals: 0,
+            seq_agrees: true,
             problems: Vec::new(),
         }
     }
@@ -446,7 +456,15 @@ impl EditRow {
                 ));
             }
         }
-        for p in case.problems {
+        let seq = crate::generate::edits_seq::seq_agreement(input, edits, 3 * edits.len() + 10);
+        self.seq_steps += seq.steps;
+        self.seq_proposals += seq.proposals;
+        self.seq_agrees &= seq.problems.is_empty();
+        let seq_problems = seq
+            .problems
+            .into_iter()
+            .map(|p| format!("seq program: {p}"));
+        for p in case.problems.into_iter().chain(seq_problems) {
             if self.problems.len() < 5 {
                 self.problems.push(format!(
                     "instance {} ({} edits): {p}",
