@@ -87,3 +87,20 @@ fn demo_dyck_shows_one_seeded_generation() {
     assert_ne!(code, 0);
     assert!(stderr.contains("--input"), "{stderr}");
 }
+
+#[test]
+fn run_counts_over_their_maxima_are_refused_before_anything_runs() {
+    for (option, value, theorem) in [
+        ("--dyck-samples", "1000000000000", "5"),
+        ("--edit-instances", "1000000000000", "6"),
+        ("--edit-sizes", "3,100000", "6"),
+    ] {
+        let (code, stdout, stderr) = apmdm(&["check", "--theorem", theorem, option, value]);
+        assert_eq!(code, 2, "{option}: {stdout}{stderr}");
+        assert!(stdout.is_empty(), "{option}: {stdout}");
+        assert!(
+            stderr.contains("at most") || stderr.contains("--edit-max"),
+            "{stderr}"
+        );
+    }
+}

@@ -57,6 +57,28 @@ fn depth(p: &Seq) -> Depth {
     }
 }
 
+/// A transformed program's attention and map depth against its source's plus the constants the
+/// transformation may add (`proofs/thm3.md`).
+fn depth_checks(
+    (name, got): (&str, Depth),
+    (source, base): (&str, Depth),
+    (layers, maps): (usize, usize),
+) -> [Check; 2] {
+    let bound = |what: &str, g: usize, b: usize| {
+        Check::at_most(
+            &format!("{name} {what} depth"),
+            g,
+            &format!("{source} + "),
+            b,
+            true,
+        )
+    };
+    [
+        bound("attention", got.attention, base.attention + layers),
+        bound("map", got.maps, base.maps + maps),
+    ]
+}
+
 /// One Theorem 3 row.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Thm3Row {
@@ -201,19 +223,11 @@ fn marm_stage(
         }
     };
     row.f_marm = depth(&f_marm);
-    checks.push(Check::at_most(
-        "f' attention depth",
-        row.f_marm.attention,
-        "f_AO's + ",
-        row.f_ao.attention + MARM_EXTRA_LAYERS,
-        true,
-    ));
-    checks.push(Check::at_most(
-        "f' map depth",
-        row.f_marm.maps,
-        "f_AO's + ",
-        row.f_ao.maps + MARM_EXTRA_MAPS,
-        true,
+    let added = (MARM_EXTRA_LAYERS, MARM_EXTRA_MAPS);
+    checks.extend(depth_checks(
+        ("f'", row.f_marm),
+        ("f_AO's", row.f_ao),
+        added,
     ));
     let fields = f_ao.fields;
     let y0 = marm_canvas(x0, fields);
@@ -379,20 +393,8 @@ fn ao_path(
         }
     };
     row.f_ao = depth(&f_ao);
-    checks.push(Check::at_most(
-        "f_AO attention depth",
-        row.f_ao.attention,
-        "f's + ",
-        row.f.attention + AO_EXTRA_LAYERS,
-        true,
-    ));
-    checks.push(Check::at_most(
-        "f_AO map depth",
-        row.f_ao.maps,
-        "f's + ",
-        row.f.maps + AO_EXTRA_MAPS,
-        true,
-    ));
+    let added = (AO_EXTRA_LAYERS, AO_EXTRA_MAPS);
+    checks.extend(depth_checks(("f_AO", row.f_ao), ("f's", row.f), added));
     let (ao, ao_canvases) = run_ao(&f_ao, ao_canvas(&x0), masks, checks);
     row.ao_steps = Some(ao.steps() as u64);
     // After every complete MDM step t (the AO has decoded exactly the positions of steps 1..t),

@@ -531,7 +531,7 @@ fn print_machines(rows: &[CaseReport]) {
 }
 
 /// A measured number, or `-` for a row not run.
-fn measured<T: ToString>(x: Option<T>) -> String {
+pub(super) fn measured<T: ToString>(x: Option<T>) -> String {
     x.map_or_else(|| "-".into(), |v| v.to_string())
 }
 

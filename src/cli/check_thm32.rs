@@ -11,6 +11,7 @@ use apmdm::check::verdict::Status;
 use apmdm::compile::pram_to_mdm::CompileLimits;
 use apmdm::pram::{Program, RunConfig};
 
+use super::check::measured;
 use super::check::Section;
 use super::table::Table;
 
@@ -155,7 +156,6 @@ fn thm2_text(rows: &[Thm2Row]) -> String {
         "indexed s (IR)",
         "result",
     ]);
-    let opt = |x: Option<u64>| x.map_or_else(|| "-".into(), |v| v.to_string());
     for r in rows {
         let ran = r.steps.is_some();
         table.row(vec![
@@ -164,12 +164,12 @@ fn thm2_text(rows: &[Thm2Row]) -> String {
             r.seed.to_string(),
             r.context.to_string(),
             r.masks.to_string(),
-            opt(r.steps),
+            measured(r.steps),
             r.attention.to_string(),
             r.maps.to_string(),
-            opt(r.step_ops),
+            measured(r.step_ops),
             r.step_bound.to_string(),
-            opt(r.total_ops),
+            measured(r.total_ops),
             (r.masks + 1).saturating_mul(r.step_bound).to_string(),
             r.agree
                 .map_or("-", |a| if a { "yes" } else { "NO" })
@@ -242,7 +242,6 @@ fn thm3_text(rows: &[Thm3Row]) -> String {
         "time s",
         "result",
     ]);
-    let opt = |x: Option<u64>| x.map_or_else(|| "-".into(), |v| v.to_string());
     for r in rows {
         let ran = r.ao_steps.is_some();
         let dash = |s: String| if ran { s } else { "-".into() };
@@ -252,12 +251,12 @@ fn thm3_text(rows: &[Thm3Row]) -> String {
             r.seed.to_string(),
             r.context.to_string(),
             r.masks.to_string(),
-            opt(r.mdm_steps),
+            measured(r.mdm_steps),
             dash(r.mdm_steps_agreeing.to_string()),
-            opt(r.ao_steps),
-            opt(r.marm_steps),
+            measured(r.ao_steps),
+            measured(r.marm_steps),
             dash(r.marm_steps_agreeing.to_string()),
-            opt(r.marm_context),
+            measured(r.marm_context),
             (2 * r.context).to_string(),
             dash(format!(
                 "{}/{}/{}",

@@ -14,6 +14,11 @@ use apmdm::generate::thm5::{
 
 use super::table::Table;
 
+/// The most seeded generations per language (`--dyck-samples`; a time limit).
+const MAX_DYCK_SAMPLES: usize = 1_000_000;
+/// The most random instances per size (`--edit-instances`; a time limit).
+const MAX_EDIT_INSTANCES: usize = 100_000;
+
 /// Options of `check --theorem 5` and `--theorem 6`.
 #[derive(Debug, Args)]
 pub struct Thm56Args {
@@ -80,6 +85,12 @@ pub fn theorem5(args: &Thm56Args, seed: u64, quiet: bool) -> Result<SectionParts
     }
     if args.dyck_prob_length > 12 {
         bail!("--dyck-prob-length {}: at most 12", args.dyck_prob_length);
+    }
+    if args.dyck_samples > MAX_DYCK_SAMPLES {
+        bail!(
+            "--dyck-samples {}: at most {MAX_DYCK_SAMPLES}",
+            args.dyck_samples
+        );
     }
     let mut support: Vec<SupportRow> = Vec::new();
     let mut probs: Vec<ProbabilityRow> = Vec::new();
@@ -241,15 +252,27 @@ fn text5(support: &[SupportRow], probs: &[ProbabilityRow], samples: &[SampleRow]
 /// Theorem 6's rows: every single edit at length 5, random instances per size, and the S5 word
 /// problem as moves.
 pub fn theorem6(args: &Thm56Args, seed: u64) -> Result<SectionParts> {
+    if args.edit_instances > MAX_EDIT_INSTANCES {
+        bail!(
+            "--edit-instances {}: at most {MAX_EDIT_INSTANCES}",
+            args.edit_instances
+        );
+    }
+    // Every size is checked against --edit-max before any row runs.
+    let sizes: Vec<(usize, usize)> = (args.edit_sizes.iter())
+        .map(|&n| (n, args.edit_count.unwrap_or(2 * n + 3)))
+        .collect();
+    if let Some((n, m)) = sizes
+        .iter()
+        .find(|&&(n, m)| n > args.edit_max || m > args.edit_max)
+    {
+        bail!(
+            "theorem 6: n = {n} with {m} edits is above --edit-max {}",
+            args.edit_max
+        );
+    }
     let mut rows: Vec<EditRow> = vec![check_every_single_edit(5)];
-    for &n in &args.edit_sizes {
-        let m = args.edit_count.unwrap_or(2 * n + 3);
-        if n > args.edit_max || m > args.edit_max {
-            bail!(
-                "theorem 6: n = {n} with {m} edits is above --edit-max {}",
-                args.edit_max
-            );
-        }
+    for (n, m) in sizes {
         rows.push(check_random(n, m, args.edit_instances, seed));
     }
     rows.push(check_s5(40, 3, args.edit_instances, seed));

@@ -74,8 +74,10 @@ pub fn used_positions(compiled: &ApmdmCompiled, tokens: &[Token<Word>]) -> usize
     if compiled.mode == ApmdmMode::Tight {
         return tokens.len();
     }
-    let end = tokens.len().saturating_sub(compiled.slots).max(2);
-    let occupied = tokens[2.min(end)..end]
+    let end = tokens.len().saturating_sub(compiled.slots);
+    let occupied = tokens
+        .get(2..end)
+        .unwrap_or(&[])
         .iter()
         .rposition(|t| match t {
             Token::Mask => true,
