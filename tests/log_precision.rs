@@ -94,3 +94,20 @@ fn no_emitted_program_holds_a_value_wider_than_the_bound_or_a_deep_map_chain() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn no_apmdm_value_grows_with_the_declared_rounds_or_work() {
+    // The AP-MDM's tokens hold the round modulo 2^16 and no work (`proofs/apmdm.md`, "No
+    // counters on the canvas"): declaring 2^(4n) rounds and work changes no node's range as n
+    // grows from 4 to 15 (the bounds reach 2^60).
+    let source = "program big; model erew; word 8; shared x; output x;\n\
+                  bounds { rounds <= 1 << (4 * n); processors <= 1; work <= 1 << (4 * n); \
+                  space <= 1; }\nx = 1;\nx = x + 1;\n";
+    let program = apmdm::pram::parse("big.pram", source).unwrap();
+    let limits = CompileLimits::default();
+    let at = |n: i64| pram_to_apmdm(&program, n, &limits).unwrap().seq;
+    let (small, large) = (at(4), at(15));
+    assert_eq!(small.ranges, large.ranges);
+    let widest = large.shape().width_bits;
+    assert!(widest <= 17, "{widest} bits");
+}

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use apmdm::compile::envelope::{CanvasFile, Envelope, Target, FORMAT};
 use apmdm::compile::envelope_run::run_envelope_within;
+use apmdm::machine::Stop;
 use apmdm::pram::outcome::{Outcome, Value};
 use apmdm::seq::Evaluator;
 
@@ -80,7 +81,7 @@ pub fn run(args: StepArgs) -> Result<ExitCode> {
             "n": envelope.n,
             "seed": file.seed,
             "stop": r.stop.label(),
-            "fixed_point": r.decoded.is_some(),
+            "fixed_point": r.stop == Stop::FixedPoint,
             "steps": r.steps,
             "context": r.context,
             "initial": r.initial,
@@ -112,10 +113,10 @@ pub fn run(args: StepArgs) -> Result<ExitCode> {
             envelope.target,
             envelope.n,
             file.seed,
-            if decoded.is_some() {
-                "fixed point reached"
-            } else {
-                "no result"
+            match (decoded.is_some(), r.stop == Stop::FixedPoint) {
+                (true, true) => "fixed point reached",
+                (true, false) => "stopped before a round past a declared bound",
+                _ => "no result",
             }
         );
         println!(

@@ -67,9 +67,9 @@ pub struct HeaderFields {
     pub status: usize,
     /// Processors of the round the header starts.
     pub active: usize,
-    /// T so far.
+    /// T so far (AP-MDM: T modulo the regions' `round_modulus`).
     pub rounds: usize,
-    /// W so far.
+    /// W so far (AP-MDM: 0; the runner counts W).
     pub work: usize,
     /// P so far.
     pub processors: usize,
@@ -201,6 +201,17 @@ pub struct ApmdmRegions {
     pub low_field: usize,
     /// The phase codes.
     pub phases: Phases,
+    /// The header's round field (and each slot's) holds the round modulo this; the runner
+    /// counts T, W and P from the successive headers (`apmdm_run::RoundCounter`). 0: the field
+    /// holds the whole count (schedules written before the counters left the canvas).
+    #[serde(default)]
+    pub round_modulus: i64,
+    /// T_decl at n: the runner stops a run before a round past it.
+    #[serde(default)]
+    pub rounds_declared: Option<i64>,
+    /// W_decl at n: the runner stops a run before a round that would take the work past it.
+    #[serde(default)]
+    pub work_declared: Option<i64>,
 }
 
 /// The regions of one construction's canvas.
@@ -389,6 +400,9 @@ impl Layout {
                     grow: phase::GROW,
                     r#final: phase::FINAL,
                 },
+                round_modulus: c.round_modulus,
+                rounds_declared: c.rounds_declared,
+                work_declared: c.work_declared,
             }),
         }
     }
@@ -479,6 +493,14 @@ impl Layout {
                     || r.initial_length != r.memory.end.saturating_add(r.slots)
                 {
                     return bad("has AP-MDM regions that do not tile the canvas".into());
+                }
+                if r.round_modulus != 0
+                    && (r.round_modulus < 2 || r.round_modulus.count_ones() != 1)
+                {
+                    return bad(format!(
+                        "has round modulus {}, not 0 or a power of two from 2",
+                        r.round_modulus
+                    ));
                 }
                 // Outputs are static arrays: their addresses lie below the static cells.
                 let cells = i64::try_from(r.memory.end - r.memory.start).unwrap_or(i64::MAX);

@@ -5,7 +5,7 @@
 //! the whole input, so a schedule written by `apmdm compile --emit-seq` runs in a process that has
 //! never seen its source (`apmdm step`).
 
-use super::apmdm_run::read_final_apmdm;
+use super::apmdm_run::{current_header, read_final_apmdm, RoundCounter};
 use super::envelope::{Envelope, Target};
 use super::mdm_run::{read_final_mdm, Decoded, MdmRunError};
 use super::memory::{self, OverMemory};
@@ -73,17 +73,38 @@ pub fn run_envelope_within(
         .max_steps(max_steps)
         .max_length(cap.min(affordable));
     let canvas: Canvas<Word> = Canvas::new(canvas);
-    let run = machine::run(&mut f, canvas, &config);
+    let mut counter = RoundCounter::for_layout(&envelope.layout);
+    let phase = envelope
+        .layout
+        .apmdm_regions()
+        .map(|r| (r.phase_field, r.phases.commit));
+    let (t_field, cnt_field) = (envelope.layout.header.rounds, envelope.layout.header.active);
+    if let (Some(counter), Some(h)) = (counter.as_mut(), current_header(canvas.tokens())) {
+        counter.start_at(h.0.get(t_field).copied().unwrap_or(0));
+    }
+    let run = machine::run_until(&mut f, canvas, &config, &mut |_, x| {
+        let (counter, (phase_field, commit)) = (counter.as_mut()?, phase?);
+        let h = current_header(x.tokens())?;
+        let at = |i: usize| h.0.get(i).copied().unwrap_or(0);
+        counter.see(at(t_field), at(cnt_field), at(phase_field), commit)
+    });
     if let Stop::LengthCap { length, .. } = run.stop {
         if length > affordable && length <= cap {
             memory::check(&envelope.seq, length as u64, 0, max_memory)?;
         }
     }
-    let decoded = matches!(run.stop, Stop::FixedPoint).then(|| {
+    let stopped_by_counter = counter.as_ref().is_some_and(|c| c.over.is_some())
+        && matches!(run.stop, Stop::CallerCap { .. });
+    let decoded = (matches!(run.stop, Stop::FixedPoint) || stopped_by_counter).then(|| {
         let tokens = run.last.tokens();
-        match envelope.target {
-            Target::Mdm => read_final_mdm(&envelope.layout, tokens),
-            Target::Apmdm => read_final_apmdm(&envelope.layout, tokens, &run.stop.to_string()),
+        match (envelope.target, &counter) {
+            (Target::Apmdm, Some(counter)) => {
+                read_final_apmdm(&envelope.layout, tokens, &run.stop.to_string(), counter)
+            }
+            (Target::Apmdm, None) => Err(MdmRunError::Unreadable(
+                "the layout is not an AP-MDM layout".into(),
+            )),
+            (Target::Mdm, _) => read_final_mdm(&envelope.layout, tokens),
         }
     });
     Ok(EnvelopeRun {

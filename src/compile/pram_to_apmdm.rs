@@ -24,7 +24,7 @@ use super::round::{
     hf, kind, prepare, status, CompileError, CompileLimits, Compiler, SlotCap, Stop, Targets,
 };
 use crate::pram::program::{AccessModel, Program};
-use crate::pram::{interp, RunConfig};
+use crate::pram::{interp, Metric, RunConfig};
 use crate::seq::{BinaryOp as B, Cmp, Heads, Program as Seq, Selector, Value as V};
 
 /// Schedule phases (the header's phase field).
@@ -194,6 +194,13 @@ pub struct ApmdmCompiled {
     /// The most bytes a run may hold (`compile::memory`): the runner stops, with an error, before
     /// a step that would grow the canvas past what this affords.
     pub max_memory: u64,
+    /// The header's and slots' round fields hold the round modulo this
+    /// (`CompileLimits::apmdm_round_modulus`); the header has no work counter.
+    pub round_modulus: i64,
+    /// T_decl at n, which the runner holds the counted rounds to.
+    pub rounds_declared: Option<i64>,
+    /// W_decl at n, if declared, which the runner holds the counted work to.
+    pub work_declared: Option<i64>,
 }
 
 /// Compiles `program` at `n` for the AP-MDM in the tight layout (its context follows the space in
@@ -525,6 +532,7 @@ pub fn pram_to_apmdm_in(
             )
         })
         .collect();
+    let declared_bound = |m: Metric| setup.bounds.iter().find(|b| b.0 == m).map(|b| b.1);
     let places = (0..program.arrays.len())
         .filter(|&a| !program.arrays[a].scoped)
         .map(|a| (a as u32, setup.base[a] as i64, setup.len[a] as i64))
@@ -549,6 +557,9 @@ pub fn pram_to_apmdm_in(
         max_length: limits.max_length,
         max_steps,
         max_memory: limits.max_memory,
+        round_modulus: limits.apmdm_round_modulus,
+        rounds_declared: declared_bound(Metric::Rounds),
+        work_declared: declared_bound(Metric::Work),
     })
 }
 

@@ -16,8 +16,8 @@ mod trace;
 pub use class::{check_step, ClassViolation, ModelClass, Rule};
 pub use control::{BitsRow, ControlBits};
 pub use runner::{
-    run, run_observed, run_watched, FnStep, Limits, MachineError, Proposal, Recording, Run,
-    RunConfig, StepFunction, StepFunctionError, Stop,
+    run, run_observed, run_until, run_watched, CapWatcher, FnStep, Limits, MachineError, Proposal,
+    Recording, Run, RunConfig, StepFunction, StepFunctionError, Stop,
 };
 pub use step::{apply, Action, Canvas, OpCounts, PositionOp, ProposalShapeError, Transition};
 pub use token::{render, Symbol, Token, MASK_TEXT};

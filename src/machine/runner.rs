@@ -138,6 +138,12 @@ pub enum Stop {
         /// The cap.
         max_steps: usize,
     },
+    /// The caller's watcher stopped the run after the last counted step (a cap it keeps on what
+    /// it counts, such as the rounds and work of a compiled schedule).
+    CallerCap {
+        /// What the caller said.
+        reason: String,
+    },
     /// The next step would have made the sequence longer than allowed; it was not applied.
     LengthCap {
         /// The length the step would have produced.
@@ -169,6 +175,7 @@ impl std::fmt::Display for Stop {
             Stop::FixedPoint => f.write_str("fixed point"),
             Stop::EndToken { position } => write!(f, "end token at position {position}"),
             Stop::StepCap { max_steps } => write!(f, "step cap of {max_steps} reached"),
+            Stop::CallerCap { reason } => write!(f, "stopped by the caller: {reason}"),
             Stop::LengthCap { length, max_length } => write!(
                 f,
                 "length cap: the next step would make length {length} > {max_length}"
@@ -212,6 +219,7 @@ impl Stop {
             Stop::FixedPoint
             | Stop::EndToken { .. }
             | Stop::StepCap { .. }
+            | Stop::CallerCap { .. }
             | Stop::LengthCap { .. } => None,
             Stop::Violation(v) => Some(MachineError::Violation(v.clone())),
             Stop::BadProposal { step, shape } => Some(MachineError::BadProposal {
@@ -225,12 +233,14 @@ impl Stop {
         }
     }
 
-    /// A short name for tables: `fixed-point`, `end-token`, `step-cap`, `length-cap`, or `error`.
+    /// A short name for tables: `fixed-point`, `end-token`, `step-cap`, `caller-cap`,
+    /// `length-cap`, or `error`.
     pub fn label(&self) -> &'static str {
         match self {
             Stop::FixedPoint => "fixed-point",
             Stop::EndToken { .. } => "end-token",
             Stop::StepCap { .. } => "step-cap",
+            Stop::CallerCap { .. } => "caller-cap",
             Stop::LengthCap { .. } => "length-cap",
             Stop::Violation(_) | Stop::BadProposal { .. } | Stop::StepFunctionFailed { .. } => {
                 "error"
@@ -318,6 +328,28 @@ where
     P: Clone,
     F: StepFunction<A> + ?Sized,
 {
+    run_until(f, initial, config, &mut |record, x| {
+        observe(record, x);
+        None
+    })
+}
+
+/// What [`run_until`] calls after every counted step: `Some(reason)` stops the run there.
+pub type CapWatcher<'a, A, P> = dyn FnMut(&StepRecord<A, P>, &Canvas<A, P>) -> Option<String> + 'a;
+
+/// [`run_watched`], where the watcher may stop the run after any counted step
+/// ([`Stop::CallerCap`]): the step it saw is counted and kept, and nothing more is proposed.
+pub fn run_until<A, P, F>(
+    f: &mut F,
+    initial: Canvas<A, P>,
+    config: &RunConfig<A>,
+    observe: &mut CapWatcher<'_, A, P>,
+) -> Run<A, P>
+where
+    A: Symbol,
+    P: Clone,
+    F: StepFunction<A> + ?Sized,
+{
     let mut trace = Trace {
         class: config.class,
         initial: initial.clone(),
@@ -374,11 +406,14 @@ where
             counts: transition.counts,
             detail,
         };
-        observe(&record, &transition.next);
+        let cap = observe(&record, &transition.next);
         trace.records.push(record);
         x = transition.next;
         if let Some(position) = end_position {
             break Stop::EndToken { position };
+        }
+        if let Some(reason) = cap {
+            break Stop::CallerCap { reason };
         }
     };
     Run {

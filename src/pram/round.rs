@@ -534,14 +534,20 @@ fn resolve_writes(
 /// Bits of a CRCW-arbitrary draw: draws lie in `0..2^DRAW_BITS`.
 pub const DRAW_BITS: u32 = 16;
 
+/// Rounds enter the CRCW-arbitrary draw modulo this (2^16), so that a schedule whose canvas
+/// holds only the round modulo 2^16 (the AP-MDM's, whose tokens may not carry a counter that
+/// grows with time) computes the same winners.
+pub const DRAW_ROUND_MODULUS: u64 = 1 << DRAW_BITS;
+
 /// The CRCW-arbitrary draw of processor `pid` writing `addr` in `round`: the writer with the
 /// smallest draw wins (ties: its last write's site, then the higher processor id). A seeded hash
-/// of (seed, round, address, processor) built from [`draw`] on bounded inputs, so a compiled
-/// schedule computes the same winner from the decoded writes alone with values of O(log n) bits
-/// (the seed enters as [`draw_seed`], which is what a compiled canvas holds).
+/// of (seed, round modulo [`DRAW_ROUND_MODULUS`], address, processor) built from [`draw`] on
+/// bounded inputs, so a compiled schedule computes the same winner from the decoded writes alone
+/// with values of O(log n) bits (the seed enters as [`draw_seed`], which is what a compiled
+/// canvas holds).
 pub fn arbitrary_rank(seed: u64, round: u64, addr: u64, pid: u64) -> u32 {
     let inner = draw(addr as i64, pid as i64);
-    let inner = draw(round as i64, inner);
+    let inner = draw((round % DRAW_ROUND_MODULUS) as i64, inner);
     draw(draw_seed(seed), inner) as u32
 }
 

@@ -67,6 +67,11 @@ pub struct CompileLimits {
     pub max_cells: u64,
     /// The most bytes a run of the schedule may hold (`compile::memory`).
     pub max_memory: u64,
+    /// The modulus the AP-MDM's header and slots hold the round in (its tokens carry no counter
+    /// that grows with time): [`crate::pram::round::DRAW_ROUND_MODULUS`] (2^16, what the
+    /// CRCW-arbitrary draw reads), or a smaller power of two, at least 4, so that tests see the
+    /// count wrap on short runs (refused for CRCW-arbitrary programs, whose draws need 2^16).
+    pub apmdm_round_modulus: i64,
 }
 
 impl Default for CompileLimits {
@@ -77,6 +82,7 @@ impl Default for CompileLimits {
             max_processors: c.max_processors,
             max_cells: c.max_cells,
             max_memory: crate::compile::memory::DEFAULT_MAX_MEMORY,
+            apmdm_round_modulus: crate::pram::round::DRAW_ROUND_MODULUS as i64,
         }
     }
 }
@@ -110,6 +116,10 @@ pub(super) struct Compiler {
     space_decl: Option<i64>,
     /// T_decl + 1: the most a round ordinal reaches (next rounds past T_decl stop the run).
     round_cap: i64,
+    /// AP-MDM: rounds are held modulo this (`CompileLimits::apmdm_round_modulus`), and the
+    /// rounds and work bounds are left to the runner, which counts them from the headers
+    /// (`apmdm_run::RoundCounter`). MDM: `None` (full counters, checked in the transition).
+    pub(super) round_modulus: Option<i64>,
     /// The most a header's ordinal reaches (set by each construction before `transition`).
     pub(super) ord_cap: i64,
     /// The most the top of memory reaches: the cell limit plus a word per allocation on a path.
@@ -137,6 +147,21 @@ pub(super) fn prepare<'p>(
             return Err(CompileError::Unsupported(format!(
                 "output `{}` is a scoped array",
                 program.arrays[o as usize].name
+            )));
+        }
+    }
+    if in_place {
+        let m = limits.apmdm_round_modulus;
+        let full = crate::pram::round::DRAW_ROUND_MODULUS as i64;
+        if !(2..=full).contains(&m) || m.count_ones() != 1 {
+            return Err(CompileError::Unsupported(format!(
+                "the AP-MDM's round modulus must be a power of two from 2 to {full}, not {m}"
+            )));
+        }
+        if m != full && setup.model == AccessModel::CrcwArbitrary {
+            return Err(CompileError::Unsupported(format!(
+                "a CRCW-arbitrary program's draws read the round modulo {full}; the AP-MDM's \
+                 round modulus cannot be {m}"
             )));
         }
     }
@@ -210,6 +235,7 @@ pub(super) fn prepare<'p>(
             .find(|b| b.0 == crate::pram::Metric::Space)
             .map(|b| b.1),
         round_cap: rounds_decl.saturating_add(1),
+        round_modulus: in_place.then_some(limits.apmdm_round_modulus),
         ord_cap: i64::MAX,
         pid_cap: i64::MAX,
         top_cap: (limits.max_cells as i64)
@@ -246,11 +272,32 @@ impl Compiler {
         self.b.binary(op, a, b)
     }
 
-    /// `round_k + 1`, declared within `1..=T_decl + 1`.
+    /// `round_k + 1`, declared within `1..=T_decl + 1`; modulo the round modulus where rounds
+    /// are held modulo one (AP-MDM), declared within `0..modulus`.
     fn succ_round(&mut self, round_k: V) -> V {
         let one = self.k(1);
         let r = self.bin(B::Add, round_k, one);
-        self.b.declare(r, (1, self.round_cap))
+        match self.round_modulus {
+            Some(m) => {
+                let wrap = self.eqc(r, m);
+                let z = self.k(0);
+                let r = self.sel(wrap, z, r);
+                self.b.declare(r, (0, m - 1))
+            }
+            None => self.b.declare(r, (1, self.round_cap)),
+        }
+    }
+
+    /// The round a CRCW-arbitrary draw reads: the round modulo 2^16
+    /// (`pram::round::arbitrary_rank`). A round held modulo 2^16 (AP-MDM), or one that never
+    /// reaches 2^16, is read as it is.
+    pub(super) fn draw_round(&mut self, round: V) -> V {
+        let m = crate::pram::round::DRAW_ROUND_MODULUS as i64;
+        if self.round_modulus.is_some() || self.round_cap < m {
+            return round;
+        }
+        let mask = self.k(m - 1);
+        self.bin(B::BitAnd, round, mask)
     }
 
     /// Ranges of the token fields on the canvases a run starts from: the start header (`extra`:

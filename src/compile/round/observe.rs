@@ -120,7 +120,8 @@ impl Compiler {
             // lowest rank (the processor id, or the CRCW-arbitrary draw); sites merge in order.
             let rank = if self.model == AccessModel::CrcwArbitrary {
                 let x = self.bin(B::Draw, addr, slot_pid);
-                let x = self.bin(B::Draw, slot_round, x);
+                let r = self.draw_round(slot_round);
+                let x = self.bin(B::Draw, r, x);
                 self.bin(B::Draw, h[hf::SEED], x)
             } else {
                 slot_pid

@@ -149,16 +149,22 @@ impl Compiler {
         let running = self.and(no_stop, running_pc);
         let halted_now = self.not(running_pc);
         let halted_now = self.and(no_stop, halted_now);
-        let t_decl = self.k(rounds_declared);
-        let over_rounds = self.bin(B::Lt, t_decl, next_round);
-        let c_rounds = self.k(1);
-        self.stop(
-            &mut stop,
-            running,
-            over_rounds,
-            status::BOUND,
-            [c_rounds, next_round, t_decl, z, next_round, z, z],
-        );
+        // Rounds and work past their declared bounds: here when the header counts them (MDM);
+        // where it holds the round modulo a constant (AP-MDM), the runner counts both from the
+        // headers and stops the run before such a round (`apmdm_run::RoundCounter`).
+        let counted = self.round_modulus.is_none();
+        if counted {
+            let t_decl = self.k(rounds_declared);
+            let over_rounds = self.bin(B::Lt, t_decl, next_round);
+            let c_rounds = self.k(1);
+            self.stop(
+                &mut stop,
+                running,
+                over_rounds,
+                status::BOUND,
+                [c_rounds, next_round, t_decl, z, next_round, z, z],
+            );
+        }
         let (cap_count, cap_work) = match cap {
             SlotCap::Work(total) => (total, total),
             SlotCap::Processors(p) => (p, p.saturating_mul(self.round_cap)),
@@ -174,6 +180,9 @@ impl Compiler {
             let Some(&(_, bound)) = setup.bounds.iter().find(|b| b.0 == metric) else {
                 continue;
             };
+            if !counted && metric == crate::pram::Metric::Work {
+                continue;
+            }
             self.bound_stop(&mut stop, running, code, measured, bound, next_round);
         }
         let (code, measured, bound) = match cap {
@@ -193,6 +202,9 @@ impl Compiler {
         };
         for &(metric, bound) in &setup.bounds {
             let (code, field) = metric_of(metric);
+            if !counted && (field == hf::T || field == hf::W) {
+                continue;
+            }
             let measured = if field == hf::S { new_s } else { h[field] };
             self.bound_stop(&mut stop, halted_now, code, measured, bound, round_k);
         }
@@ -205,8 +217,12 @@ impl Compiler {
         let cnt_h = self.sel(running, cnt, z);
         let cnt_h = self.b.declare(cnt_h, (0, cap_count));
         let t_new = self.sel(running, next_round, round_k);
-        let w_new = self.bin(B::Add, h[hf::W], cnt_h);
-        let w_new = self.b.declare(w_new, (0, cap_work));
+        let w_new = if counted {
+            let w_new = self.bin(B::Add, h[hf::W], cnt_h);
+            self.b.declare(w_new, (0, cap_work))
+        } else {
+            z
+        };
         let p_new = self.bin(B::Max, h[hf::P], cnt_h);
         let ord_new = self.bin(B::Add, h[hf::ORD], one);
         let ord_new = self.b.declare(ord_new, (1, self.ord_cap));
@@ -374,10 +390,16 @@ impl Compiler {
                 let end = self.b.declare(end, (0, self.top_cap));
                 env.regs[r] = top;
                 env.regs[r + 1] = len;
-                let a = self.k(self.allocs as i64);
-                let e = self.bin(B::MulSat, round_k, a);
-                let s1 = self.k(site as i64 + 1);
-                env.regs[r + 2] = self.bin(B::Add, e, s1);
+                // The scope's epoch keys its cells in MDM memory; in place (AP-MDM) keys are
+                // plain addresses, and the epoch (which grows with the round) stays 0.
+                env.regs[r + 2] = if self.in_place {
+                    z
+                } else {
+                    let a = self.k(self.allocs as i64);
+                    let e = self.bin(B::MulSat, round_k, a);
+                    let s1 = self.k(site as i64 + 1);
+                    self.bin(B::Add, e, s1)
+                };
                 env.regs[self.top_reg] = end;
                 // An allocation refused by a limit or bound (or after any earlier stop on the
                 // path) never counts in S, as in the interpreter.
