@@ -57,7 +57,8 @@ pub struct CheckArgs {
     /// minute on 2 cores).
     #[arg(long, default_value_t = 6_000_000)]
     max_work: u64,
-    /// Seed for randomly drawn inputs of the hand-written machines.
+    /// Seed of the hand-written machines' drawn inputs and of Theorems 5 and 6's draws (the PRAM
+    /// programs' input seeds are --seeds).
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// The largest size accepted (a resource limit: the one-token-per-step machines take
@@ -203,8 +204,10 @@ fn subjects(args: &CheckArgs) -> Result<(Vec<&'static str>, Vec<Subject>)> {
         let is_file = std::path::Path::new(p).exists() || p.ends_with(".pram");
         if !is_file && library::source(p).is_none() {
             let names: Vec<&str> = library::PROGRAMS.iter().map(|(n, _)| *n).collect();
+            let all: Vec<&str> = names.iter().chain(machines.iter()).copied().collect();
             bail!(
-                "unknown program {p:?} (not a file); built-in machines: {}; PRAM programs: {}",
+                "unknown program {p:?} (not a file){}. Built-in machines: {}; PRAM programs: {}",
+                super::run::did_you_mean(p, &all),
                 machines.join(", "),
                 names.join(", ")
             );
@@ -321,6 +324,12 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let mut ap_rows: Vec<ApmdmRow> = Vec::new();
     let mut fit_rows: Vec<FitRow> = Vec::new();
     let mut growth_rows: Vec<GrowthRow> = Vec::new();
+    let total: usize = plans.iter().map(|(cases, _)| cases.len()).sum();
+    let bar = super::progress::items(
+        "cases",
+        if do_mdm || do_ap { total as u64 } else { 0 },
+        args.json,
+    );
     for (s, (cases, declared)) in subjects.iter().zip(&plans) {
         if !do_mdm && !do_ap {
             break;
@@ -332,9 +341,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         for &(n, seed) in cases {
             let mut config = RunConfig::new(n);
             config.seed = seed;
-            if !args.json {
-                eprint!("\rchecking {name} at n = {n}, seed {seed} ...          ");
-            }
+            bar.set_message(format!("{name} n = {n} seed {seed}"));
             if do_mdm {
                 match check_case_with(&s.program, &config, &limits, &bounds, args.max_work, exec) {
                     Ok(r) => {
@@ -371,6 +378,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                     ap_mine.push(r)
                 }
             }
+            bar.inc(1);
         }
         fit_rows.extend(fits(&mine));
         for m in [ApmdmMode::Declared, ApmdmMode::Tight] {
@@ -382,9 +390,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         rows.extend(mine);
         ap_rows.extend(ap_mine);
     }
-    if !args.json {
-        eprint!("\r{:60}\r", "");
-    }
+    bar.finish_and_clear();
     let machine_status = |r: &CaseReport| if r.pass { Status::Pass } else { Status::Fail };
     let mut summary = Summary::of(
         machine_rows

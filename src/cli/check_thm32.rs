@@ -69,22 +69,17 @@ pub(super) fn section(
     match theorem {
         "2" => {
             let mut rows = Vec::new();
+            let bar = super::progress::items("theorem 2 cases", jobs.len() as u64, quiet);
             for (program, config) in jobs {
-                if !quiet {
-                    eprint!(
-                        "\rtheorem 2: {} at n = {} ...          ",
-                        program.name, config.n
-                    );
-                }
+                bar.set_message(format!("{} n = {}", program.name, config.n));
                 rows.push(
                     check_thm2_case(program, &config, limits, options.max_naive_work).map_err(
                         |e| anyhow::anyhow!("{} at n = {}: {e}", program.name, config.n),
                     )?,
                 );
+                bar.inc(1);
             }
-            if !quiet {
-                eprint!("\r{:60}\r", "");
-            }
+            bar.finish_and_clear();
             Ok(Section {
                 key: "theorem_2".into(),
                 statuses: rows.iter().map(|r| r.status).collect(),
@@ -99,13 +94,9 @@ pub(super) fn section(
         _ => {
             let mut rows = Vec::new();
             let mut sizes: Vec<i64> = Vec::new();
+            let bar = super::progress::items("theorem 3 cases", jobs.len() as u64, quiet);
             for (program, config) in jobs {
-                if !quiet {
-                    eprint!(
-                        "\rtheorem 3: {} at n = {} ...          ",
-                        program.name, config.n
-                    );
-                }
+                bar.set_message(format!("{} n = {}", program.name, config.n));
                 if !sizes.contains(&config.n) {
                     sizes.push(config.n);
                 }
@@ -114,7 +105,9 @@ pub(super) fn section(
                         |e| anyhow::anyhow!("{} at n = {}: {e}", program.name, config.n),
                     )?,
                 );
+                bar.inc(1);
             }
+            bar.finish_and_clear();
             // The hand-written AO-MDM reverse machine, in its seq form: at --sizes, else n = 8.
             let reverse_sizes: Vec<i64> = if given.0 { sizes } else { vec![8] };
             for n in reverse_sizes {
@@ -123,9 +116,6 @@ pub(super) fn section(
                     anyhow::bail!("reverse-ao-mdm: n = {n} is above --max-reverse-n");
                 }
                 rows.push(check_reverse_case(n));
-            }
-            if !quiet {
-                eprint!("\r{:60}\r", "");
             }
             Ok(Section {
                 key: "theorem_3".into(),

@@ -96,18 +96,14 @@ pub fn theorem5(args: &Thm56Args, seed: u64, quiet: bool) -> Result<SectionParts
     let mut probs: Vec<ProbabilityRow> = Vec::new();
     let mut samples: Vec<SampleRow> = Vec::new();
     let mut statuses = Vec::new();
+    let bar = super::progress::items("languages", languages.len() as u64, quiet);
     for lang in languages {
         let length = args.dyck_length.unwrap_or(match lang.k {
             1 => 12,
             2 => 10,
             _ => 8,
         });
-        if !quiet {
-            eprint!(
-                "\rtheorem 5: {} up to length {length} ...          ",
-                lang.name()
-            );
-        }
+        bar.set_message(format!("theorem 5: {} up to length {length}", lang.name()));
         let s = check_support(lang, length, args.dyck_max_states);
         statuses.push(status(s.ran, &s.problems));
         support.push(s);
@@ -122,10 +118,9 @@ pub fn theorem5(args: &Thm56Args, seed: u64, quiet: bool) -> Result<SectionParts
         let r = check_samples(lang, args.dyck_samples, seed);
         statuses.push(status(args.dyck_samples > 0, &r.problems));
         samples.push(r);
+        bar.inc(1);
     }
-    if !quiet {
-        eprint!("\r{:70}\r", "");
-    }
+    bar.finish_and_clear();
     let json = json!({ "support": support, "probabilities": probs, "samples": samples });
     Ok((
         "theorem_5".into(),

@@ -38,7 +38,8 @@ pub struct Common {
     /// Seed of generated inputs and of CRCW-arbitrary winners.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Inputs as JSON: an object mapping input names to numbers or arrays (others are generated).
+    /// A JSON file of inputs: an object mapping input names to numbers or arrays (inputs it does
+    /// not name are generated from --seed).
     #[arg(long)]
     input: Option<PathBuf>,
     /// The longest canvas built (longer ones are reported, exactly, as not materialized).

@@ -33,7 +33,8 @@ pub struct DemoArgs {
     /// dyck: the seed of the draws (the same seed gives the same generation).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Run under this class instead of the machine's own (to see a class violation).
+    /// Run under this class instead of the machine's own, to see a class violation: arm, mdm,
+    /// ao-mdm, masked-arm or ap-mdm.
     #[arg(long)]
     class: Option<ModelClass>,
     /// The most decoding steps before stopping.

@@ -11,6 +11,7 @@ mod demo;
 mod emit;
 mod eval;
 pub(crate) mod io;
+mod progress;
 mod run;
 mod step;
 mod table;

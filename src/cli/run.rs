@@ -20,10 +20,11 @@ use apmdm::pram::{self, library, AccessModel, Outcome, RunConfig, TraceRound, Va
 pub struct RunArgs {
     /// A `.pram` file, or the name of a built-in program (e.g. `prefix_sum`).
     program: String,
-    /// The size n.
-    #[arg(long)]
+    /// The size n (as for `compile` and `trace`).
+    #[arg(long, default_value_t = 8)]
     n: i64,
-    /// Inputs as JSON: an object mapping input names to numbers or arrays (others are generated).
+    /// A JSON file of inputs: an object mapping input names to numbers or arrays (inputs it does
+    /// not name are generated from --seed).
     #[arg(long)]
     input: Option<PathBuf>,
     /// Seed of generated inputs and of CRCW-arbitrary winners.
@@ -90,10 +91,21 @@ pub(crate) fn load_source(name: &str) -> Result<(String, String)> {
         None => {
             let names: Vec<&str> = library::PROGRAMS.iter().map(|(n, _)| *n).collect();
             bail!(
-                "{name}: no such file, and not a built-in program (built-in: {})",
+                "{name}: no such file, and not a built-in program{} (built-in: {})",
+                did_you_mean(builtin, &names),
                 names.join(", ")
             )
         }
+    }
+}
+
+/// `"; did you mean a, b?"` for the names closest to `name`, or nothing.
+pub(crate) fn did_you_mean(name: &str, names: &[&str]) -> String {
+    let near = library::closest(name, names);
+    if near.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", near.join(", "))
     }
 }
 

@@ -138,7 +138,7 @@ pub struct ParityTrainArgs {
     /// Baseline (ARM, MDM) training strings (lengths 2..=--max-train-length; at most 1000000).
     #[arg(long, default_value_t = 20_000)]
     arm_strings: usize,
-    /// Longest baseline training string (the setting is 100; shorter shows where a
+    /// Longest baseline training string (the paper's setting is 100; shorter shows where a
     /// baseline that does learn stops generalizing; at most 10000).
     #[arg(long, default_value_t = 100)]
     max_train_length: usize,
