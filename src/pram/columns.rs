@@ -295,8 +295,12 @@ fn dense(
         }
         Instr::JumpIfZero { cond, .. } => {
             let mut taken = none;
-            for (l, &c) in cols[col(cond)].iter().enumerate() {
-                taken[l / 64] |= u64::from(c == 0) << (l % 64);
+            // One word of bits at a time, accumulated in a register.
+            for (w, chunk) in taken.iter_mut().zip(cols[col(cond)].chunks(64)) {
+                *w = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |bits, (b, &c)| bits | u64::from(c == 0) << b);
             }
             return Some(taken);
         }
