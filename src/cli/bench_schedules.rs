@@ -98,7 +98,8 @@ pub fn run(args: SchedulesArgs) -> Result<ExitCode> {
         rows.push(apmdm_row(&program, name, n, &config, &want)?);
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        let report = serde_json::json!({ "rows": rows });
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_table(&rows);
     }
