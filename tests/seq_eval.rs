@@ -177,10 +177,11 @@ proptest! {
             match (evaluate(&p, &x, ev), propose_columns(&p, &x, ev)) {
                 (Ok(values), Ok((proposal, _, used))) => {
                     let h = &p.heads;
-                    for i in 0..len {
+                    prop_assert_eq!(proposal.tokens.len(), len);
+                    prop_assert_eq!(proposal.bits.len(), len);
+                    for (i, (word, bits)) in proposal.tokens.iter().zip(&proposal.bits).enumerate() {
                         let token: Vec<i64> = h.token.iter().map(|v| values[v.index()][i]).collect();
-                        prop_assert_eq!(&proposal.tokens[i].0, &token);
-                        let bits = &proposal.bits[i];
+                        prop_assert_eq!(&word.0, &token);
                         prop_assert_eq!(bits.remask, values[h.remask.index()][i] != 0);
                         prop_assert_eq!(bits.insert, values[h.insert.index()][i] != 0);
                         prop_assert_eq!(bits.delete, values[h.delete.index()][i] != 0);

@@ -213,7 +213,7 @@ struct Columns {
 
 impl Columns {
     fn take(&mut self, len: usize) -> Vec<i64> {
-        let column = match self.free.pop() {
+        match self.free.pop() {
             Some(mut c) => {
                 c.clear();
                 c.reserve(len);
@@ -224,8 +224,7 @@ impl Columns {
                 self.peak = self.peak.max(self.held);
                 take_column(len)
             }
-        };
-        column
+        }
     }
 }
 
