@@ -2,7 +2,9 @@
 //!
 //! Hillis-Steele prefix sums and pointer-jumping list ranking at n = 2^20 (override with the first
 //! argument, a power of two's exponent), conflict checks on. Reports processor-steps per second
-//! (the interpreter's exact work W over wall time) and the ratio native / interpreted.
+//! (the interpreter's exact work W over wall time) and the ratio native / interpreted, in wall
+//! time (best of three) and in CPU time (every thread's, over repeated runs: comparable on a
+//! machine shared with other work).
 //! Run with `cargo bench --bench pram_interpreter`.
 
 use std::time::{Duration, Instant};
@@ -59,6 +61,32 @@ fn native_list_ranking(mut next: Vec<i64>) -> Vec<i64> {
     rank
 }
 
+/// This process's CPU time so far (user plus system, every thread), from `/proc/self/stat` in
+/// clock ticks of 10 ms (Linux's USER_HZ); `None` where that file is missing.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at the third field.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// CPU seconds per call of `f`, over as many calls as take at least 2 CPU seconds (so the
+/// 10 ms tick is under 1% of it); on a shared machine this, not wall time, is comparable.
+fn cpu_per_call<T>(mut f: impl FnMut() -> T) -> Option<f64> {
+    let start = cpu_seconds()?;
+    let mut calls = 0u32;
+    loop {
+        std::hint::black_box(f());
+        calls += 1;
+        let used = cpu_seconds()? - start;
+        if used >= 2.0 {
+            return Some(used / f64::from(calls));
+        }
+    }
+}
+
 fn bench(name: &str, output: &str, n: i64, native: fn(Vec<i64>) -> Vec<i64>, input: &str) {
     let program = library::load(name).expect("built-in").expect("parses");
     let config = RunConfig::new(n);
@@ -81,6 +109,15 @@ fn bench(name: &str, output: &str, n: i64, native: fn(Vec<i64>) -> Vec<i64>, inp
         native_rate / 1e6,
         native_rate / interp_rate
     );
+    let interp_cpu = cpu_per_call(|| pram::run(&program, &config).expect("runs"));
+    let native_cpu = cpu_per_call(|| native(given.clone()));
+    if let (Some(i), Some(c)) = (interp_cpu, native_cpu) {
+        println!(
+            "{name:<14} CPU time per run: interpreter {i:.3} s, native rayon {c:.3} s; \
+             native is {:.1}x faster in CPU time",
+            i / c
+        );
+    }
 }
 
 fn main() {

@@ -119,6 +119,27 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(config(24))]
+
+    /// Random programs over several full batches of processors (the column path runs whole
+    /// batches of 512 as one loop per instruction, lane by lane only where a lane faults), with
+    /// batch boundaries anywhere: the same as running the processors one by one, shuffled.
+    #[test]
+    fn random_programs_over_many_batches_match_one_by_one(
+        source in program(),
+        n in 200i64..1300,
+        model in 0usize..5,
+    ) {
+        let program = pram::parse("random.pram", &source)
+            .unwrap_or_else(|e| panic!("generated program does not parse: {e}\n{source}"));
+        let plain = small_config(n, 1, model);
+        let mut shuffled = plain.clone();
+        shuffled.shuffle = Some(11);
+        prop_assert_eq!(pram::run(&program, &plain), pram::run(&program, &shuffled));
+    }
+}
+
+proptest! {
     #![proptest_config(config(256))]
 
     /// Arbitrary bytes give a program or a located error, never a panic.

@@ -4,8 +4,8 @@
 use apmdm::machine::library::{parity_canvas, ParityEliminator, ParityToken, SplitMix64};
 use apmdm::machine::{run, Canvas, ModelClass, RunConfig, Token};
 use apmdm::seq::{
-    evaluate, evaluate_observed, range, BinaryOp, Builder, Cmp, EvalError, Evaluator, Heads, Op,
-    Prefer, Program, ProgramError, Selector, SeqStep, UnaryOp, Value, Word,
+    evaluate, evaluate_observed, propose_columns, range, BinaryOp, Builder, Cmp, EvalError,
+    Evaluator, Heads, Op, Prefer, Program, ProgramError, Selector, SeqStep, UnaryOp, Value, Word,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -126,6 +126,27 @@ fn random_canvas(seed: u64, len: usize) -> Vec<Token<Word>> {
         .collect()
 }
 
+/// The most nodes live at once while `p` is evaluated in node order: node v is live from its
+/// own evaluation through its last reader's (through the end for a head), so during node k's
+/// evaluation the live nodes are those v <= k whose interval reaches k.
+fn most_live_nodes(p: &Program) -> usize {
+    let n = p.nodes.len();
+    let mut end: Vec<usize> = (0..n).collect();
+    for (k, op) in p.nodes.iter().enumerate() {
+        for v in op.inputs() {
+            end[v.index()] = end[v.index()].max(k);
+        }
+    }
+    let h = &p.heads;
+    for v in h.token.iter().chain([&h.remask, &h.insert, &h.delete]) {
+        end[v.index()] = n;
+    }
+    (0..n)
+        .map(|k| (0..=k).filter(|&v| end[v] >= k).count())
+        .max()
+        .unwrap_or(0)
+}
+
 proptest! {
     #![proptest_config(Config {
         cases: 300,
@@ -144,6 +165,35 @@ proptest! {
             (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
             (Err(EvalError::Overflow { .. }), Err(EvalError::Overflow { .. })) => {}
             _ => prop_assert!(false, "evaluators disagree: {:?} vs {:?}", naive, indexed),
+        }
+    }
+
+    #[test]
+    fn proposals_keep_only_live_columns_and_equal_the_full_evaluation(seed in any::<u64>(), size in 7usize..40, len in 0usize..24) {
+        let p = random_program(seed, size);
+        let x = random_canvas(seed ^ 0xABCD, len);
+        let most = most_live_nodes(&p);
+        for ev in [Evaluator::Naive, Evaluator::Indexed] {
+            match (evaluate(&p, &x, ev), propose_columns(&p, &x, ev)) {
+                (Ok(values), Ok((proposal, _, used))) => {
+                    let h = &p.heads;
+                    prop_assert_eq!(proposal.tokens.len(), len);
+                    prop_assert_eq!(proposal.bits.len(), len);
+                    for (i, (word, bits)) in proposal.tokens.iter().zip(&proposal.bits).enumerate() {
+                        let token: Vec<i64> = h.token.iter().map(|v| values[v.index()][i]).collect();
+                        prop_assert_eq!(&word.0, &token);
+                        prop_assert_eq!(bits.remask, values[h.remask.index()][i] != 0);
+                        prop_assert_eq!(bits.insert, values[h.insert.index()][i] != 0);
+                        prop_assert_eq!(bits.delete, values[h.delete.index()][i] != 0);
+                    }
+                    prop_assert_eq!(used.len, len);
+                    prop_assert_eq!(used.peak_columns, most);
+                    prop_assert_eq!(used.peak_bytes(), 8 * len as u64 * most as u64);
+                    prop_assert_eq!(used.bytes_per_position(), 8 * most as u64);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (a, b) => prop_assert!(false, "{:?}: full {:?} vs live {:?}", ev, a.err(), b.err()),
+            }
         }
     }
 

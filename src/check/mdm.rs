@@ -5,12 +5,12 @@ use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
 
 use crate::compile::mdm_layout::MdmLayout;
-use crate::compile::mdm_run::{run_mdm, run_with, timed, MdmRunError};
+use crate::compile::mdm_run::{run_with, timed, MdmRunError};
 use crate::compile::pram_to_mdm::{initial_canvas, pram_to_mdm, CompileError, CompileLimits};
 use crate::machine::Canvas;
 use crate::pram::program::Program;
 use crate::pram::{self, RunConfig};
-use crate::seq::Evaluator;
+use crate::seq::{Evaluator, SeqStep};
 
 use super::verdict::{Check, Status};
 use super::weights::{run_by_weights, weights_checks, Executor, ExecutorOptions, WeightsRow};
@@ -126,6 +126,10 @@ pub struct Row {
     pub hold: u64,
     /// Seconds to compile and run the schedule.
     pub seconds: f64,
+    /// The most column bytes the seq evaluator held per canvas position at any step (counted:
+    /// 8 bytes per value of every column held, live or kept for reuse; `seq::ColumnUse`), so
+    /// 8 times the most simultaneously live nodes. `None` when the seq evaluator did not run.
+    pub column_bytes_per_position: Option<u64>,
     /// Which realization of f drove the schedule (`seq` or `weights`).
     pub executor: Executor,
     /// The hand-set weights' shape and shadow measurements (`--executor weights` only).
@@ -247,6 +251,7 @@ pub fn check_case_with(
         unmask: 0,
         hold: 0,
         seconds: 0.0,
+        column_bytes_per_position: None,
         executor,
         weights: None,
         checks: Vec::new(),
@@ -267,19 +272,24 @@ pub fn check_case_with(
         row.checks = checks;
         return Ok(finish(row, false, Some(why)));
     }
+    let mut columns = None;
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
         let compiled = pram_to_mdm(program, n, limits)?;
         let (run, weights) = match executor {
-            Executor::Seq => (
-                Ok(run_mdm(
-                    &compiled,
-                    program,
-                    &config,
-                    Evaluator::Indexed,
-                    false,
-                )),
-                None,
-            ),
+            // `run_mdm` with the step function kept, for its column counts.
+            Executor::Seq => match initial_canvas(&compiled, program, &config) {
+                Err(e) => (Ok(Err(MdmRunError::Compile(e))), None),
+                Ok(x0) => {
+                    let mut f = SeqStep::new(compiled.seq.clone(), Evaluator::Indexed);
+                    let run = run_with(&compiled, program, Canvas::new(x0), &mut f, false);
+                    columns = Some(f.column_bytes_per_position);
+                    let run = run.map(|(mut report, run)| {
+                        report.widest_bits = f.widest;
+                        (report, run)
+                    });
+                    (Ok(run), None)
+                }
+            },
             Executor::Weights => {
                 let x0 = initial_canvas(&compiled, program, &config)?;
                 let limit = exec.max_weights_length;
@@ -326,6 +336,7 @@ pub fn check_case_with(
     row.fields = compiled.fields;
     row.materialized = true;
     row.seconds = seconds;
+    row.column_bytes_per_position = columns;
     match run {
         Err(e) => checks.push(Check {
             what: format!("schedule failed: {e}"),

@@ -26,6 +26,9 @@ enum BenchCommand {
     Kernels(KernelsArgs),
     /// Full optimizer steps of an AP-MDM (forward, both losses, backward, clip, AdamW).
     Train(super::bench_train::TrainBenchArgs),
+    /// Compiled MDM and AP-MDM schedules: position-steps per second and column bytes per
+    /// position.
+    Schedules(super::bench_schedules::SchedulesArgs),
 }
 
 /// Options of `apmdm bench kernels`.
@@ -52,6 +55,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     match args.what {
         BenchCommand::Kernels(k) => kernels(k),
         BenchCommand::Train(t) => super::bench_train::run(t),
+        BenchCommand::Schedules(a) => super::bench_schedules::run(a),
     }
 }
 

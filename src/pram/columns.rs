@@ -11,6 +11,7 @@
 
 use super::lower::{Code, Instr};
 use super::outcome::{Fault, FaultKind};
+use super::program::BinOp;
 use super::round::{ChunkOut, Memory, ReadRecord, RoundSetup, Store};
 
 /// Processors per batch.
@@ -109,10 +110,33 @@ fn run_batch(
             fault = Some((l, kind, pc));
         }
     };
+    // Every processor of the batch: the common case, where an instruction runs as one
+    // branch-free loop over the columns (`dense`) and falls back to the lane-by-lane path below
+    // only when some lane would fault.
+    let all = lanes[0];
+    let count = first_count(&all);
+    let mut scratch = [0i64; BATCH];
     for pc in 0..code.instrs.len() {
         let here = lanes[pc];
         if here.iter().all(|&w| w == 0) {
             continue;
+        }
+        if here == all && !keep_reads {
+            if let Some(taken) = dense(code.instrs[pc], cols, &mut scratch, count, mem, s, out) {
+                match code.instrs[pc] {
+                    Instr::JumpIfZero { target, .. } => {
+                        join(&mut lanes[target as usize], &taken);
+                        let mut rest = here;
+                        for (w, t) in rest.iter_mut().zip(taken) {
+                            *w &= !t;
+                        }
+                        join(&mut lanes[pc + 1], &rest);
+                    }
+                    Instr::Jump { target } => join(&mut lanes[target as usize], &here),
+                    _ => join(&mut lanes[pc + 1], &here),
+                }
+                continue;
+            }
         }
         // Processors that fault here are cleared from `live`; the rest go on.
         let mut live = here;
@@ -190,5 +214,154 @@ fn run_batch(
             processor: first + l as u64,
             line: code.lines[pc],
         });
+    }
+}
+
+/// The number of lanes of a batch whose lanes are `0..count`.
+fn first_count(all: &Lanes) -> usize {
+    all.iter().map(|w| w.count_ones() as usize).sum()
+}
+
+/// Runs `instr` for lanes `0..count` at once. Returns `None`, having changed nothing, when some
+/// lane would fault (or the instruction has no dense form): the lane-by-lane path then runs it
+/// and finds the lowest faulting lane. For a conditional jump, returns the lanes that jump.
+fn dense(
+    instr: Instr,
+    cols: &mut [i64],
+    scratch: &mut [i64; BATCH],
+    count: usize,
+    mem: &Memory,
+    s: &RoundSetup<'_>,
+    out: &mut ChunkOut,
+) -> Option<Lanes> {
+    let none = [0u64; WORDS];
+    let col = |slot: u32| slot as usize * BATCH..slot as usize * BATCH + count;
+    let (min, max) = (s.word.min, s.word.max);
+    let tmp = &mut scratch[..count];
+    match instr {
+        Instr::Const { dst, value } => {
+            let v = s.word.fit(value).ok()?;
+            cols[col(dst)].fill(v);
+        }
+        Instr::Move { dst, src } => {
+            let r = col(src);
+            cols.copy_within(r, dst as usize * BATCH);
+        }
+        Instr::Un { op, dst, a } => {
+            let a = &cols[col(a)];
+            for (t, &x) in tmp.iter_mut().zip(a) {
+                *t = s.word.un(op, x).ok()?;
+            }
+            cols[col(dst)].copy_from_slice(tmp);
+        }
+        Instr::Bin { op, dst, a, b } => {
+            let (a, b) = (&cols[col(a)], &cols[col(b)]);
+            if !dense_bin(op, a, b, tmp, (min, max)) {
+                for ((t, &x), &y) in tmp.iter_mut().zip(a).zip(b) {
+                    *t = s.word.bin(op, x, y).ok()?;
+                }
+            }
+            cols[col(dst)].copy_from_slice(tmp);
+        }
+        Instr::Read { dst, array, index } => {
+            let window = window(mem, array);
+            let index = &cols[col(index)];
+            if !in_bounds(index, window.len()) {
+                return None;
+            }
+            for (t, &i) in tmp.iter_mut().zip(index) {
+                *t = window[i as usize];
+            }
+            cols[col(dst)].copy_from_slice(tmp);
+        }
+        Instr::Write {
+            site,
+            array,
+            index,
+            value,
+        } => {
+            let a = array as usize;
+            let index = &cols[col(index)];
+            if !in_bounds(index, mem.len[a] as usize) {
+                return None;
+            }
+            let base = mem.base[a];
+            out.stores[site as usize].extend(index.iter().zip(&cols[col(value)]).map(
+                |(&i, &v)| Store {
+                    addr: base + i as u64,
+                    value: v,
+                },
+            ));
+        }
+        Instr::JumpIfZero { cond, .. } => {
+            let mut taken = none;
+            // One word of bits at a time, accumulated in a register.
+            for (w, chunk) in taken.iter_mut().zip(cols[col(cond)].chunks(64)) {
+                *w = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |bits, (b, &c)| bits | u64::from(c == 0) << b);
+            }
+            return Some(taken);
+        }
+        Instr::Jump { .. } => {}
+    }
+    Some(none)
+}
+
+/// The cells of `array`'s window.
+fn window(mem: &Memory, array: u32) -> &[i64] {
+    let a = array as usize;
+    &mem.cells[mem.base[a] as usize..(mem.base[a] + mem.len[a]) as usize]
+}
+
+/// Whether every index lies in `0..len` (one branch-free pass).
+fn in_bounds(index: &[i64], len: usize) -> bool {
+    index
+        .iter()
+        .fold(true, |ok, &i| ok & (i >= 0) & ((i as u64) < len as u64))
+}
+
+/// `op` over the lanes into `out` when it is one of the operators with a branch-free form;
+/// false when it is not, or when some lane leaves the word (`out` then holds nothing useful).
+fn dense_bin(op: BinOp, a: &[i64], b: &[i64], out: &mut [i64], (min, max): (i64, i64)) -> bool {
+    // Comparisons give 0 or 1, which every word (at least 2 bits) holds.
+    macro_rules! compare {
+        ($f:expr) => {{
+            for ((t, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *t = i64::from($f(x, y));
+            }
+            true
+        }};
+    }
+    macro_rules! checked {
+        ($f:expr) => {{
+            let mut bad = false;
+            for ((t, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                let (v, o): (i64, bool) = $f(x, y);
+                *t = v;
+                bad |= o | (v < min) | (v > max);
+            }
+            !bad
+        }};
+    }
+    match op {
+        BinOp::Add => checked!(i64::overflowing_add),
+        BinOp::Sub => checked!(i64::overflowing_sub),
+        BinOp::Mul => checked!(i64::overflowing_mul),
+        BinOp::Min => checked!(|x: i64, y: i64| (x.min(y), false)),
+        BinOp::Max => checked!(|x: i64, y: i64| (x.max(y), false)),
+        BinOp::BitAnd => checked!(|x: i64, y: i64| (x & y, false)),
+        BinOp::BitOr => checked!(|x: i64, y: i64| (x | y, false)),
+        BinOp::BitXor => checked!(|x: i64, y: i64| (x ^ y, false)),
+        BinOp::Eq => compare!(|x, y| x == y),
+        BinOp::Ne => compare!(|x, y| x != y),
+        BinOp::Lt => compare!(|x, y| x < y),
+        BinOp::Le => compare!(|x, y| x <= y),
+        BinOp::Gt => compare!(|x, y| x > y),
+        BinOp::Ge => compare!(|x, y| x >= y),
+        BinOp::And => compare!(|x, y| x != 0 && y != 0),
+        BinOp::Or => compare!(|x, y| x != 0 || y != 0),
+        BinOp::Div | BinOp::Rem | BinOp::Shl | BinOp::Shr => false,
     }
 }

@@ -207,9 +207,7 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
         if let Some((addr, v)) = read_violation {
             return (Some(located(memory, addr, v)), RoundAccesses::default());
         }
-        for w in stores.iter().flatten().flatten() {
-            memory.cells[w.addr as usize] = w.value;
-        }
+        apply_stores(&mut memory.cells, &stores);
         return (None, RoundAccesses::default());
     }
     if !full_first {
@@ -455,6 +453,38 @@ fn exclusive_writes(chunks: &[Vec<Vec<Store>>]) -> bool {
     }
     spans.sort_unstable();
     spans.windows(2).all(|p| p[0].1 < p[1].0)
+}
+
+/// Applies the stores of a round that `exclusive_writes` accepted, in parallel. Each chunk's
+/// stores of one site are a run of increasing addresses, and the runs' address intervals are
+/// pairwise disjoint, so ordered by their first address they split memory into disjoint parts.
+fn apply_stores(cells: &mut [i64], stores: &[Vec<Vec<Store>>]) {
+    let mut runs: Vec<&[Store]> = stores
+        .iter()
+        .flatten()
+        .filter(|r| !r.is_empty())
+        .map(Vec::as_slice)
+        .collect();
+    runs.sort_unstable_by_key(|r| r[0].addr);
+    apply_runs(cells, 0, &runs);
+}
+
+/// Applies `runs` (disjoint, ordered) to `cells`, which starts at address `offset`.
+fn apply_runs(cells: &mut [i64], offset: u64, runs: &[&[Store]]) {
+    let total: usize = runs.iter().map(|r| r.len()).sum();
+    if runs.len() < 2 || total < 1 << 14 {
+        for w in runs.iter().copied().flatten() {
+            cells[(w.addr - offset) as usize] = w.value;
+        }
+        return;
+    }
+    let mid = runs.len() / 2;
+    let split = runs[mid][0].addr;
+    let (lo, hi) = cells.split_at_mut((split - offset) as usize);
+    rayon::join(
+        || apply_runs(lo, offset, &runs[..mid]),
+        || apply_runs(hi, split, &runs[mid..]),
+    );
 }
 
 /// Checks the writes against the model and picks the winner of every written address.

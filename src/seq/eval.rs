@@ -104,7 +104,8 @@ pub fn evaluate_observed(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
-    evaluate_inner(program, x, evaluator, &mut OpCount::default())
+    evaluate_inner(program, x, evaluator, &mut OpCount::default(), None)
+        .map(|(values, widest, _)| (values, widest))
 }
 
 /// The primitive operations of one evaluation by the naive evaluator, each counted where the
@@ -146,8 +147,85 @@ pub fn evaluate_counted(
     x: &[Token<Word>],
 ) -> Result<(Vec<Vec<i64>>, OpCount), EvalError> {
     let mut count = OpCount::default();
-    let (values, _) = evaluate_inner(program, x, Evaluator::Naive, &mut count)?;
+    let (values, _, _) = evaluate_inner(program, x, Evaluator::Naive, &mut count, None)?;
     Ok((values, count))
+}
+
+/// The column memory of one evaluation, counted: a column is one node's value at every position
+/// (8 bytes a value). `propose` holds a node's column from the node's evaluation to its last
+/// reader's (a head's to the end) and reuses freed columns, so its peak is the largest number of
+/// simultaneously live nodes; `evaluate` keeps every column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnUse {
+    /// The most columns held at once (live columns plus freed ones kept for reuse).
+    pub peak_columns: usize,
+    /// The canvas length (values per column).
+    pub len: usize,
+}
+
+impl ColumnUse {
+    /// The peak bytes of column values held: 8 * `len` * `peak_columns` (a column's length, not
+    /// its allocated capacity, which a buffer reused from a longer canvas may exceed).
+    pub fn peak_bytes(&self) -> u64 {
+        8 * self.len as u64 * self.peak_columns as u64
+    }
+
+    /// The peak column bytes per canvas position: 8 * `peak_columns`.
+    pub fn bytes_per_position(&self) -> u64 {
+        8 * self.peak_columns as u64
+    }
+}
+
+/// When each node's column can be freed: after the node `last_read[v]` (its last reader, or `v`
+/// itself when nothing reads it), unless `kept[v]` (a head).
+struct Liveness {
+    last_read: Vec<usize>,
+    kept: Vec<bool>,
+}
+
+impl Liveness {
+    fn of(program: &Program) -> Self {
+        let n = program.nodes.len();
+        let mut last_read: Vec<usize> = (0..n).collect();
+        for (k, op) in program.nodes.iter().enumerate() {
+            for v in op.inputs() {
+                last_read[v.index()] = k;
+            }
+        }
+        let mut kept = vec![false; n];
+        let h = &program.heads;
+        for v in h.token.iter().chain([&h.remask, &h.insert, &h.delete]) {
+            if let Some(k) = kept.get_mut(v.index()) {
+                *k = true;
+            }
+        }
+        Liveness { last_read, kept }
+    }
+}
+
+/// The columns of one evaluation: taken from freed columns first, then from the pool; counts
+/// the columns held.
+struct Columns {
+    free: Vec<Vec<i64>>,
+    held: usize,
+    peak: usize,
+}
+
+impl Columns {
+    fn take(&mut self, len: usize) -> Vec<i64> {
+        match self.free.pop() {
+            Some(mut c) => {
+                c.clear();
+                c.reserve(len);
+                c
+            }
+            None => {
+                self.held += 1;
+                self.peak = self.peak.max(self.held);
+                take_column(len)
+            }
+        }
+    }
 }
 
 fn evaluate_inner(
@@ -155,7 +233,8 @@ fn evaluate_inner(
     x: &[Token<Word>],
     evaluator: Evaluator,
     count: &mut OpCount,
-) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
+    live: Option<&Liveness>,
+) -> Result<(Vec<Vec<i64>>, u32, ColumnUse), EvalError> {
     let mut widest = 0u32;
     for (position, t) in x.iter().enumerate() {
         if let Token::Sym(w) = t {
@@ -173,16 +252,45 @@ fn evaluate_inner(
     // Nodes whose value is the same at every position (constants, maps of such, lookups whose
     // query is such): the indexed evaluator computes them once per step, not once per position.
     let mut uniform: Vec<bool> = Vec::with_capacity(program.nodes.len());
+    let mut columns = Columns {
+        free: Vec::new(),
+        held: 0,
+        peak: 0,
+    };
+    // Frees, once `node` is evaluated, the columns it was the last reader of (itself when
+    // nothing reads it), so their buffers serve later nodes.
+    let mut freed = vec![
+        false;
+        if live.is_some() {
+            program.nodes.len()
+        } else {
+            0
+        }
+    ];
+    let mut free_after = |node: usize, values: &mut Vec<Vec<i64>>, columns: &mut Columns| {
+        let Some(live) = live else { return };
+        let mut free = |v: usize, values: &mut Vec<Vec<i64>>| {
+            if live.last_read[v] == node && !live.kept[v] && !freed[v] {
+                freed[v] = true;
+                columns.free.push(std::mem::take(&mut values[v]));
+            }
+        };
+        for v in program.nodes[node].inputs() {
+            free(v.index(), values);
+        }
+        free(node, values);
+    };
     for (node, op) in program.nodes.iter().enumerate() {
         let overflow = |position| EvalError::Overflow { node, position };
         if evaluator == Evaluator::Indexed && len > 0 {
             if let Some(v) = uniform_value(&values, &uniform, op, len) {
                 let v = v.map_err(|_| overflow(0))?;
-                let mut column = take_column(len);
+                let mut column = columns.take(len);
                 column.resize(len, v);
                 widest = widest.max(check_column(program, node, &column[..1])?);
                 values.push(column);
                 uniform.push(true);
+                free_after(node, &mut values, &mut columns);
                 continue;
             }
         }
@@ -193,7 +301,7 @@ fn evaluate_inner(
             count.maps += len as u64;
         }
         count.range_checks += len as u64;
-        let mut column = take_column(len);
+        let mut column = columns.take(len);
         match op {
             Op::Field(k) => column.extend(x.iter().map(|t| t.symbol().map_or(0, |w| w.0[*k]))),
             Op::IsMask => column.extend(x.iter().map(|t| i64::from(t.is_mask()))),
@@ -250,8 +358,19 @@ fn evaluate_inner(
         }
         widest = widest.max(check_column(program, node, &column)?);
         values.push(column);
+        free_after(node, &mut values, &mut columns);
     }
-    Ok((values, widest))
+    let held = if live.is_some() {
+        columns.peak
+    } else {
+        program.nodes.len()
+    };
+    recycle(columns.free);
+    let used = ColumnUse {
+        peak_columns: held,
+        len,
+    };
+    Ok((values, widest, used))
 }
 
 thread_local! {
@@ -694,7 +813,20 @@ pub fn propose_observed(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<(Proposal<Word>, u32), EvalError> {
-    let (values, widest) = evaluate_observed(program, x, evaluator)?;
+    propose_columns(program, x, evaluator).map(|(p, widest, _)| (p, widest))
+}
+
+/// `propose_observed`, also returning the column memory the evaluation held. Only the columns
+/// still to be read are kept (a node's column is freed after its last reader, the heads' are
+/// kept), and freed columns are reused.
+pub fn propose_columns(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+) -> Result<(Proposal<Word>, u32, ColumnUse), EvalError> {
+    let live = Liveness::of(program);
+    let (values, widest, used) =
+        evaluate_inner(program, x, evaluator, &mut OpCount::default(), Some(&live))?;
     let h = &program.heads;
     let at = |v: Value, i: usize| values[v.index()][i];
     let tokens = (0..x.len())
@@ -707,8 +839,8 @@ pub fn propose_observed(
             delete: at(h.delete, i) != 0,
         })
         .collect();
-    recycle(values);
-    Ok((Proposal { tokens, bits }, widest))
+    recycle(values.into_iter().filter(|c| c.capacity() > 0).collect());
+    Ok((Proposal { tokens, bits }, widest, used))
 }
 
 /// A seq program as `machine`'s step function f.
@@ -720,6 +852,11 @@ pub struct SeqStep {
     pub evaluator: Evaluator,
     /// The widest value any node computed so far, in bits (updated at every step).
     pub widest: u32,
+    /// The most column bytes any step held per canvas position (8 bytes times the most columns
+    /// held at once, `ColumnUse::bytes_per_position`), over the steps so far.
+    pub column_bytes_per_position: u64,
+    /// The most column bytes any step held (`ColumnUse::peak_bytes`), over the steps so far.
+    pub peak_column_bytes: u64,
 }
 
 impl SeqStep {
@@ -729,15 +866,21 @@ impl SeqStep {
             program,
             evaluator,
             widest: 0,
+            column_bytes_per_position: 0,
+            peak_column_bytes: 0,
         }
     }
 }
 
 impl StepFunction<Word> for SeqStep {
     fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
-        let (p, widest) = propose_observed(&self.program, x, self.evaluator)
+        let (p, widest, used) = propose_columns(&self.program, x, self.evaluator)
             .map_err(|e| StepFunctionError(e.to_string()))?;
         self.widest = self.widest.max(widest);
+        self.column_bytes_per_position = self
+            .column_bytes_per_position
+            .max(used.bytes_per_position());
+        self.peak_column_bytes = self.peak_column_bytes.max(used.peak_bytes());
         Ok(p)
     }
 }

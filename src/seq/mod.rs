@@ -12,8 +12,8 @@ pub mod range;
 mod word;
 
 pub use eval::{
-    binary, evaluate, evaluate_counted, evaluate_observed, propose, recycle, EvalError, Evaluator,
-    OpCount, SeqStep,
+    binary, evaluate, evaluate_counted, evaluate_observed, propose, propose_columns, recycle,
+    ColumnUse, EvalError, Evaluator, OpCount, SeqStep,
 };
 pub use program::{
     BinaryOp, Builder, Cmp, Heads, Op, Prefer, Program, ProgramError, Selector, Shape, UnaryOp,
