@@ -497,8 +497,10 @@ impl MaskedAttentionCase {
 
     pub fn run(&self, be: &impl Backend) -> Vec<Tensor> {
         let mut out = Tensor::zeros(self.q.shape());
-        ops::masked_attention_forward(be, &self.q, &self.k, &self.v, &self.mask, self.scale, &mut out)
-            .expect("masked attention shapes");
+        ops::masked_attention_forward(
+            be, &self.q, &self.k, &self.v, &self.mask, self.scale, &mut out,
+        )
+        .expect("masked attention shapes");
         vec![out]
     }
 }

@@ -176,7 +176,9 @@ impl Backend for Cpu {
                 let (qh, kh, vh) = (&q[span.clone()], &k[span.clone()], &v[span]);
                 for (i, oi) in o.chunks_exact_mut(hd).enumerate() {
                     let m = &mask[(h * seq + i) * seq..][..seq];
-                    crate::kernels::reference::attention::masked_row(d, qh, kh, vh, m, i, scores, oi);
+                    crate::kernels::reference::attention::masked_row(
+                        d, qh, kh, vh, m, i, scores, oi,
+                    );
                 }
             });
     }

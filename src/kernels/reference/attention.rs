@@ -150,13 +150,13 @@ pub fn backward(
 /// sum of the weights. Shared by the reference and the cpu backend, so both agree bit for bit.
 pub fn masked_row(
     d: MaskedAttentionDims,
-    q: &[f32],       // [seq, head_dim] of this head
-    k: &[f32],       // [seq, head_dim] of this head
-    v: &[f32],       // [seq, head_dim] of this head
-    mask: &[bool],   // [seq] of this query
-    i: usize,        // the query
+    q: &[f32],          // [seq, head_dim] of this head
+    k: &[f32],          // [seq, head_dim] of this head
+    v: &[f32],          // [seq, head_dim] of this head
+    mask: &[bool],      // [seq] of this query
+    i: usize,           // the query
     scores: &mut [f32], // [seq] scratch
-    out: &mut [f32], // [head_dim] of this query
+    out: &mut [f32],    // [head_dim] of this query
 ) {
     let hd = d.head_dim;
     let qi = &q[i * hd..][..hd];
