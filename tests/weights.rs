@@ -470,3 +470,37 @@ fn the_f32_executor_fails_on_27_bit_values_and_names_where() {
     assert!(v.exact.abs() > f64::from(1u32 << 24), "{v:?}");
     assert!(v.what.starts_with("comparison unit"), "{v:?}");
 }
+
+#[test]
+fn the_cli_runs_rows_by_the_f32_executor_and_names_the_failure() {
+    // prefix_sum's AP-MDM schedule at n = 2 through the f32 executor: its 27-bit comparisons
+    // break in f32, so the row fails (exit 1) at step 1, position 0, token[13], and is not proved.
+    let (code, out) = apmdm_cli(&[
+        "compile",
+        "prefix_sum",
+        "--n",
+        "2",
+        "--target",
+        "apmdm",
+        "--executor",
+        "weights-f32",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(row["status"], "fail");
+    assert_eq!(row["executor"], "weights-f32");
+    let w = &row["weights"];
+    assert_eq!(w["precision"], "f32");
+    let m = &w["first_mismatch"];
+    assert_eq!((&m["step"], &m["position"]), (&1.into(), &0.into()), "{m}");
+    assert_eq!(m["field"], "token[13]");
+    assert!(w["f32_status"]
+        .as_str()
+        .unwrap()
+        .starts_with("observed (margin -"));
+    assert!(w["f32_bound_failure"].is_string());
+    assert_eq!(w["f32_first_violation"]["step"], 1);
+    // The f64 shadow beside it stays exact.
+    assert_eq!(w["max_exact_deviation"], 0.0);
+}

@@ -21,6 +21,7 @@ pub enum Executor {
     Weights,
     /// The hand-set Transformer in f32 on the kernel layer's cpu backend, its proposals driving
     /// the run; the f64 forward and its shadow check run beside it.
+    #[serde(rename = "weights-f32")]
     WeightsF32,
 }
 
@@ -190,53 +191,11 @@ pub fn run_by_weights<R>(
 pub fn summarize(step: &WeightsStep, build_seconds: f64) -> WeightsRow {
     let c = step.model.config;
     let r = &step.report;
-    let nonzero = step
-        .model
-        .layers
-        .iter()
-        .map(|l| {
-            let heads: usize = l
-                .heads
-                .iter()
-                .map(|h| {
-                    h.q.iter()
-                        .chain(&h.k)
-                        .chain(&h.v)
-                        .map(|r| r.entries.len())
-                        .sum::<usize>()
-                        + h.o.len()
-                })
-                .sum();
-            let units: usize = l
-                .units
-                .iter()
-                .map(|u| u.w1.entries.len() + 1 + u.w2.len())
-                .sum();
-            (heads + units) as u64
-        })
-        .sum::<u64>()
-        + step
-            .model
-            .readout
-            .iter()
-            .map(|r| r.entries.len() as u64 + 1)
-            .sum::<u64>();
+    let profile = step.model.profile();
+    let nonzero = profile.nonzero;
     let tolerance =
         crate::weights::noise::tolerance(&step.model, crate::weights::noise::F64_ROUNDOFF);
     let layers = &step.model.layers;
-    let first_max = |f: &dyn Fn(&crate::weights::model::Layer) -> usize| {
-        let most = layers.iter().map(f).max().unwrap_or(0);
-        layers.iter().position(|l| f(l) == most).unwrap_or(0)
-    };
-    let (d, dh) = (c.d_model as u64, c.d_head as u64);
-    let per_layer_parameters = layers
-        .iter()
-        .map(|l| {
-            let (h, ff) = (l.heads.len() as u64, l.units.len() as u64);
-            4 * h * dh * d + 2 * d * ff + ff
-        })
-        .sum::<u64>()
-        + (c.outputs as u64) * (d + 1);
     let n_layers = layers.len().max(1) as f64;
     let f32 = step.f32.as_ref().map(|f| {
         let proof = crate::weights::f32_forward::proof(&step.model);
@@ -294,9 +253,9 @@ pub fn summarize(step: &WeightsStep, build_seconds: f64) -> WeightsRow {
             }
         }),
         f32_bytes: c.parameters().saturating_mul(4),
-        per_layer_parameters,
-        widest_heads_layer: first_max(&|l| l.heads.len()),
-        widest_mlp_layer: first_max(&|l| l.units.len()),
+        per_layer_parameters: profile.per_layer_parameters,
+        widest_heads_layer: profile.widest_heads_layer,
+        widest_mlp_layer: profile.widest_mlp_layer,
         mean_heads: layers.iter().map(|l| l.heads.len()).sum::<usize>() as f64 / n_layers,
         mean_units: layers.iter().map(|l| l.units.len()).sum::<usize>() as f64 / n_layers,
     }

@@ -23,11 +23,11 @@ use crate::kernels::{ops, Cpu, KernelError, Tensor};
 use crate::seq::Cmp;
 
 /// Every head's rows picked by `pick`, each head padded to `dh` rows (`None`: a zero row).
-fn padded<'a>(
-    heads: &'a [HeadWeights],
+fn padded(
+    heads: &[HeadWeights],
     dh: usize,
     pick: fn(&HeadWeights) -> &Vec<Row>,
-) -> Vec<Option<&'a Row>> {
+) -> Vec<Option<&Row>> {
     heads
         .iter()
         .flat_map(|h| {
