@@ -137,12 +137,14 @@ pub struct MarginSite {
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct F32Report {
     /// The smallest margin left by any comparison unit or read-out logit (1: the f32 values
-    /// equal the f64 ones; <= 0: one left its regime or flipped its sign).
+    /// equal the f64 ones; <= 0: an error reached Lemma 7's allowance, 1/2 for a comparison unit
+    /// and 1 for a logit, past which exactness is no longer guaranteed).
     pub min_margin: Option<f64>,
     /// Where it was.
     pub site: Option<MarginSite>,
-    /// The first comparison unit or logit, in execution order, whose margin was <= 0 (it left
-    /// its regime or flipped its sign): where f32 first went wrong.
+    /// The first comparison unit or logit, in execution order, whose margin was <= 0: where f32
+    /// first left what the proof allows (the unit may still have computed the right value, e.g.
+    /// at the sink, where both units of a pair are far below 0).
     pub first_violation: Option<MarginSite>,
     /// Seconds in the f32 forward passes.
     pub seconds: f64,
