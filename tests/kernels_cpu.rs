@@ -323,3 +323,49 @@ fn results_do_not_depend_on_the_thread_count() {
     };
     assert_eq!(on(1), on(4));
 }
+
+#[test]
+fn masked_attention_agrees_bitwise() {
+    // The cpu backend runs the reference's own row arithmetic on heads in parallel: bitwise equal.
+    let cpu = Cpu::new();
+    for seed in 0..SEEDS {
+        let case = MaskedAttentionCase::new(seed, 40);
+        let what = format!("masked attention (seed {seed})");
+        let fast = case.run(&cpu);
+        assert_bitwise(&what, &fast, &case.run(&Reference));
+        assert_bitwise(&what, &fast, &case.run(&cpu));
+    }
+}
+
+#[test]
+fn masked_attention_exact_cases() {
+    // One head, three positions, head_dim 2. Query 0 sees only key 0 (its value, exactly); query 1
+    // sees keys 0 and 2 with equal scores (the mean, exactly); query 2 sees no key (0). Key 1 is
+    // never visible, so its huge value must not leak.
+    let q = Tensor::from_vec(&[1, 3, 2], vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0]).unwrap();
+    let k = Tensor::from_vec(&[1, 3, 2], vec![2.0, 5.0, 9.0, 9.0, 7.0, 5.0]).unwrap();
+    let v = Tensor::from_vec(&[1, 3, 2], vec![1.0, -2.0, 1e30, 1e30, 3.0, 4.0]).unwrap();
+    let mask = [
+        true, false, false, // query 0
+        true, false, true, // query 1
+        false, false, false, // query 2
+    ];
+    fn run(be: &impl Backend, q: &Tensor, k: &Tensor, v: &Tensor, mask: &[bool]) -> Tensor {
+        let mut out = Tensor::zeros(q.shape());
+        ops::masked_attention_forward(be, q, k, v, mask, 1.0, &mut out).unwrap();
+        out
+    }
+    let want = [1.0, -2.0, 2.0, 1.0, 0.0, 0.0];
+    assert_eq!(run(&Cpu::new(), &q, &k, &v, &mask).data(), &want);
+    assert_eq!(run(&Reference, &q, &k, &v, &mask).data(), &want);
+    // A score gap of 30 at scale 1 leaves the loser exp(-30) of the weight: within 1e-12.
+    let q = Tensor::from_vec(&[1, 2, 1], vec![30.0, 30.0]).unwrap();
+    let k = Tensor::from_vec(&[1, 2, 1], vec![1.0, 0.0]).unwrap();
+    let v = Tensor::from_vec(&[1, 2, 1], vec![1.0, 0.0]).unwrap();
+    let mut out = Tensor::zeros(&[1, 2, 1]);
+    ops::masked_attention_forward(&Cpu::new(), &q, &k, &v, &[true; 4], 1.0, &mut out).unwrap();
+    assert!((out.data()[0] - 1.0).abs() < 1e-6, "{:?}", out.data());
+    // The mask's length is checked.
+    let err = ops::masked_attention_forward(&Cpu::new(), &q, &k, &v, &[true; 3], 1.0, &mut out);
+    assert!(err.is_err());
+}

@@ -368,3 +368,139 @@ fn noise_tolerance_scan() {
         }
     }
 }
+
+/// A small ranged seq program whose values stay below 2^5: token = min((positions before this
+/// one that are not masks) + field, 7), and the control bits from comparisons of the field.
+fn small_program() -> apmdm::seq::Program {
+    use apmdm::seq::{BinaryOp, Builder, Cmp, Heads, Selector};
+    let mut b = Builder::new(1);
+    let f = b.field(0);
+    let m = b.is_mask();
+    let zero = b.constant(0);
+    let one = b.constant(1);
+    let before = b.sum(
+        Selector {
+            key: m,
+            query: zero,
+            position: Some(Cmp::Lt),
+            pair: None,
+        },
+        one,
+    );
+    let sum = b.binary(BinaryOp::Add, before, f);
+    let seven = b.constant(7);
+    let token = b.binary(BinaryOp::Min, sum, seven);
+    let (c1, c2, c3) = (b.constant(1), b.constant(2), b.constant(3));
+    let insert = b.binary(BinaryOp::Eq, f, c1);
+    let delete = b.binary(BinaryOp::Lt, c2, f);
+    let remask = b.binary(BinaryOp::Eq, f, c3);
+    b.finish_ranged(
+        Heads {
+            token: vec![token],
+            remask,
+            insert,
+            delete,
+        },
+        &[(0, 7)],
+        8,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_f32_executor_agrees_where_values_are_small_and_is_proved() {
+    use apmdm::machine::Token;
+    use apmdm::seq::Word;
+    use apmdm::weights::f32_forward::{proof, F32Model};
+    let seq = small_program();
+    let model = compile(&seq, Options::new(8)).unwrap();
+    assert_eq!(apmdm::weights::export::inexact_in_f32(&model), 0);
+    assert_eq!(proof(&model), Ok(()), "the f32 bound holds on this model");
+    let mut f = WeightsStep::new(model, seq.clone(), true);
+    f.f32 = Some(F32Model::new(&f.model));
+    let w = |v: i64| Token::Sym(Word(vec![v]));
+    let canvases = [
+        vec![w(0)],
+        vec![w(1), Token::Mask, w(3), w(2)],
+        vec![Token::Mask, w(3), w(7), w(0), Token::Mask, w(1), w(2), w(6)],
+    ];
+    for x in &canvases {
+        let p = f.forward(x).unwrap();
+        assert_eq!(p.tokens.len(), x.len());
+    }
+    assert_clean("small program f32", &f);
+    let r = &f.f32.as_ref().unwrap().report;
+    eprintln!("small program f32: {r:?}");
+    let margin = r.min_margin.unwrap();
+    assert!(margin > 0.5 && margin <= 1.0, "margin {margin}");
+    assert_eq!(r.first_violation, None);
+}
+
+#[test]
+fn the_f32_executor_fails_on_27_bit_values_and_names_where() {
+    // prefix_sum's MDM model at n = 2: its comparisons see pre-activations near 2^27.8 with
+    // half-integer offsets, which f32 (24-bit significand) cannot hold; the first step's
+    // proposal differs, and the first comparison out of its regime is named.
+    use apmdm::weights::f32_forward::{proof, F32Model};
+    let program = library::load("prefix_sum").unwrap().unwrap();
+    let compiled = pram_to_mdm(&program, 2, &CompileLimits::default()).unwrap();
+    let model = compile(&compiled.seq, Options::new(compiled.regions.length)).unwrap();
+    assert!(proof(&model).is_err(), "no f32 proof for 27-bit values");
+    let mut f = WeightsStep::new(model, compiled.seq.clone(), true);
+    f.f32 = Some(F32Model::new(&f.model));
+    let x0 = pram_to_mdm::initial_canvas(&compiled, &program, &RunConfig::new(2)).unwrap();
+    f.forward(&x0).unwrap();
+    let m = f
+        .report
+        .first_mismatch
+        .clone()
+        .expect("f32 differs at step 1");
+    assert_eq!((m.step, m.position, m.field.as_str()), (1, 0, "token[13]"));
+    // The f64 shadow beside it stays exact.
+    assert_eq!(f.report.first_deviation, None);
+    let v = f
+        .f32
+        .as_ref()
+        .unwrap()
+        .report
+        .first_violation
+        .clone()
+        .unwrap();
+    assert_eq!(v.step, 1);
+    assert!(v.exact.abs() > f64::from(1u32 << 24), "{v:?}");
+    assert!(v.what.starts_with("comparison unit"), "{v:?}");
+}
+
+#[test]
+fn the_cli_runs_rows_by_the_f32_executor_and_names_the_failure() {
+    // prefix_sum's AP-MDM schedule at n = 2 through the f32 executor: its 27-bit comparisons
+    // break in f32, so the row fails (exit 1) at step 1, position 0, token[13], and is not proved.
+    let (code, out) = apmdm_cli(&[
+        "compile",
+        "prefix_sum",
+        "--n",
+        "2",
+        "--target",
+        "apmdm",
+        "--executor",
+        "weights-f32",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(row["status"], "fail");
+    assert_eq!(row["executor"], "weights-f32");
+    let w = &row["weights"];
+    assert_eq!(w["precision"], "f32");
+    let m = &w["first_mismatch"];
+    assert_eq!((&m["step"], &m["position"]), (&1.into(), &0.into()), "{m}");
+    assert_eq!(m["field"], "token[13]");
+    assert!(w["f32_status"]
+        .as_str()
+        .unwrap()
+        .starts_with("observed (margin -"));
+    assert!(w["f32_bound_failure"].is_string());
+    assert_eq!(w["f32_first_violation"]["step"], 1);
+    // The f64 shadow beside it stays exact.
+    assert_eq!(w["max_exact_deviation"], 0.0);
+}

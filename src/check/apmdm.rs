@@ -398,9 +398,8 @@ pub fn check_apmdm_case_watched(
                 )),
                 None,
             ),
-            Executor::Weights => {
-                let limit = exec.max_weights_length;
-                match run_by_weights(&compiled.seq, compiled.max_length, limit, |f| {
+            Executor::Weights | Executor::WeightsF32 => {
+                match run_by_weights(&compiled.seq, compiled.max_length, exec, |f| {
                     let run = run_apmdm_with(&compiled, program, Canvas::new(x0), f, false, watch);
                     run.map(|(mut report, run)| {
                         report.widest_bits = f.report.widest_bits;

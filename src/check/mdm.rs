@@ -290,10 +290,9 @@ pub fn check_case_with(
                     (Ok(run), None)
                 }
             },
-            Executor::Weights => {
+            Executor::Weights | Executor::WeightsF32 => {
                 let x0 = initial_canvas(&compiled, program, &config)?;
-                let limit = exec.max_weights_length;
-                match run_by_weights(&compiled.seq, compiled.regions.length, limit, |f| {
+                match run_by_weights(&compiled.seq, compiled.regions.length, exec, |f| {
                     let run = run_with(&compiled, program, Canvas::new(x0), f, false);
                     run.map(|(mut report, run)| {
                         report.widest_bits = f.report.widest_bits;

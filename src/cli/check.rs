@@ -92,10 +92,11 @@ pub struct CheckArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
-    /// What runs the compiled step functions: `seq` (the seq evaluator) or `weights` (the
+    /// What runs the compiled step functions: `seq` (the seq evaluator), `weights` (the
     /// hand-set Transformer, f64, each row also checked against the seq evaluator at every
-    /// sublayer and step; docs/weights.md).
-    #[arg(long, default_value = "seq", value_parser = ["seq", "weights"])]
+    /// sublayer and step; docs/weights.md) or `weights-f32` (the same Transformer in f32 on the
+    /// kernel layer's cpu backend, its proposals driving the run; the f64 shadow beside it).
+    #[arg(long, default_value = "seq", value_parser = ["seq", "weights", "weights-f32"])]
     executor: String,
     /// The longest canvas the weights are built for (longer rows are not run).
     #[arg(long, default_value_t = apmdm::check::weights::MAX_WEIGHTS_LENGTH)]
@@ -465,7 +466,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         print_rows(&rows);
         print_ap_rows(&ap_rows);
         print_side_by_side(&rows, &ap_rows);
-        if exec.executor == Executor::Weights {
+        if exec.executor.is_weights() {
             print_weights(&rows, &ap_rows);
         }
         print_fits(&fit_rows);
@@ -818,9 +819,9 @@ fn print_side_by_side(rows: &[Row], ap_rows: &[ApmdmRow]) {
 
 /// One line per row the weights ran: their shape and what the shadow check measured.
 fn print_weights(rows: &[Row], ap_rows: &[ApmdmRow]) {
-    println!("hand-set weights (f64; every step's proposal and every exact value compared with the seq evaluator):");
+    println!("hand-set weights (every step's proposal compared with the seq evaluator; exact values and reads: the f64 shadow):");
     println!(
-        "{:<16} {:<6} {:>5} {:>8} {:>7} {:>6} {:>5} {:>6} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "{:<16} {:<6} {:>5} {:>8} {:>7} {:>6} {:>5} {:>6} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {}",
         "program",
         "target",
         "n",
@@ -834,7 +835,8 @@ fn print_weights(rows: &[Row], ap_rows: &[ApmdmRow]) {
         "agree",
         "max dev",
         "read err",
-        "s/step"
+        "s/step",
+        "f32"
     );
     let lines = rows
         .iter()
@@ -847,7 +849,7 @@ fn print_weights(rows: &[Row], ap_rows: &[ApmdmRow]) {
     for (program, target, n, status, w, reason) in lines {
         match w {
             Some(w) => println!(
-                "{:<16} {:<6} {:>5} {:>8} {:>7} {:>6} {:>5} {:>6} {:>14} {:>9} {:>9} {:>9.1e} {:>9.1e} {:>9.3}",
+                "{:<16} {:<6} {:>5} {:>8} {:>7} {:>6} {:>5} {:>6} {:>14} {:>9} {:>9} {:>9.1e} {:>9.1e} {:>9.3} {}",
                 program,
                 target,
                 n,
@@ -861,7 +863,8 @@ fn print_weights(rows: &[Row], ap_rows: &[ApmdmRow]) {
                 format!("{}/{}", w.agreeing_steps, w.steps),
                 w.max_exact_deviation,
                 w.max_read_error,
-                w.step_seconds
+                w.f32_step_seconds.unwrap_or(w.step_seconds),
+                w.f32_status.as_deref().unwrap_or("-")
             ),
             None => println!(
                 "{:<16} {:<6} {:>5} {:>8} {}",

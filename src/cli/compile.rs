@@ -49,9 +49,11 @@ pub struct Common {
     /// against an estimate before anything is allocated.
     #[arg(long, default_value = "4G", value_parser = super::memory_size)]
     max_memory: u64,
-    /// What runs the step function: `seq` (the seq evaluator) or `weights` (the hand-set
-    /// Transformer, f64, checked against the seq evaluator at every sublayer and step).
-    #[arg(long, default_value = "seq", value_parser = ["seq", "weights"])]
+    /// What runs the step function: `seq` (the seq evaluator), `weights` (the hand-set
+    /// Transformer, f64, checked against the seq evaluator at every sublayer and step) or
+    /// `weights-f32` (the same Transformer in f32 on the kernel layer's cpu backend, its
+    /// proposals driving the run and compared at every step; the f64 shadow beside it).
+    #[arg(long, default_value = "seq", value_parser = ["seq", "weights", "weights-f32"])]
     pub executor: String,
     /// The longest canvas the weights are built for (longer rows are not run).
     #[arg(long, default_value_t = apmdm::check::weights::MAX_WEIGHTS_LENGTH)]
@@ -272,10 +274,31 @@ fn print_row(r: &Row) {
 pub fn weights_trace_summary(f: &apmdm::weights::WeightsStep) -> Result<()> {
     let r = &f.report;
     eprintln!(
-        "weights: {} of {} steps equal to the seq evaluator at every position; exact values off \
-         by at most {:e}; attention reads within {:.3e} of a bit",
-        r.agreeing_steps, r.steps, r.max_exact_deviation, r.max_read_error
+        "weights ({}): {} of {} steps equal to the seq evaluator at every position; exact values \
+         (f64 shadow) off by at most {:e}; attention reads within {:.3e} of a bit",
+        if f.f32.is_some() { "f32" } else { "f64" },
+        r.agreeing_steps,
+        r.steps,
+        r.max_exact_deviation,
+        r.max_read_error
     );
+    if let Some(m) = &f.f32 {
+        eprintln!(
+            "f32: smallest margin {} ({}); {:.3} s in f32 forward passes",
+            m.report
+                .min_margin
+                .map_or("-".to_string(), |x| format!("{x:.3e}")),
+            m.report.site.as_ref().map_or("-".to_string(), |s| format!(
+                "step {}, {}, position {}: f32 {} vs f64 {}",
+                s.step,
+                s.what,
+                s.position.map_or("sink".to_string(), |p| p.to_string()),
+                s.found,
+                s.exact
+            )),
+            m.report.seconds
+        );
+    }
     if let Some(m) = &r.first_mismatch {
         bail!(
             "the weights' proposal differs from the seq evaluator's at step {}, position {}, {}: {} (seq {})",
@@ -334,6 +357,46 @@ pub fn print_weights(w: Option<&apmdm::check::weights::WeightsRow>) {
         (None, Some(why)) => println!("no derived weight-noise tolerance: {why}"),
         (None, None) => {}
     }
+    println!(
+        "shape: dense F32 {} bytes; {} parameters at each layer's own heads and MLP width; most \
+         heads in layer {}, widest MLP in layer {}; mean {:.1} heads and {:.1} units per layer",
+        w.f32_bytes,
+        w.per_layer_parameters,
+        w.widest_heads_layer,
+        w.widest_mlp_layer,
+        w.mean_heads,
+        w.mean_units
+    );
+    if let Some(status) = &w.f32_status {
+        println!(
+            "f32 (kernels, cpu): {status}; {:.3} s per step",
+            w.f32_step_seconds.unwrap_or(0.0)
+        );
+        if let Some(s) = &w.f32_margin_site {
+            println!(
+                "  smallest margin at step {}, {}, position {}: f32 {} vs f64 {}",
+                s.step,
+                s.what,
+                s.position.map_or("sink".to_string(), |p| p.to_string()),
+                s.found,
+                s.exact
+            );
+        }
+        if let Some(s) = &w.f32_first_violation {
+            println!(
+                "  first margin <= 0 at step {}, sublayer {}, {}, position {}: f32 {} vs f64 {}",
+                s.step,
+                s.sublayer.map_or("read-out".to_string(), |x| x.to_string()),
+                s.what,
+                s.position.map_or("sink".to_string(), |p| p.to_string()),
+                s.found,
+                s.exact
+            );
+        }
+        if let Some(why) = &w.f32_bound_failure {
+            println!("  not proved: {why}");
+        }
+    }
 }
 
 /// The seq program's size (operators, heads, attention depth, map depth, fields), its widths
@@ -386,11 +449,12 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     }
     let (report, run) = match args.common.exec().executor {
         Executor::Seq => run_mdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?,
-        Executor::Weights => {
-            let (mut f, _) = apmdm::check::weights::realize(
+        e @ (Executor::Weights | Executor::WeightsF32) => {
+            let (mut f, _) = apmdm::check::weights::realize_as(
                 &compiled.seq,
                 compiled.regions.length,
                 args.common.max_weights_length,
+                e,
             )
             .map_err(anyhow::Error::msg)?;
             let x0 = initial_canvas(&compiled, &l.program, &l.config)?;

@@ -271,11 +271,13 @@ pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
         apmdm::check::weights::Executor::Seq => {
             run_apmdm(&compiled, &l.program, &l.config, Evaluator::Indexed, true)?
         }
-        apmdm::check::weights::Executor::Weights => {
-            let (mut f, _) = apmdm::check::weights::realize(
+        e @ (apmdm::check::weights::Executor::Weights
+        | apmdm::check::weights::Executor::WeightsF32) => {
+            let (mut f, _) = apmdm::check::weights::realize_as(
                 &compiled.seq,
                 compiled.max_length,
                 args.common.max_weights_length,
+                e,
             )
             .map_err(anyhow::Error::msg)?;
             let x0 = initial_canvas(&compiled, &l.program, &l.config)?;

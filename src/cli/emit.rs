@@ -57,6 +57,7 @@ pub fn weights(
     }
     let model = apmdm::weights::compile(seq, apmdm::weights::Options::new(longest.max(1)))
         .context("no weights")?;
+    weights_profile(&model);
     let exported = apmdm::weights::export::export(&model, dir, args.max_export_bytes)?;
     // The probe: canvases from the seq evaluator's own run (not from the weights).
     let mut f = SeqStep::new(seq.clone(), Evaluator::Indexed);
@@ -106,4 +107,39 @@ pub fn weights(
         dir.display()
     );
     Ok(())
+}
+
+/// Prints where a model's parameters go (stderr), before it is exported or refused.
+fn weights_profile(model: &apmdm::weights::Model) {
+    let c = model.config;
+    let p = model.profile();
+    let at_most = |v: &[usize], frac: usize| v.iter().filter(|&&x| x * 2 > frac).count();
+    let (mh, mu) = (c.heads, c.d_ff);
+    eprintln!(
+        "weights: d_model {}, {} layers, {} heads x d_head {}, d_ff {}, {} read-out rows; {} \
+         parameters at the uniform shape ({} bytes in F32), {} at each layer's own heads and \
+         width, {} non-zero; {} weights not exact in f32",
+        c.d_model,
+        c.layers,
+        c.heads,
+        c.d_head,
+        c.d_ff,
+        c.outputs,
+        c.parameters(),
+        c.parameters().saturating_mul(4),
+        p.per_layer_parameters,
+        p.nonzero,
+        apmdm::weights::export::inexact_in_f32(model)
+    );
+    eprintln!(
+        "weights: most heads ({mh}) in layer {}, {} of {} layers use more than half of them; \
+         widest MLP ({mu}) in layer {}, {} layers use more than half of it",
+        p.widest_heads_layer,
+        at_most(&p.heads, mh),
+        c.layers,
+        p.widest_mlp_layer,
+        at_most(&p.units, mu)
+    );
+    eprintln!("weights: heads per layer {:?}", p.heads);
+    eprintln!("weights: units per layer {:?}", p.units);
 }

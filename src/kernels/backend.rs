@@ -71,6 +71,20 @@ pub struct AttentionDims {
     pub causal: bool,
 }
 
+/// Softmax attention over `[heads, seq, head_dim]` with an explicit `[heads, seq, seq]` mask and
+/// score scale (forward only: the hand-set weights of `weights` are not trained).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaskedAttentionDims {
+    /// Attention heads.
+    pub heads: usize,
+    /// Sequence length (queries and keys alike).
+    pub seq: usize,
+    /// Head width.
+    pub head_dim: usize,
+    /// Every score is multiplied by this (1: the scale is folded into the queries).
+    pub scale: f32,
+}
+
 /// A row-wise op over `[rows, dim]` (layer norm, cross-entropy over `dim` classes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NormDims {
@@ -209,6 +223,23 @@ pub trait Backend {
         dk: &mut [f32],    // [batch, heads, seq, head_dim]
         dv: &mut [f32],    // [batch, heads, seq, head_dim]
     );
+
+    /// out = softmax(scale q kᵀ over the keys `mask` allows) v per head and query, forward only;
+    /// `mask[(h * seq + i) * seq + j]`: query i of head h sees key j. A query that sees no key
+    /// gets 0. Scores, exponentials (`f32::exp`) and sums in f32, keys in ascending order. The
+    /// default runs the reference loops on the host (the wgpu backend has no kernel for it).
+    #[allow(clippy::too_many_arguments)]
+    fn masked_attention_forward(
+        &self,
+        d: MaskedAttentionDims,
+        q: &[f32],       // [heads, seq, head_dim]
+        k: &[f32],       // [heads, seq, head_dim]
+        v: &[f32],       // [heads, seq, head_dim]
+        mask: &[bool],   // [heads, seq, seq]
+        out: &mut [f32], // [heads, seq, head_dim]
+    ) {
+        super::reference::attention::masked_forward(d, q, k, v, mask, out)
+    }
 
     /// y = (x - mean) · rstd · weight + bias per row; saves mean and rstd for the backward pass.
     #[allow(clippy::too_many_arguments)]

@@ -1,8 +1,9 @@
 //! The kernel layer: f32 tensors and every Transformer op, forward and backward, on several backends.
 //!
 //! The ops (each in [`ops`]): batched matmul, linear, embedding, RoPE, fused masked attention,
-//! layer norm, tanh-GELU, ReLU (relu'(0) = 0), residual add, cross-entropy, BCE with logits,
-//! AdamW and global-norm clipping.
+//! attention with an explicit mask and scale (forward only, for hand-set weights), layer norm,
+//! tanh-GELU, ReLU (relu'(0) = 0), residual add, cross-entropy, BCE with logits, AdamW and
+//! global-norm clipping.
 //!
 //! `ops` checks shapes once and then calls a [`Backend`]; `reference` is the readable definition of
 //! every op, `cpu` the fast one. Gradient kernels add into their outputs (llm.c style): the caller
@@ -21,7 +22,8 @@ pub mod tensor;
 pub mod wgpu;
 
 pub use backend::{
-    AdamW, AttentionDims, Backend, EmbeddingDims, LinearDims, MatmulDims, NormDims, RopeDims,
+    AdamW, AttentionDims, Backend, EmbeddingDims, LinearDims, MaskedAttentionDims, MatmulDims,
+    NormDims, RopeDims,
 };
 pub use cpu::Cpu;
 

@@ -3,7 +3,8 @@
 //! This is the only place shapes are checked, so all backends reject exactly the same inputs.
 
 use super::backend::{
-    AdamW, AttentionDims, Backend, EmbeddingDims, LinearDims, MatmulDims, NormDims, RopeDims,
+    AdamW, AttentionDims, Backend, EmbeddingDims, LinearDims, MaskedAttentionDims, MatmulDims,
+    NormDims, RopeDims,
 };
 use super::error::KernelError;
 use super::tensor::Tensor;
@@ -430,6 +431,41 @@ pub fn layernorm_backward(
         dx.data_mut(),
         dweight.data_mut(),
         dbias.data_mut(),
+    );
+    Ok(())
+}
+
+/// Softmax attention with an explicit mask and score scale, forward only (the hand-set weights'
+/// heads: any mask per head, no 1/sqrt(d) scale). q, k, v, out: [heads, seq, head_dim]; mask:
+/// `heads * seq * seq` flags, `mask[(h * seq + i) * seq + j]` = query i of head h sees key j.
+/// A query that sees no key gets 0.
+pub fn masked_attention_forward(
+    be: &impl Backend,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: &[bool],
+    scale: f32,
+    out: &mut Tensor,
+) -> Result<()> {
+    let op = "masked_attention_forward";
+    let [heads, seq, head_dim] = dims::<3>(op, "q", q)?;
+    expect(op, "k", k, q.shape())?;
+    expect(op, "v", v, q.shape())?;
+    expect(op, "out", out, q.shape())?;
+    expect_len(op, "mask", mask.len(), heads * seq * seq)?;
+    be.masked_attention_forward(
+        MaskedAttentionDims {
+            heads,
+            seq,
+            head_dim,
+            scale,
+        },
+        q.data(),
+        k.data(),
+        v.data(),
+        mask,
+        out.data_mut(),
     );
     Ok(())
 }

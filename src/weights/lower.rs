@@ -35,6 +35,9 @@ pub struct Options {
     pub max_units: usize,
     /// The most jumps of a one-argument step function realized as a table of comparisons.
     pub max_jumps: usize,
+    /// The most input values a table scans for its jumps (a build-time limit: the scan
+    /// evaluates the function at every value of its argument's range).
+    pub max_table_span: u64,
     /// The attention read error allowed (the rounding units tolerate 1/4).
     pub delta: f64,
 }
@@ -48,6 +51,7 @@ impl Options {
             chunk_bits: 4,
             max_units: 4096,
             max_jumps: 1024,
+            max_table_span: 1 << 24,
             delta: 0.125,
         }
     }
@@ -509,8 +513,14 @@ impl<'a> Lower<'a> {
         f: impl Fn(i64) -> Option<i64>,
     ) -> Result<Form, LowerError> {
         let span = (hi as i128) - (lo as i128);
-        if span > 1 << 22 {
-            return Err(self.unsupported(node, format!("a table over {span} input values")));
+        if span > i128::from(self.o.max_table_span) {
+            return Err(self.unsupported(
+                node,
+                format!(
+                    "a table over {span} input values (more than {} to scan)",
+                    self.o.max_table_span
+                ),
+            ));
         }
         let base = f(lo).ok_or_else(|| self.unsupported(node, "overflow in the table"))?;
         let mut units = Vec::new();

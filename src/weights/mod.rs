@@ -4,11 +4,13 @@
 //! (`circuit`); `model` allocates residual coordinates with reuse, writes every layer's weights
 //! and runs the f64 forward pass that defines the model; `shadow` runs it as `machine`'s step
 //! function, comparing every live value with the seq evaluator after every sublayer and every
-//! proposal with the seq evaluator's. `docs/weights.md` states the architecture and each
+//! proposal with the seq evaluator's; `f32_forward` runs the same forward in f32 on the kernel
+//! layer's cpu backend. `docs/weights.md` states the architecture and each
 //! construction; `proofs/weights.md` the margins.
 
 pub mod circuit;
 pub mod export;
+pub mod f32_forward;
 pub mod lower;
 pub mod model;
 pub mod noise;

@@ -102,6 +102,24 @@ impl Config {
     }
 }
 
+/// Where a model's parameters go (`Model::profile`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Profile {
+    /// Heads of each layer.
+    pub heads: Vec<usize>,
+    /// Hidden units of each layer (clearing units included).
+    pub units: Vec<usize>,
+    /// Parameters if every layer were stored at its own heads and MLP width (same d_model and
+    /// d_head) instead of the uniform shape.
+    pub per_layer_parameters: u64,
+    /// The first layer with the most heads.
+    pub widest_heads_layer: usize,
+    /// The first layer with the widest MLP.
+    pub widest_mlp_layer: usize,
+    /// Non-zero weights (Q, K, V rows, O, W1 rows and biases, W2, the read-out).
+    pub nonzero: u64,
+}
+
 /// Where each wire lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
@@ -567,6 +585,62 @@ impl Model {
             for (&c, a) in h.o.iter().zip(&acc) {
                 out[c as usize] += a / total;
             }
+        }
+    }
+
+    /// Where the parameters go: each layer's heads and width, and what per-layer shapes would
+    /// store.
+    pub fn profile(&self) -> Profile {
+        let c = self.config;
+        let heads: Vec<usize> = self.layers.iter().map(|l| l.heads.len()).collect();
+        let units: Vec<usize> = self.layers.iter().map(|l| l.units.len()).collect();
+        let (d, dh) = (c.d_model as u64, c.d_head as u64);
+        let per_layer_parameters = heads
+            .iter()
+            .zip(&units)
+            .map(|(&h, &ff)| 4 * h as u64 * dh * d + 2 * d * ff as u64 + ff as u64)
+            .sum::<u64>()
+            + (c.outputs as u64) * (d + 1);
+        let first_max = |v: &[usize]| {
+            let most = v.iter().copied().max().unwrap_or(0);
+            v.iter().position(|&x| x == most).unwrap_or(0)
+        };
+        let nonzero = self
+            .layers
+            .iter()
+            .map(|l| {
+                let heads: usize = l
+                    .heads
+                    .iter()
+                    .map(|h| {
+                        h.q.iter()
+                            .chain(&h.k)
+                            .chain(&h.v)
+                            .map(|r| r.entries.len())
+                            .sum::<usize>()
+                            + h.o.len()
+                    })
+                    .sum();
+                let units: usize = l
+                    .units
+                    .iter()
+                    .map(|u| u.w1.entries.len() + 1 + u.w2.len())
+                    .sum();
+                (heads + units) as u64
+            })
+            .sum::<u64>()
+            + self
+                .readout
+                .iter()
+                .map(|r| r.entries.len() as u64 + 1)
+                .sum::<u64>();
+        Profile {
+            widest_heads_layer: first_max(&heads),
+            widest_mlp_layer: first_max(&units),
+            heads,
+            units,
+            per_layer_parameters,
+            nonzero,
         }
     }
 

@@ -97,7 +97,7 @@ impl Bound {
 /// same input terms, biases 1 apart and off the integers by 1/2 (so that on integer inputs
 /// both pre-activations are at least 1/2 from 0 and the two units share their regime), one
 /// output with opposite coefficients.
-fn is_pair(a: &Unit, b: &Unit) -> bool {
+pub(crate) fn is_pair(a: &Unit, b: &Unit) -> bool {
     let half = |x: f64| x - x.floor() == 0.5;
     half(a.pre.bias)
         && a.out.len() == 1
@@ -296,7 +296,8 @@ fn mlp(model: &Model, b: &mut Bound, garbage: &mut [f64], units: &[Unit]) {
     }
 }
 
-fn node_of(model: &Model, w: Wire) -> usize {
+/// The seq node a wire serves (`usize::MAX` for an input feature).
+pub(crate) fn node_of(model: &Model, w: Wire) -> usize {
     match model.lowered.circuit.wires[w as usize].expect {
         Expect::Node(n)
         | Expect::Bit { node: n, .. }

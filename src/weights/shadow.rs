@@ -4,6 +4,7 @@
 //! its wires are written; the proposal is compared with the seq evaluator's at every position.
 
 use super::circuit::{Expect, Feature};
+use super::f32_forward::F32Model;
 use super::model::Model;
 use crate::machine::{ControlBits, Proposal, StepFunction, StepFunctionError, Token};
 use crate::seq::{evaluate_observed, Evaluator, Program, Word};
@@ -85,6 +86,10 @@ pub struct WeightsStep {
     /// or node form deviating by at most its bound is not a failure. `None`: [`Self::tolerance`]
     /// alone.
     pub bounds: Option<Vec<f64>>,
+    /// The f32 executor (`--executor weights-f32`): when present, its proposals drive the run
+    /// and are the ones compared with the seq evaluator's; the f64 forward still runs beside it
+    /// (the shadow check reads the f64 residual, and the f32 margins are measured against it).
+    pub f32: Option<F32Model>,
     /// What happened so far.
     pub report: ShadowReport,
     /// Per sublayer, the nodes whose value forms are complete after it (the last of their wires
@@ -119,6 +124,7 @@ impl WeightsStep {
             shadow,
             tolerance: EXACT_TOLERANCE,
             bounds: None,
+            f32: None,
             report: ShadowReport::default(),
             due,
         }
@@ -140,6 +146,7 @@ impl WeightsStep {
             None
         };
         let started = std::time::Instant::now();
+        // Time in the shadow check and in the f32 executor: not the f64 forward's.
         let mut shadow_time = std::time::Duration::ZERO;
         {
             let model = &self.model;
@@ -147,7 +154,26 @@ impl WeightsStep {
             let tolerance = self.tolerance;
             let bounds = self.bounds.as_deref();
             let report = &mut self.report;
+            let mut f32m = self.f32.as_mut();
+            if let Some(f) = f32m.as_deref_mut() {
+                f.start(&r);
+            }
+            let mut f32_error: Option<String> = None;
+            let len = x.len();
             let mut hook = |s: usize, r: &[f64]| {
+                if let Some(f) = f32m.as_deref_mut() {
+                    if s % 2 == 0 && f32_error.is_none() {
+                        let t = std::time::Instant::now();
+                        let l = s / 2;
+                        if let Err(e) = f
+                            .attention(l, len)
+                            .and_then(|()| f.mlp(model, l, len, r, step))
+                        {
+                            f32_error = Some(e.to_string());
+                        }
+                        shadow_time += t.elapsed();
+                    }
+                }
                 if let Some(values) = &values {
                     let t = std::time::Instant::now();
                     let nodes = due.get(s).map_or(&[][..], Vec::as_slice);
@@ -166,12 +192,26 @@ impl WeightsStep {
                 }
             };
             self.model.run(&mut r, x.len(), &mut hook);
+            if let Some(e) = f32_error {
+                return Err(StepFunctionError(format!("weights (f32): {e}")));
+            }
         }
         self.report.forward_seconds += (started.elapsed() - shadow_time).as_secs_f64();
+        let f32_logits = match self.f32.as_mut() {
+            Some(f) => Some(
+                f.logits(&self.model, x.len(), &r, step)
+                    .map_err(|e| StepFunctionError(format!("weights (f32): {e}")))?,
+            ),
+            None => None,
+        };
         let mut tokens = Vec::with_capacity(x.len());
         let mut bits = Vec::with_capacity(x.len());
         for p in 0..x.len() {
-            let (w, b) = self.model.decode(&self.model.logits(&r, p));
+            let logits = match &f32_logits {
+                Some(all) => all[p].clone(),
+                None => self.model.logits(&r, p),
+            };
+            let (w, b) = self.model.decode(&logits);
             tokens.push(w);
             bits.push(ControlBits {
                 remask: b[0],

@@ -464,3 +464,43 @@ pub fn optimise_case(
         Tensor::from_vec(&[steps as usize], norms).unwrap(),
     ]
 }
+
+/// Masked attention (explicit mask and scale, forward only): random q, k, v and a random mask in
+/// which some queries see no key at all.
+pub struct MaskedAttentionCase {
+    pub q: Tensor,
+    pub k: Tensor,
+    pub v: Tensor,
+    pub mask: Vec<bool>,
+    pub scale: f32,
+}
+
+impl MaskedAttentionCase {
+    pub fn new(seed: u64, max_seq: usize) -> Self {
+        let mut rng = Rng::new(seed);
+        let heads = rng.range(1, 5);
+        let seq = rng.range(1, max_seq);
+        let hd = rng.range(1, 9);
+        let shape = [heads, seq, hd];
+        let mask = (0..heads * seq * seq)
+            .map(|i| (i / seq) % 5 != 3 && rng.range(0, 2) != 0)
+            .collect();
+        let scale = 0.25 + rng.range(0, 15) as f32 / 4.0;
+        Self {
+            q: rand(&mut rng, &shape),
+            k: rand(&mut rng, &shape),
+            v: rand(&mut rng, &shape),
+            mask,
+            scale,
+        }
+    }
+
+    pub fn run(&self, be: &impl Backend) -> Vec<Tensor> {
+        let mut out = Tensor::zeros(self.q.shape());
+        ops::masked_attention_forward(
+            be, &self.q, &self.k, &self.v, &self.mask, self.scale, &mut out,
+        )
+        .expect("masked attention shapes");
+        vec![out]
+    }
+}

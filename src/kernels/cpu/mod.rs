@@ -15,7 +15,8 @@ mod rowwise;
 use std::sync::{Mutex, MutexGuard};
 
 use super::backend::{
-    AdamW, AttentionDims, Backend, EmbeddingDims, LinearDims, MatmulDims, NormDims, RopeDims,
+    AdamW, AttentionDims, Backend, EmbeddingDims, LinearDims, MaskedAttentionDims, MatmulDims,
+    NormDims, RopeDims,
 };
 use rayon::prelude::*;
 
@@ -148,6 +149,38 @@ impl Backend for Cpu {
     ) {
         let mut ws = grow(&self.workspace, attention::backward_workspace(d));
         attention::backward(d, q, k, v, key_mask, out, lse, dout, dq, dk, dv, &mut ws)
+    }
+
+    fn masked_attention_forward(
+        &self,
+        d: MaskedAttentionDims,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        mask: &[bool],
+        out: &mut [f32],
+    ) {
+        // Heads in parallel, each with one score row of the workspace; every row is the
+        // reference's own arithmetic, so the result is bitwise the reference's.
+        let (seq, hd) = (d.seq, d.head_dim);
+        if seq == 0 || hd == 0 || d.heads == 0 {
+            out.fill(0.0);
+            return;
+        }
+        let mut ws = grow(&self.workspace, d.heads * seq);
+        out.par_chunks_mut(seq * hd)
+            .zip(ws[..d.heads * seq].par_chunks_mut(seq))
+            .enumerate()
+            .for_each(|(h, (o, scores))| {
+                let span = h * seq * hd..(h + 1) * seq * hd;
+                let (qh, kh, vh) = (&q[span.clone()], &k[span.clone()], &v[span]);
+                for (i, oi) in o.chunks_exact_mut(hd).enumerate() {
+                    let m = &mask[(h * seq + i) * seq..][..seq];
+                    crate::kernels::reference::attention::masked_row(
+                        d, qh, kh, vh, m, i, scores, oi,
+                    );
+                }
+            });
     }
 
     fn layernorm_forward(

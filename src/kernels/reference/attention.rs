@@ -1,6 +1,6 @@
 //! Reference rotary encoding and softmax attention: one query row at a time, scores in a small Vec.
 
-use crate::kernels::backend::{AttentionDims, RopeDims};
+use crate::kernels::backend::{AttentionDims, MaskedAttentionDims, RopeDims};
 use crate::kernels::math;
 
 /// Rotates (or, with `inverse`, rotates back and adds) each pair of every head.
@@ -141,6 +141,78 @@ pub fn backward(
                     }
                 }
             }
+        }
+    }
+}
+
+/// One query row of masked attention: scores of the visible keys, their maximum, `f32::exp` of
+/// the differences, the weighted sum of values over the keys in ascending order, divided by the
+/// sum of the weights. Shared by the reference and the cpu backend, so both agree bit for bit.
+pub fn masked_row(
+    d: MaskedAttentionDims,
+    q: &[f32],          // [seq, head_dim] of this head
+    k: &[f32],          // [seq, head_dim] of this head
+    v: &[f32],          // [seq, head_dim] of this head
+    mask: &[bool],      // [seq] of this query
+    i: usize,           // the query
+    scores: &mut [f32], // [seq] scratch
+    out: &mut [f32],    // [head_dim] of this query
+) {
+    let hd = d.head_dim;
+    let qi = &q[i * hd..][..hd];
+    let mut max = f32::NEG_INFINITY;
+    for j in 0..d.seq {
+        if mask[j] {
+            let kj = &k[j * hd..][..hd];
+            let mut s = 0.0f32;
+            for c in 0..hd {
+                s += qi[c] * kj[c];
+            }
+            scores[j] = s * d.scale;
+            max = max.max(scores[j]);
+        }
+    }
+    out.fill(0.0);
+    if max == f32::NEG_INFINITY {
+        return;
+    }
+    let mut sum = 0.0f32;
+    for j in 0..d.seq {
+        if mask[j] {
+            let p = (scores[j] - max).exp();
+            sum += p;
+            let vj = &v[j * hd..][..hd];
+            for c in 0..hd {
+                out[c] += p * vj[c];
+            }
+        }
+    }
+    for x in out.iter_mut() {
+        *x /= sum;
+    }
+}
+
+/// Masked attention with an explicit mask and scale, every head and query in turn.
+pub fn masked_forward(
+    d: MaskedAttentionDims,
+    q: &[f32],       // [heads, seq, head_dim]
+    k: &[f32],       // [heads, seq, head_dim]
+    v: &[f32],       // [heads, seq, head_dim]
+    mask: &[bool],   // [heads, seq, seq]
+    out: &mut [f32], // [heads, seq, head_dim]
+) {
+    let (seq, hd) = (d.seq, d.head_dim);
+    let mut scores = vec![0.0f32; seq];
+    for h in 0..d.heads {
+        let (qh, kh, vh) = (
+            &q[h * seq * hd..][..seq * hd],
+            &k[h * seq * hd..][..seq * hd],
+            &v[h * seq * hd..][..seq * hd],
+        );
+        for i in 0..seq {
+            let m = &mask[(h * seq + i) * seq..][..seq];
+            let o = &mut out[(h * seq + i) * hd..][..hd];
+            masked_row(d, qh, kh, vh, m, i, &mut scores, o);
         }
     }
 }

@@ -3,7 +3,7 @@
 // The reference is written as index loops on purpose: they read like the formulas they define.
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 
-mod attention;
+pub(crate) mod attention;
 mod dense;
 mod elementwise;
 mod loss;
