@@ -515,7 +515,7 @@ pub fn interpreter_rounds(
 /// The MDM canvas's regions, in position order.
 fn mdm_regions(c: &MdmCompiled) -> Vec<apmdm::view::Region> {
     let r = &c.regions;
-    let mut starts = vec![
+    let mut starts = [
         ("start", 0usize),
         ("given", r.given),
         ("header", r.headers),

@@ -100,6 +100,9 @@
   const svg = $("plot");
   const W = 600, H = 90, N = D.lengths.length;
   const top = Math.max(1, peakSoFar[N - 1] || 1, D.bound ? D.bound.context : 0);
+  // The y axis runs from just under the shortest canvas to the peak or the bound.
+  const lo = Math.max(0, Math.min.apply(null, D.lengths.length ? D.lengths : [0]) - 1);
+  const yOf = (v) => (H - 4 - (v - lo) * (H - 8) / Math.max(1, top - lo)).toFixed(1);
   const ns = "http://www.w3.org/2000/svg";
   const cols = Math.min(W, N);
   let pts = "";
@@ -107,7 +110,7 @@
     const a = Math.floor(c * N / cols), b = Math.max(a + 1, Math.floor((c + 1) * N / cols));
     let v = 0;
     for (let q = a; q < b; q++) v = Math.max(v, D.lengths[q]);
-    pts += (cols === 1 ? 0 : c * (W - 1) / (cols - 1)).toFixed(1) + "," + (H - 4 - v * (H - 8) / top).toFixed(1) + " ";
+    pts += (cols === 1 ? 0 : c * (W - 1) / (cols - 1)).toFixed(1) + "," + yOf(v) + " ";
   }
   const line = document.createElementNS(ns, "polyline");
   line.setAttribute("points", pts.trim());
@@ -115,7 +118,7 @@
   line.setAttribute("stroke", "#2563eb");
   svg.appendChild(line);
   if (D.bound) {
-    const y = (H - 4 - D.bound.context * (H - 8) / top).toFixed(1);
+    const y = yOf(D.bound.context);
     const b = document.createElementNS(ns, "line");
     b.setAttribute("x1", "0"); b.setAttribute("x2", String(W));
     b.setAttribute("y1", y); b.setAttribute("y2", y);
