@@ -14,4 +14,5 @@ pub mod pram;
 pub mod seq;
 pub mod tasks;
 pub mod transform;
+pub mod view;
 pub mod weights;

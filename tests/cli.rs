@@ -202,8 +202,10 @@ fn demo_writes_a_replayable_jsonl_trace() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("after  BOS 1\n"), "{stdout}");
     let text = std::fs::read_to_string(&path).unwrap();
-    let trace =
-        apmdm::machine::Trace::<apmdm::machine::library::ParityToken, usize>::from_jsonl(&text)
+    let trace: apmdm::machine::Trace<apmdm::machine::library::ParityToken, usize> =
+        apmdm::view::TraceFile::read(&text)
+            .unwrap()
+            .to_trace()
             .unwrap();
     trace.replay().unwrap();
     assert_eq!(trace.steps(), 4);
@@ -261,6 +263,7 @@ fn trace_renders_each_step_and_writes_jsonl() {
     let records: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &serde_json::Value| r["record"] == "step")
         .collect();
     assert_eq!(records.len(), 6);
     let unmasked: u64 = records
@@ -269,11 +272,12 @@ fn trace_renders_each_step_and_writes_jsonl() {
         .sum();
     // Every position of the canvas but the start token and the given cells is decoded once.
     assert_eq!(unmasked, 26 - 1 - 4);
-    let slot = &records[1]["positions"][1]["serves"];
+    let slot = &records[1]["diff"][1];
     assert_eq!(
-        (slot["round"].as_i64(), slot["line"].as_i64()),
-        (Some(2), Some(21))
+        slot["serves"],
+        "line 21, processor 0, round 2, statement pardo"
     );
+    assert_eq!(records[1]["round"], 2);
     let html = dir.join("t.html");
     let (code, _, _) = apmdm(&[
         "trace",
@@ -285,10 +289,10 @@ fn trace_renders_each_step_and_writes_jsonl() {
     ]);
     assert_eq!(code, 0);
     let page = std::fs::read_to_string(&html).unwrap();
-    // One row per canvas x_0 .. x_6, one cell per position (26), masks shown as M.
-    assert_eq!(page.matches("<tr>").count(), 7);
-    assert_eq!(page.matches("<td class=").count(), 7 * 26);
-    assert!(page.contains("<td class=\"m\" title=\"null\">M</td>"));
+    // The step-through page (`apmdm view`): six steps, the source, one self-contained file.
+    assert!(page.contains("\"total_steps\":6"));
+    assert!(page.contains("pardo i in 0..n"));
+    assert!(!page.contains("<script src"));
     let (code, _, stderr) = apmdm(&[
         "trace",
         "prefix_sum",
@@ -386,29 +390,26 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
         jsonl.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    let records: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let ops: Vec<(String, String, bool)> = records
-        .iter()
-        .flat_map(|r| r["positions"].as_array().unwrap().clone())
-        .map(|p| {
-            (
-                p["op"].as_str().unwrap().to_string(),
-                p["serves"].as_str().unwrap().to_string(),
-                p["insert"].as_bool().unwrap(),
-            )
-        })
-        .collect();
+    let file = apmdm::view::TraceFile::read(&std::fs::read_to_string(&jsonl).unwrap()).unwrap();
+    let canvases = file.canvases().unwrap();
+    // (operation, what the token at that position serves) over every step, from the format-1
+    // letters and the canvas before each step; `*` marks an unmasked token of a diff.
+    let mut ops: Vec<(char, String)> = Vec::new();
+    for (k, st) in file.steps.iter().enumerate() {
+        for (i, c) in st.ops.chars().enumerate() {
+            ops.push((c, canvases[k].serves[i].clone()));
+        }
+        for d in &st.diff {
+            ops.push(('*', d.serves.clone().unwrap_or_default()));
+        }
+    }
+    assert!(ops.iter().any(|o| o.0 == 'r' && o.1.contains("(scoped)")));
+    assert!(ops.iter().any(|o| o.0.is_ascii_uppercase()), "an insert");
+    assert!(ops.iter().any(|o| o.0 == 'd'), "a delete");
     assert!(ops
         .iter()
-        .any(|o| o.0 == "remask" && o.1.contains("(scoped)")));
-    assert!(ops.iter().any(|o| o.2), "an insert");
-    assert!(ops.iter().any(|o| o.0 == "delete"), "a delete");
-    assert!(ops.iter().any(|o| o.0 == "unmask" && o.1 == "processor 3"));
-    assert!(ops.iter().any(|o| o.0 == "remask" && o.1 == "s (cell 4)"));
+        .any(|o| o.0 == '*' && o.1.starts_with("processor 3 ")));
+    assert!(ops.iter().any(|o| o.0 == 'r' && o.1 == "s (cell 4)"));
     // Over --max-work the row is not run; it reports the proof's peak context as a prediction,
     // says why, and the process says nothing ran (exit 3).
     let (code, stdout, _) = apmdm(&[
@@ -470,9 +471,9 @@ fn apmdm_target_compiles_emits_and_traces_remask_insert_and_delete() {
     ]);
     assert_eq!(code, 0);
     let page = std::fs::read_to_string(&html).unwrap();
-    // One row per canvas: x_0 and one per step (171 steps at n = 1).
-    assert_eq!(page.matches("<tr>").count(), 172);
-    assert!(page.contains("compiled to an AP-MDM schedule") && page.contains("grow"));
+    // The step-through page: 171 steps at n = 1, with their phases.
+    assert!(page.contains("\"total_steps\":171"));
+    assert!(page.contains("\"p\":\"grow\""));
     // A program without declared bounds gets a clear error, not a panic.
     let bare = dir.join("bare.pram");
     std::fs::write(

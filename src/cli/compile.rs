@@ -28,27 +28,27 @@ use super::run::{load_source, read_inputs};
 #[derive(Debug, Args)]
 pub struct Common {
     /// A `.pram` file, or the name of a built-in program (e.g. `prefix_sum`).
-    program: String,
+    pub program: String,
     /// The construction: `mdm` (Theorem 1) or `apmdm` (Theorem 4).
     #[arg(long, default_value = "mdm", value_parser = ["mdm", "apmdm"])]
-    target: String,
+    pub target: String,
     /// The size n.
     #[arg(long, default_value_t = 8)]
-    n: i64,
+    pub n: i64,
     /// Seed of generated inputs and of CRCW-arbitrary winners.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub seed: u64,
     /// A JSON file of inputs: an object mapping input names to numbers or arrays (inputs it does
     /// not name are generated from --seed).
     #[arg(long)]
-    input: Option<PathBuf>,
+    pub input: Option<PathBuf>,
     /// The longest canvas built (longer ones are reported, exactly, as not materialized).
     #[arg(long, default_value_t = 1 << 22)]
-    max_length: usize,
+    pub max_length: usize,
     /// The most memory a run may hold, in bytes (suffixes K, M, G, T: powers of 1024), checked
     /// against an estimate before anything is allocated.
     #[arg(long, default_value = "4G", value_parser = super::memory_size)]
-    max_memory: u64,
+    pub max_memory: u64,
     /// What runs the step function: `seq` (the seq evaluator), `weights` (the hand-set
     /// Transformer, f64, checked against the seq evaluator at every sublayer and step) or
     /// `weights-f32` (the same Transformer in f32 on the kernel layer's cpu backend, its
@@ -133,13 +133,16 @@ pub struct TraceArgs {
     /// Write one JSON record per decoding step to this file.
     #[arg(long)]
     pub jsonl: Option<PathBuf>,
-    /// Write a self-contained HTML step-through (one row per step, one cell per position) to
-    /// this file; canvases longer than --max-html positions are refused.
+    /// Write the step-through page to this file (the page `apmdm view` writes); canvases
+    /// longer than --max-html positions are refused.
     #[arg(long)]
     pub html: Option<PathBuf>,
     /// The longest canvas rendered as HTML.
     #[arg(long, default_value_t = 4000)]
     pub max_html: usize,
+    /// The largest page --html writes, in bytes (suffixes K, M, G: powers of 1024).
+    #[arg(long, default_value = "50000000", value_parser = super::memory_size)]
+    pub max_page_bytes: u64,
     /// Print at most this many positions per step in the text rendering.
     #[arg(long, default_value_t = 400)]
     pub max_shown: usize,
@@ -152,11 +155,13 @@ pub struct TraceArgs {
 /// A parsed program with its run configuration and compile limits.
 pub struct Loaded {
     pub program: Program,
+    /// The program's source text (for trace headers).
+    pub source: String,
     pub config: RunConfig,
     pub limits: CompileLimits,
 }
 
-fn load(c: &Common) -> Result<Loaded> {
+pub fn load(c: &Common) -> Result<Loaded> {
     if c.n < 1 {
         bail!("--n must be at least 1 (got {})", c.n);
     }
@@ -174,6 +179,7 @@ fn load(c: &Common) -> Result<Loaded> {
     };
     Ok(Loaded {
         program,
+        source,
         config,
         limits,
     })
@@ -465,35 +471,50 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     };
     let states = run.trace.states().context("the run kept no full trace")?;
     let rounds = round_sources(&l.program, run.last.tokens());
-    let mut lines = String::new();
+    let describe = |w: &Word| {
+        let t = Token::Sym(w.clone());
+        let serves = serves(&compiled, &l.program, &rounds, Some(&t));
+        (
+            short(&compiled, &l.program, &rounds, &t),
+            Some(serves_text(&serves)),
+        )
+    };
+    let mut header = schedule_header(&args.common, &l, ModelClass::Mdm)?;
+    header.regions = mdm_regions(&compiled);
+    let sb = MdmBounds::from_file().steps;
+    header.bound = Some(apmdm::view::format::Bounds {
+        steps: (sb.a as u64)
+            .saturating_mul(report.metrics.rounds)
+            .saturating_add(sb.b as u64),
+        context: compiled.regions.length as u64,
+    });
+    header.initial = Some(apmdm::view::format::initial_of(states[0], &describe));
+    let mut file = apmdm::view::TraceFile {
+        header,
+        steps: Vec::new(),
+        rounds: interpreter_rounds(&l.program, &l.config)?,
+        origin: apmdm::view::Origin::Format1,
+    };
     for (k, rec) in run.trace.records.iter().enumerate() {
         let before = states[k];
         let after = states[k + 1];
-        // An MDM step only unmasks (or holds): the positions that changed were unmasked.
-        let positions: Vec<serde_json::Value> = before
+        let mut line = apmdm::view::step_line(before, rec, &describe)
+            .context("a recorded step that g does not apply")?;
+        // The round a step serves: the highest round of a slot it decodes, else the ordinal
+        // of the header it decodes (header j stands after round j - 1).
+        line.round = before
             .tokens()
             .iter()
             .zip(after.tokens())
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .map(|(i, (_, b))| {
-                json!({
-                    "position": i,
-                    "op": "unmask",
-                    "token": b,
-                    "serves": serves(&compiled, &l.program, &rounds, Some(b)),
-                })
+            .filter(|(a, _)| a.is_mask())
+            .filter_map(|(_, b)| match b {
+                Token::Sym(w) if w.0[0] == kind::SLOT => Some(w.0[sf::ROUND]),
+                _ => None,
             })
-            .collect();
-        let record = json!({
-            "step": rec.step,
-            "length": rec.length,
-            "counts": rec.counts,
-            "positions": positions,
-        });
-        lines.push_str(&record.to_string());
-        lines.push('\n');
-        if args.jsonl.is_none() {
+            .max()
+            .and_then(|r| u64::try_from(r).ok());
+        file.steps.push(line);
+        if args.jsonl.is_none() && args.html.is_none() {
             print_step(
                 &compiled,
                 &l.program,
@@ -506,12 +527,12 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
         }
     }
     if let Some(path) = &args.html {
-        let html = render_html(&compiled, &l.program, &rounds, &states, &report, l.config.n);
+        let html = apmdm::view::render(&file, args.max_page_bytes)?;
         write_output(path, html.as_bytes())?;
         println!("{} steps rendered to {}", run.steps(), path.display());
     }
     if let Some(path) = &args.jsonl {
-        write_output(path, lines.as_bytes())?;
+        write_output(path, file.to_jsonl().as_bytes())?;
         println!(
             "{} steps written to {} ({} positions, outcome {})",
             run.steps(),
@@ -529,74 +550,74 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The start of a step-through page up to `<body>`: the title and the cell classes (m mask,
-/// h header, g given or memory cell, s slot, o output, p pad, new: decoded in that step).
-pub fn html_head(title: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title><style>\
-         body{{font-family:sans-serif}}table{{border-collapse:collapse;font-size:11px}}\
-         td{{border:1px solid #ccc;padding:2px 4px;white-space:nowrap}}\
-         td.m{{background:#ddd;color:#888}}td.h{{background:#fde68a}}td.g{{background:#bfdbfe}}\
-         td.s{{background:#bbf7d0}}td.o{{background:#fbcfe8}}td.p{{background:#f5f5f5;color:#aaa}}\
-         td.new{{outline:2px solid #111}}</style></head><body>\n",
-        escape(title)
-    )
-}
-
-/// Escapes text for HTML.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// One table: a row per canvas (x_0 .. x_K), a cell per position, coloured by kind; a cell decoded
-/// in that step is outlined, and its title says what it serves.
-fn render_html(
-    c: &MdmCompiled,
-    program: &Program,
-    rounds: &BTreeMap<i64, (u32, &'static str)>,
-    states: &[&Canvas<Word>],
-    report: &apmdm::compile::mdm_run::MdmReport,
-    n: i64,
-) -> String {
-    let mut out = html_head(&format!("{} -> mdm, n = {n}", program.name));
-    out.push_str(&format!(
-        "<h1>{} compiled to an MDM schedule, n = {n}</h1>\n<p>{} positions, {} decoding steps, outcome {}. \
-         Yellow: headers (control state); blue: given cells; green: processor slots (round, \
-         processor, statement, writes); pink: output cells; grey: masks. Outlined: decoded in \
-         that step.</p>\n<table>\n",
-        escape(&program.name),
-        c.regions.length,
-        states.len().saturating_sub(1),
-        escape(&report.outcome.to_string()),
-    ));
-    for (k, x) in states.iter().enumerate() {
-        out.push_str(&format!("<tr><td>x<sub>{k}</sub></td>"));
-        for (i, t) in x.tokens().iter().enumerate() {
-            let class = match t {
-                Token::Mask => "m",
-                Token::Sym(w) => match w.0[0] {
-                    kind::HEADER => "h",
-                    kind::GIVEN => "g",
-                    kind::SLOT => "s",
-                    kind::OUTPUT => "o",
-                    _ => "p",
-                },
-            };
-            let fresh = k > 0 && states[k - 1].tokens()[i].is_mask() && !t.is_mask();
-            let title = escape(&serves(c, program, rounds, Some(t)).to_string());
-            out.push_str(&format!(
-                "<td class=\"{class}{}\" title=\"{}\">{}</td>",
-                if fresh { " new" } else { "" },
-                title.replace('"', "&quot;"),
-                escape(&short(c, program, rounds, t))
-            ));
-        }
-        out.push_str("</tr>\n");
+/// The header of a schedule trace: program, source, n, seed, target, layout, registers.
+pub fn schedule_header(c: &Common, l: &Loaded, class: ModelClass) -> Result<apmdm::view::Header> {
+    let mut h = apmdm::view::Header::new("schedule");
+    h.class = Some(class);
+    h.program = Some(l.program.name.clone());
+    h.source = Some(l.source.clone());
+    h.n = Some(l.config.n);
+    h.seed = Some(l.config.seed);
+    h.target = Some(c.target.clone());
+    if c.target == "apmdm" {
+        h.layout = Some(c.mode()?.name().to_string());
     }
-    out.push_str("</table>\n</body></html>\n");
+    h.registers = l.program.registers.clone();
+    Ok(h)
+}
+
+/// The interpreter's round records of the same run (the state the viewer shows per round).
+pub fn interpreter_rounds(
+    program: &Program,
+    config: &RunConfig,
+) -> Result<Vec<apmdm::view::RoundLine>> {
+    let mut rounds = Vec::new();
+    let mut sink = |r: pram::TraceRound| rounds.push(apmdm::view::RoundLine::of(&r));
+    pram::run_traced(program, config, Some(&mut sink))?;
+    Ok(rounds)
+}
+
+/// The MDM canvas's regions, in position order.
+fn mdm_regions(c: &MdmCompiled) -> Vec<apmdm::view::Region> {
+    let r = &c.regions;
+    let mut starts = [
+        ("start", 0usize),
+        ("given", r.given),
+        ("header", r.headers),
+        ("slot", r.slots),
+        ("output", r.outputs),
+        ("pad", r.outputs + r.output_count),
+    ];
+    starts.sort_by_key(|s| s.1);
+    let mut out = Vec::new();
+    for (i, (role, start)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(r.length, |s| s.1);
+        if end > *start {
+            out.push(apmdm::view::Region {
+                role: (*role).to_string(),
+                start: *start as i64,
+                end: Some(end as i64),
+            });
+        }
+    }
     out
+}
+
+/// A `serves` value in one line: `round 2, processor 1, line 21 (pardo)`, `header 3`, ...
+fn serves_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k} {s}"),
+                other => format!("{k} {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
 }
 
 /// What a decoded token stands for: the round, processor and source line of a slot, the round

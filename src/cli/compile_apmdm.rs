@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
 
 use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds, ApmdmRow};
 use apmdm::check::verdict::Summary;
@@ -20,7 +19,7 @@ use apmdm::machine::{Canvas, StepRecord, Token};
 use apmdm::pram::Program;
 use apmdm::seq::{Evaluator, Word};
 
-use super::compile::{escape, html_head, print_seq_and_problems, CompileArgs, Loaded, TraceArgs};
+use super::compile::{print_seq_and_problems, CompileArgs, Loaded, TraceArgs};
 use super::io::write_output;
 
 pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
@@ -301,32 +300,54 @@ pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
         );
     }
     let states = run.trace.states().context("the run kept no full trace")?;
-    let mut lines = String::new();
+    let describe = |w: &Word| (short(w), Some(token_serves(&compiled, &l.program, w)));
+    let mut header =
+        super::compile::schedule_header(&args.common, l, apmdm::machine::ModelClass::ApMdm)?;
+    let slots = compiled.slots as i64;
+    header.regions = vec![
+        apmdm::view::Region {
+            role: "header".into(),
+            start: 0,
+            end: Some(2),
+        },
+        apmdm::view::Region {
+            role: "slot".into(),
+            start: -slots,
+            end: None,
+        },
+        apmdm::view::Region {
+            role: "cell".into(),
+            start: 2,
+            end: Some(-slots),
+        },
+    ];
+    header.bound = Some(apmdm::view::format::Bounds {
+        steps,
+        context: peak,
+    });
+    header.initial = Some(apmdm::view::format::initial_of(states[0], &describe));
+    let mut file = apmdm::view::TraceFile {
+        header,
+        steps: Vec::new(),
+        rounds: super::compile::interpreter_rounds(&l.program, &l.config)?,
+        origin: apmdm::view::Origin::Format1,
+    };
     for (k, rec) in run.trace.records.iter().enumerate() {
         let before = states[k];
         let after = states[k + 1];
         let ph =
             |x: &Canvas<Word>| current_header(x.tokens()).map_or(0, |h| h.0[compiled.phase_field]);
         let round = current_header(before.tokens()).map_or(0, |h| h.0[hf::T]);
-        let ops = ops_of(&compiled, &l.program, before, rec);
-        let record = json!({
-            "step": rec.step,
-            "phase": phase::name(ph(before)),
-            "round": round,
-            "length_before": before.len(),
-            "length": rec.length,
-            "counts": rec.counts,
-            "positions": ops.iter().map(|o| json!({
-                "position": o.position,
-                "op": o.op,
-                "insert": o.inserted,
-                "serves": o.serves,
-                "token": o.token,
-            })).collect::<Vec<_>>(),
-        });
-        lines.push_str(&record.to_string());
-        lines.push('\n');
+        let mut line = apmdm::view::step_line(before, rec, &describe)
+            .context("a recorded step that g does not apply")?;
+        // T and the phase after the step, as the runner reports them.
+        if let Some(info) = report.per_step.get(k) {
+            line.round = Some(info.round);
+            line.phase = Some(phase::name(info.phase).to_string());
+        }
+        file.steps.push(line);
         if args.jsonl.is_none() && args.html.is_none() {
+            let ops = ops_of(&compiled, &l.program, before, rec);
             let shown: Vec<String> = ops
                 .iter()
                 .take(args.max_shown)
@@ -353,12 +374,12 @@ pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
         }
     }
     if let Some(path) = &args.html {
-        let html = render_html(&compiled, &l.program, &states, &report, l.config.n);
+        let html = apmdm::view::render(&file, args.max_page_bytes)?;
         write_output(path, html.as_bytes())?;
         println!("{} steps rendered to {}", run.steps(), path.display());
     }
     if let Some(path) = &args.jsonl {
-        write_output(path, lines.as_bytes())?;
+        write_output(path, file.to_jsonl().as_bytes())?;
         println!(
             "{} steps written to {} (peak {} positions, outcome {})",
             run.steps(),
@@ -376,43 +397,13 @@ pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A row per canvas (the rows differ in length: inserts and deletes), a cell per position.
-fn render_html(
-    c: &ApmdmCompiled,
-    program: &Program,
-    states: &[&Canvas<Word>],
-    report: &apmdm::compile::apmdm_run::ApmdmReport,
-    n: i64,
-) -> String {
-    let mut out = html_head(&format!("{} -> apmdm, n = {n}", program.name));
-    out.push_str(&format!(
-        "<h1>{} compiled to an AP-MDM schedule, n = {n}</h1>\n<p>peak {} positions, {} decoding \
-         steps, outcome {}. Yellow: headers (control state and phase); blue: memory cells \
-         (address = value); green: processor slots (round, processor); grey: masks.</p>\n<table>\n",
-        escape(&program.name),
-        report.context,
-        states.len().saturating_sub(1),
-        escape(&report.outcome.to_string()),
-    ));
-    for (k, x) in states.iter().enumerate() {
-        let ph = current_header(x.tokens()).map_or(0, |h| h.0[c.phase_field]);
-        out.push_str(&format!("<tr><td>x<sub>{k}</sub> {}</td>", phase::name(ph)));
-        for t in x.tokens() {
-            let (class, text) = match t {
-                Token::Mask => ("m", apmdm::machine::MASK_TEXT.to_string()),
-                Token::Sym(w) => (
-                    match w.0[0] {
-                        kind::HEADER => "h",
-                        kind::GIVEN => "g",
-                        _ => "s",
-                    },
-                    short(w),
-                ),
-            };
-            out.push_str(&format!("<td class=\"{class}\">{}</td>", escape(&text)));
-        }
-        out.push_str("</tr>\n");
+/// What a decoded token serves: the control header, a memory cell by name, or a processor.
+fn token_serves(c: &ApmdmCompiled, program: &Program, w: &Word) -> String {
+    let f = &w.0;
+    match f[0] {
+        kind::HEADER => "header".into(),
+        kind::GIVEN => cell_name(c, program, f[1]),
+        kind::SLOT => format!("processor {} of round {}", f[sf::PID], f[sf::ROUND]),
+        _ => String::new(),
     }
-    out.push_str("</table>\n</body></html>\n");
-    out
 }

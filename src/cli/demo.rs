@@ -40,7 +40,8 @@ pub struct DemoArgs {
     /// The most decoding steps before stopping.
     #[arg(long, default_value_t = 10_000)]
     max_steps: usize,
-    /// Also write the trace as JSONL (a header line, then one record per step).
+    /// Also write the trace (format 1, docs/trace.md: a header with x_0, then one record per
+    /// step with its operations and the diff).
     #[arg(long)]
     jsonl: Option<PathBuf>,
     /// The longest input accepted: a full trace keeps every step's sequence, so its memory grows
@@ -80,7 +81,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
             .collect::<Result<Vec<bool>>>()?;
         let config = demo_config(&args, ModelClass::ApMdm);
         let r = machine::run(&mut ParityEliminator, parity_canvas(&bits), &config);
-        return report(&r, args.jsonl);
+        return report(&r, args.jsonl.as_deref(), &header(&args));
     }
     if let Some(c) = input.chars().find(|&c| c == SEPARATOR || c == END) {
         bail!("reverse input may not contain {c:?} (it is the separator or end token)");
@@ -89,7 +90,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         "reverse-arm" => {
             let config = demo_config(&args, ModelClass::Arm).end_token(END);
             let r = machine::run(&mut ReverseArm, reverse_arm_canvas(input), &config);
-            return report(&r, args.jsonl);
+            return report(&r, args.jsonl.as_deref(), &header(&args));
         }
         "reverse-mdm" => (Schedule::HeapLevels, ModelClass::Mdm),
         "reverse-ao-mdm" => (Schedule::RightToLeft, ModelClass::AoMdm),
@@ -104,7 +105,17 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         reverse_canvas(input),
         &config(schedule.1),
     );
-    report(&r, args.jsonl)
+    report(&r, args.jsonl.as_deref(), &header(&args))
+}
+
+/// The header of a demo's format-1 trace: the machine, and the seed of a generator's draws.
+fn header(args: &DemoArgs) -> apmdm::view::Header {
+    let mut h = apmdm::view::Header::new("demo");
+    h.program = Some(args.machine.clone());
+    if args.machine == "dyck" {
+        h.seed = Some(args.seed);
+    }
+    h
 }
 
 /// The run configuration: the machine's own class unless `--class` overrides it, full recording.
@@ -135,7 +146,7 @@ fn dyck(args: &DemoArgs) -> Result<ExitCode> {
         language.name(),
         args.seed
     );
-    let code = report(&r, args.jsonl.clone())?;
+    let code = report(&r, args.jsonl.as_deref(), &header(args))?;
     if let Some(w) = DyckGenerator::word_of(r.last.tokens()) {
         println!(
             "word: {:?} ({} letters; in the language: {}; formulas: {} steps, context {})",
@@ -151,7 +162,8 @@ fn dyck(args: &DemoArgs) -> Result<ExitCode> {
 
 fn report<A: Symbol + Serialize, P: Clone + Serialize>(
     r: &Run<A, P>,
-    jsonl: Option<PathBuf>,
+    jsonl: Option<&std::path::Path>,
+    header: &apmdm::view::Header,
 ) -> Result<ExitCode> {
     print!("{}", TraceText(&r.trace));
     println!(
@@ -161,7 +173,8 @@ fn report<A: Symbol + Serialize, P: Clone + Serialize>(
         r.context_length()
     );
     if let Some(path) = jsonl {
-        super::io::write_output(&path, r.trace.to_jsonl().as_bytes())?;
+        let text = apmdm::view::format::trace_to_format1(&r.trace, header.clone());
+        super::io::write_output(path, text.as_bytes())?;
         println!("trace written to {}", path.display());
     }
     Ok(if r.stop.error().is_some() {

@@ -17,6 +17,7 @@ mod run;
 mod step;
 mod table;
 mod train;
+mod view;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a trained checkpoint on held-out inputs.
     Eval(eval::EvalArgs),
+    /// Write the step-through page (one self-contained HTML file) of a compiled run or of a
+    /// trace file: source with the current line, PRAM state, canvas with each position's
+    /// operation, counters and a context plot.
+    View(view::ViewArgs),
 }
 
 /// Runs one subcommand; the exit code says whether everything it checked passed.
@@ -67,6 +72,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Step(args) => step::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::View(args) => view::run(args),
     }
 }
 

@@ -7,12 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use serde::ser::SerializeMap;
 use serde::Serialize;
 use serde_json::json;
 
 use super::io::{create_output, Stdout};
-use apmdm::pram::round::{ReadRecord, WriteRecord};
 use apmdm::pram::{self, library, AccessModel, Outcome, RunConfig, TraceRound, Value};
 
 /// Options of `apmdm run`.
@@ -36,7 +34,9 @@ pub struct RunArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-    /// Write one JSON record per round (active processors, reads, writes) to this file.
+    /// Write the trace to this file (format 1, docs/trace.md): a header (program, source, n,
+    /// seed, register names), then one record per round (line, active processors, reads,
+    /// writes, registers, cells in use), streamed.
     #[arg(long)]
     trace: Option<PathBuf>,
     /// The most rounds before stopping.
@@ -130,10 +130,20 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             // memory does not grow with the trace and a killed run leaves what it wrote in the
             // temporary file beside `path`.
             let mut out = create_output(path)?;
-            let mut failed = None;
+            let mut header = apmdm::view::Header::new("pram");
+            header.program = Some(program.name.clone());
+            header.source = Some(source.clone());
+            header.n = Some(args.n);
+            header.seed = Some(args.seed);
+            header.registers = program.registers.clone();
+            let mut failed = serde_json::to_writer(&mut out, &header)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+                .err();
             let mut sink = |r: TraceRound| {
                 if failed.is_none() {
-                    let written = serde_json::to_writer(&mut out, &TraceRecord(&r))
+                    let record = apmdm::view::Record::Round(apmdm::view::RoundLine::of(&r));
+                    let written = serde_json::to_writer(&mut out, &record)
                         .map_err(std::io::Error::from)
                         .and_then(|()| out.write_all(b"\n"));
                     failed = written.err();
@@ -227,63 +237,5 @@ impl Serialize for OutputJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let sorted: BTreeMap<&str, &Value> = self.0.iter().map(|(k, v)| (k.as_str(), v)).collect();
         s.collect_map(sorted)
-    }
-}
-
-/// One round of `--trace` as a JSON line: `{"active", "line", "reads", "round", "writes"}`, each
-/// access `{"address", "line", "processor", "value"}`; a round that faulted or violated the
-/// access model (the run's last) adds `"failed": true` and records no accesses.
-struct TraceRecord<'a>(&'a TraceRound);
-
-impl Serialize for TraceRecord<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let mut m = s.serialize_map(Some(5 + usize::from(r.failed)))?;
-        m.serialize_entry("active", &r.active)?;
-        if r.failed {
-            m.serialize_entry("failed", &true)?;
-        }
-        m.serialize_entry("line", &r.line)?;
-        m.serialize_entry("reads", &Reads(&r.reads))?;
-        m.serialize_entry("round", &r.round)?;
-        m.serialize_entry("writes", &Writes(&r.writes))?;
-        m.end()
-    }
-}
-
-/// One read or write of a trace record.
-#[derive(Serialize)]
-struct AccessJson {
-    address: u64,
-    line: u32,
-    processor: u64,
-    value: i64,
-}
-
-/// A round's reads as a JSON array.
-struct Reads<'a>(&'a [ReadRecord]);
-
-impl Serialize for Reads<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|a| AccessJson {
-            address: a.addr,
-            line: a.line,
-            processor: a.pid,
-            value: a.value,
-        }))
-    }
-}
-
-/// A round's applied writes as a JSON array.
-struct Writes<'a>(&'a [WriteRecord]);
-
-impl Serialize for Writes<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|a| AccessJson {
-            address: a.addr,
-            line: a.line,
-            processor: a.pid,
-            value: a.value,
-        }))
     }
 }

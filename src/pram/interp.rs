@@ -83,6 +83,9 @@ pub struct TraceRound {
     /// its writes were not applied (`writes` is empty) and its reads are not recorded, but the
     /// memory it ran with (`space`, `low`: scopes entered for it) is.
     pub failed: bool,
+    /// The registers (`n`, parameters, loop variables, in `Program::registers` order) while the
+    /// round ran.
+    pub registers: Vec<i64>,
 }
 
 /// Runs `program` under `config`.
@@ -498,6 +501,7 @@ impl<'a, 't> Interpreter<'a, 't> {
                 space,
                 low,
                 failed,
+                registers: self.regs.clone(),
             });
         }
     }
