@@ -34,6 +34,7 @@ fn row(program: &Program, n: i64, seed: u64, mode: ApmdmMode) -> ApmdmRow {
         ExecutorOptions::seq(),
         mode,
         &mut |_| {},
+        &mut |_| {},
     )
     .unwrap()
 }

@@ -6,7 +6,7 @@
 //!
 //! The default run stays well inside two minutes of `cargo test`; set `APMDM_LONG_PROPTEST` to a
 //! number of cases for a longer one (e.g. `APMDM_LONG_PROPTEST=2000 cargo test --release --test
-//! control_properties`).
+//! suite control_properties::`).
 
 use apmdm::compile::apmdm_run::run_apmdm;
 use apmdm::compile::mdm_run::run_mdm;

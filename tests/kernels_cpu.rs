@@ -2,7 +2,7 @@
 //! shapes (odd sizes, sizes that are not multiples of gemm tiles or of the attention block), and
 //! gives bitwise identical results when run twice.
 
-mod kernel_cases;
+use crate::kernel_cases;
 
 use apmdm::kernels::ops;
 use apmdm::kernels::{Backend, Cpu, Reference, Rng, Tensor};

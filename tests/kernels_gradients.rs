@@ -1,7 +1,7 @@
 //! Every backward pass of the reference backend matches central finite differences of its forward
 //! pass, on random shapes; the fast backends are then checked against the reference.
 
-mod kernel_cases;
+use crate::kernel_cases;
 
 use apmdm::kernels::{Reference, Rng, Tensor};
 use kernel_cases::*;

@@ -2,7 +2,7 @@
 //! shapes (llvmpipe in CI is a CPU rasterizer, so shapes stay small). With CI=true a missing adapter
 //! fails the tests; elsewhere they are skipped with a printed notice.
 
-mod kernel_cases;
+use crate::kernel_cases;
 
 use std::sync::OnceLock;
 

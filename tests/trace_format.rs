@@ -285,6 +285,23 @@ fn view_refuses_bad_input_with_a_message() {
     assert_eq!(code, 2);
     assert!(err.contains("above --max-page-bytes 2000"), "{err}");
     assert!(!out.exists());
+    // The trace-size limit: a trace longer than --max-trace-bytes is refused before it is read.
+    let long = dir.join("long.jsonl");
+    std::fs::write(&long, "{\"format\":1}\n".repeat(100)).unwrap();
+    let (code, _, err) = apmdm(&[
+        "view",
+        s(&long),
+        "--out",
+        s(&out),
+        "--max-trace-bytes",
+        "1000",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the trace has 1300 bytes, over the limit of 1000 (--max-trace-bytes)"),
+        "{err}"
+    );
+    assert!(!out.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

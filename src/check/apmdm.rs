@@ -253,11 +253,13 @@ pub fn check_apmdm_case(
         ExecutorOptions::seq(),
         ApmdmMode::Tight,
         &mut |_| {},
+        &mut |_| {},
     )
 }
 
-/// [`check_apmdm_case`] in layout `mode`, handing each step of the schedule's run to `watch`
-/// (for progress).
+/// [`check_apmdm_case`] in layout `mode`, handing the steps bound to `on_bound` once it is
+/// known (before the schedule runs) and each step of the schedule's run to `watch` (for
+/// progress).
 ///
 /// Tight: steps <= aT + (allocation steps) + b, the peak context <= c(S + slots) + d, and every
 /// step's length within the cells in use then. Declared: steps <= aT + b, the context equal to
@@ -273,6 +275,7 @@ pub fn check_apmdm_case_watched(
     max_work: u64,
     exec: ExecutorOptions,
     mode: ApmdmMode,
+    on_bound: &mut dyn FnMut(u64),
     watch: &mut dyn FnMut(&StepInfo),
 ) -> Result<ApmdmRow, CompileError> {
     let declared = mode == ApmdmMode::Declared;
@@ -294,6 +297,7 @@ pub fn check_apmdm_case_watched(
         .saturating_mul(m.rounds)
         .saturating_add(if declared { 0 } else { allocation_steps })
         .saturating_add(sb.b as u64);
+    on_bound(steps_bound);
     let cb = &bounds.context;
     let context_at = |s: u64| {
         (cb.a as u64)

@@ -365,6 +365,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                         exec,
                         m,
                         &mut |_| {},
+                        &mut |_| {},
                     )
                     .map_err(|e| anyhow::anyhow!("{name} at n = {n} ({}): {e}", m.name()))?;
                     if !do_mdm && m == first {

@@ -51,6 +51,7 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
         u64::MAX,
         args.common.exec(),
         args.common.mode()?,
+        &mut |bound| bar.set_length(bound),
         &mut |s: &apmdm::compile::apmdm_run::StepInfo| {
             bar.inc(1);
             if bar.position() % 1024 == 0 {
@@ -67,7 +68,8 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
     Ok(ExitCode::from(Summary::of([row.status]).exit_code(false)))
 }
 
-/// A step counter on stderr for long runs (drawn only on a terminal, never with `--json`).
+/// A step counter on stderr for long runs (drawn only on a terminal, never with `--json`); its
+/// total, the proof's steps bound, is set once the interpreter has run.
 fn step_progress(hidden: bool) -> ProgressBar {
     let bar = ProgressBar::no_length();
     bar.set_draw_target(if hidden {
@@ -75,7 +77,9 @@ fn step_progress(hidden: bool) -> ProgressBar {
     } else {
         ProgressDrawTarget::stderr()
     });
-    if let Ok(style) = ProgressStyle::with_template("decoding step {pos} ({per_sec}) {msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("decoding step {pos}/{len} ({per_sec}, eta {eta}) {msg}")
+    {
         bar.set_style(style);
     }
     bar
@@ -233,7 +237,8 @@ fn cell_name(c: &ApmdmCompiled, program: &Program, addr: i64) -> String {
 fn short(w: &Word) -> String {
     let f = &w.0;
     match f[0] {
-        kind::HEADER => format!("H[pc{} st{} T{}]", f[hf::PC], f[hf::STATUS], f[hf::T]),
+        // The header holds the round modulo `apmdm_round_modulus` (2^16 by default), not T.
+        kind::HEADER => format!("H[pc{} st{} r{}]", f[hf::PC], f[hf::STATUS], f[hf::T]),
         kind::GIVEN => format!("@{}={}", f[1], f[2]),
         kind::SLOT => format!("r{}p{}", f[sf::ROUND], f[sf::PID]),
         _ => "?".into(),

@@ -35,28 +35,58 @@ pub struct Cli {
 enum Command {
     /// Check the built-in library (or .pram files) against the interpreter and every exact bound;
     /// exit 0 all that ran passed, 1 a failure, 2 bad input, 3 nothing ran.
+    #[command(
+        after_help = "Examples:\n  apmdm check                                   # the built-in library, every theorem\n  apmdm check prefix_sum dyck --sizes 4,8 --json  # two programs, two sizes, JSON rows\n  apmdm check --theorem 5,6                     # only Theorems 5 and 6"
+    )]
     Check(check::CheckArgs),
     /// Wall-clock benchmarks: kernels, and full training steps (`bench train`).
+    #[command(
+        after_help = "Examples:\n  apmdm bench kernels\n  apmdm bench train --steps 5\n  apmdm bench schedules"
+    )]
     Bench(bench::BenchArgs),
     /// Step through a hand-written machine (parity AP-MDM, reverse ARM / MDM / AO-MDM / Masked ARM).
+    #[command(
+        after_help = "Examples:\n  apmdm demo parity --input 0110\n  apmdm demo dyck --k 2 --two-sided --seed 3"
+    )]
     Demo(demo::DemoArgs),
     /// Run a PRAM program (a .pram file or a built-in name) with the interpreter; report T, P, W, S.
+    #[command(
+        after_help = "Examples:\n  apmdm run prefix_sum --n 16\n  apmdm run my_program.pram --input input.json --json"
+    )]
     Run(run::RunArgs),
     /// Compile a PRAM program into an MDM (Theorem 1) or AP-MDM (Theorem 4) schedule, run it, and
     /// compare with the interpreter.
+    #[command(
+        after_help = "Examples:\n  apmdm compile prefix_sum --n 8                  # Theorem 1: the MDM schedule\n  apmdm compile tqbf --n 3 --target apmdm         # Theorem 4: the AP-MDM schedule\n  apmdm compile prefix_sum --n 4 --emit-seq f.json --emit-canvas x0.json"
+    )]
     Compile(compile::CompileArgs),
     /// Step through a compiled schedule: each decoding step's decoded positions and what they serve.
+    #[command(
+        after_help = "Examples:\n  apmdm trace prefix_sum --n 4\n  apmdm trace list_ranking --n 4 --target apmdm --jsonl trace.jsonl"
+    )]
     Trace(compile::TraceArgs),
     /// Run an emitted schedule (compile --emit-seq) on an emitted canvas to its fixed point and
     /// decode the result from the envelope alone, without the PRAM program.
+    #[command(
+        after_help = "Example:\n  apmdm compile prefix_sum --n 4 --emit-seq f.json --emit-canvas x0.json\n  apmdm step --seq f.json --canvas x0.json"
+    )]
     Step(step::StepArgs),
     /// Train a learned model (parity: AP-MDM on transitions, or the ARM / plain-MDM baselines).
+    #[command(
+        after_help = "Examples:\n  apmdm train parity                  # the AP-MDM on the paper's transitions, with halting\n  apmdm train parity --model arm      # the autoregressive baseline"
+    )]
     Train(train::TrainArgs),
     /// Evaluate a trained checkpoint on held-out inputs.
+    #[command(
+        after_help = "Examples:\n  apmdm eval parity --lengths 10,100,1000\n  apmdm eval parity --model arm --json"
+    )]
     Eval(eval::EvalArgs),
     /// Write the step-through page (one self-contained HTML file) of a compiled run or of a
     /// trace file: source with the current line, PRAM state, canvas with each position's
     /// operation, counters and a context plot.
+    #[command(
+        after_help = "Examples:\n  apmdm view prefix_sum --target apmdm --n 4 --out prefix_sum.html\n  apmdm trace prefix_sum --n 4 --jsonl p4.jsonl && apmdm view p4.jsonl --out p4.html"
+    )]
     View(view::ViewArgs),
 }
 

@@ -93,6 +93,11 @@ pub struct RoundCounter {
     pub jump: Option<(i64, i64)>,
 }
 
+/// Why a run stops, and cannot be decoded, when a header's round field moved by other than one.
+fn jump_message(from: i64, to: i64) -> String {
+    format!("the header's round field moved from {from} to {to}")
+}
+
 impl RoundCounter {
     /// A counter for schedules of `layout` (an AP-MDM layout); `None` otherwise.
     pub fn for_layout(layout: &Layout) -> Option<RoundCounter> {
@@ -130,10 +135,7 @@ impl RoundCounter {
             };
             if moved != 1 {
                 self.jump = Some((self.last, t));
-                return Some(format!(
-                    "the header's round field moved from {} to {t}",
-                    self.last
-                ));
+                return Some(jump_message(self.last, t));
             }
             self.last = t;
             self.before = (self.rounds, self.work, self.processors);
@@ -176,9 +178,7 @@ impl RoundCounter {
     fn complete(&self, mut decoded: Decoded) -> Result<Decoded, MdmRunError> {
         let bad = |s: String| MdmRunError::Unreadable(s);
         if let Some((from, to)) = self.jump {
-            return Err(bad(format!(
-                "the header's round field moved from {from} to {to}"
-            )));
+            return Err(bad(jump_message(from, to)));
         }
         let (rounds, work, processors) = match self.over {
             Some(_) => self.before,

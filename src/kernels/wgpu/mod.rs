@@ -84,7 +84,12 @@ impl fmt::Debug for Wgpu {
 impl Wgpu {
     /// Opens the first adapter wgpu finds and compiles every kernel; `None` when there is no adapter.
     pub fn new() -> Option<Self> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        // Compute needs no window system: only the native compute backends (Vulkan, Metal, DX12)
+        // are built and asked for, so no GL/EGL probe of a display server runs (it printed
+        // "XDG_RUNTIME_DIR is invalid or not set" on machines without one).
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = wgpu::Backends::PRIMARY;
+        let instance = wgpu::Instance::new(descriptor);
         let adapter =
             pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
                 .ok()?;
