@@ -35,6 +35,7 @@ use clap::Parser;
 /// standard error), including standard output that could not be written. A pipe the reader
 /// closed (`| head`) is not an error: the command's status stands.
 fn main() -> ExitCode {
+    quiet_vulkan_device_select();
     let args = cli::Cli::parse();
     let result = cli::dispatch(args);
     let stdout_error = cli::io::finish_stdout();
@@ -65,4 +66,17 @@ fn one_line(e: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// Mesa's Vulkan device-selection layer connects to a Wayland display to rank GPUs for drawing,
+/// and where there is none (no `XDG_RUNTIME_DIR`: a server, a container, CI) libwayland prints
+/// "XDG_RUNTIME_DIR is invalid or not set" twice for every wgpu device apmdm opens. Nothing here
+/// draws, so without a session the layer is switched off by its documented variable. Set here,
+/// before any thread starts, so no other thread reads the environment meanwhile.
+fn quiet_vulkan_device_select() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
 }

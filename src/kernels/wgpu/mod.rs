@@ -85,8 +85,7 @@ impl Wgpu {
     /// Opens the first adapter wgpu finds and compiles every kernel; `None` when there is no adapter.
     pub fn new() -> Option<Self> {
         // Compute needs no window system: only the native compute backends (Vulkan, Metal, DX12)
-        // are built and asked for, so no GL/EGL probe of a display server runs (it printed
-        // "XDG_RUNTIME_DIR is invalid or not set" on machines without one).
+        // are built and asked for, so no GL/EGL probe of a display server runs.
         let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
         descriptor.backends = wgpu::Backends::PRIMARY;
         let instance = wgpu::Instance::new(descriptor);
