@@ -233,6 +233,114 @@ fn row(form: &Form, coord: &[u32], one: u32, bias_to_one: bool) -> Row {
     }
 }
 
+/// `v` as a sum of f32-exact parts, largest first: `v` rounded to f32, then what is left,
+/// rounded, and so on (each remainder is exact in f64: the error of rounding an f64 to f32 is
+/// an f64). One part when `v` is exact in f32 (`[0.0]` for 0).
+pub fn f32_parts(v: f64) -> Vec<f64> {
+    let mut parts = vec![f64::from(v as f32)];
+    let mut rest = v - parts[0];
+    while rest != 0.0 {
+        let p = f64::from(rest as f32);
+        parts.push(p);
+        rest -= p;
+    }
+    parts
+}
+
+/// Makes every constant term exact in f32 without changing the function in f64: a row's
+/// constant (its bias plus its weight on `one`) and its weight on `real`, when not exact in f32,
+/// are split by [`f32_parts`] over the bias (MLP rows only), `one` and further constant features
+/// (`Feature::OnePart`, 1 at every position) and over `real` and further copies of it
+/// (`Feature::RealPart`, 0 at the sink). The new features take fresh coordinates from
+/// `d_model` on (none when every constant is exact). Returns them.
+fn split_constants(
+    layers: &mut [Layer],
+    readout: &mut [Row],
+    one: u32,
+    real: u32,
+    d_model: &mut u32,
+) -> Vec<(Feature, u32)> {
+    let mut one_parts: Vec<u32> = Vec::new();
+    let mut real_parts: Vec<u32> = Vec::new();
+    let mut features: Vec<(Feature, u32)> = Vec::new();
+    let mut fresh = |kind: bool, k: usize, features: &mut Vec<(Feature, u32)>| -> u32 {
+        let list = if kind {
+            &mut real_parts
+        } else {
+            &mut one_parts
+        };
+        while list.len() < k {
+            let part = list.len() as u32 + 1;
+            list.push(*d_model);
+            features.push((
+                if kind {
+                    Feature::RealPart { part }
+                } else {
+                    Feature::OnePart { part }
+                },
+                *d_model,
+            ));
+            *d_model += 1;
+        }
+        list[k - 1]
+    };
+    let exact = |v: f64| f64::from(v as f32) == v;
+    let mut split = |r: &mut Row, with_bias: bool, features: &mut Vec<(Feature, u32)>| {
+        let weight = |r: &Row, c: u32| r.entries.iter().find(|e| e.0 == c).map_or(0.0, |e| e.1);
+        let constant = weight(r, one) + if with_bias { r.bias } else { 0.0 };
+        let on_real = weight(r, real);
+        let split_one = !exact(constant) || (with_bias && weight(r, one) != 0.0 && !exact(r.bias));
+        let split_real = !exact(on_real);
+        if !split_one && !split_real {
+            return;
+        }
+        let mut add: Vec<(u32, f64)> = Vec::new();
+        if split_one {
+            r.entries.retain(|e| e.0 != one);
+            let parts = f32_parts(constant);
+            let mut it = parts.into_iter();
+            if with_bias {
+                r.bias = it.next().unwrap_or(0.0);
+            }
+            for (k, p) in it.enumerate() {
+                let c = if k == 0 {
+                    one
+                } else {
+                    fresh(false, k, features)
+                };
+                add.push((c, p));
+            }
+        }
+        if split_real {
+            r.entries.retain(|e| e.0 != real);
+            for (k, p) in f32_parts(on_real).into_iter().enumerate() {
+                let c = if k == 0 {
+                    real
+                } else {
+                    fresh(true, k, features)
+                };
+                add.push((c, p));
+            }
+        }
+        r.entries.extend(add.into_iter().filter(|e| e.1 != 0.0));
+        r.entries.sort_by_key(|e| e.0);
+    };
+    for l in layers.iter_mut() {
+        for h in &mut l.heads {
+            for r in h.q.iter_mut().chain(&mut h.k).chain(&mut h.v) {
+                split(r, false, &mut features);
+            }
+        }
+        for u in &mut l.units {
+            split(&mut u.w1, true, &mut features);
+        }
+    }
+    for r in readout.iter_mut() {
+        split(r, false, &mut features);
+    }
+    features
+}
+
 /// Every coordinate is cleared twice: after its wire's last reader and again this many
 /// sublayers later (the next MLP), before another wire takes it. Exact weights leave 0 after the
 /// first; weights with a relative noise epsilon leave about `2 epsilon |x|` after the first and
@@ -413,6 +521,8 @@ impl Model {
             // logit = 2 form - 1.
             readout.push(row(&f.scaled(2.0).shifted(-1.0), &coord, one, true));
         }
+        let mut d_model = d_model;
+        let parts = split_constants(&mut layers, &mut readout, one, real, &mut d_model);
         let heads = layers
             .iter()
             .map(|l| l.heads.len())
@@ -443,6 +553,7 @@ impl Model {
             .features
             .iter()
             .map(|&(f, w)| (f, coord[w as usize]))
+            .chain(parts)
             .collect();
         Model {
             config,
@@ -466,7 +577,7 @@ impl Model {
         }
         let mut r = vec![0.0; (x.len() + 1) * d];
         for &(f, c) in &self.inputs {
-            if f == Feature::One {
+            if matches!(f, Feature::One | Feature::OnePart { .. }) {
                 r[c as usize] = 1.0;
             }
         }
@@ -500,7 +611,10 @@ impl Model {
             let pm = |b: bool| if b { 1.0 } else { -1.0 };
             for &(f, c) in &self.inputs {
                 row[c as usize] = match f {
-                    Feature::One | Feature::Real => 1.0,
+                    Feature::One
+                    | Feature::Real
+                    | Feature::OnePart { .. }
+                    | Feature::RealPart { .. } => 1.0,
                     Feature::Mask => f64::from(u8::from(word.is_none())),
                     Feature::FieldBit { field, bit } => {
                         let v = word.map_or(0, |w| w.0[field]);

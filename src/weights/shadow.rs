@@ -296,7 +296,7 @@ fn first_difference(e: &Proposal<Word>, f: &Proposal<Word>, step: usize) -> Opti
 fn feature_value(f: Feature, t: &Token<Word>, p: usize) -> f64 {
     let pm = |b: bool| if b { 1.0 } else { -1.0 };
     match f {
-        Feature::One | Feature::Real => 1.0,
+        Feature::One | Feature::Real | Feature::OnePart { .. } | Feature::RealPart { .. } => 1.0,
         Feature::Mask => f64::from(u8::from(matches!(t, Token::Mask))),
         Feature::FieldBit { field, bit } => {
             let v = match t {
