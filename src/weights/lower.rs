@@ -194,7 +194,8 @@ pub fn f32_at_least(m: f64) -> f64 {
     if f64::from(f) >= m {
         f64::from(f)
     } else {
-        f64::from(f.next_up())
+        // The next f32 up: for a non-negative finite f32, its bits plus one.
+        f64::from(f32::from_bits(f.to_bits() + 1))
     }
 }
 

@@ -521,7 +521,6 @@ impl Model {
             // logit = 2 form - 1.
             readout.push(row(&f.scaled(2.0).shifted(-1.0), &coord, one, true));
         }
-        let mut d_model = d_model;
         let parts = split_constants(&mut layers, &mut readout, one, real, &mut d_model);
         let heads = layers
             .iter()
@@ -911,8 +910,8 @@ impl Prepared {
             scores[j..j + BLOCK].copy_from_slice(&a);
             j += BLOCK;
         }
-        for j in j..hi {
-            scores[j] = dot(j);
+        for (j, slot) in scores.iter_mut().enumerate().take(hi).skip(j) {
+            *slot = dot(j);
         }
         let best = scores[lo..hi].iter().fold(scores[0], |b: f64, &s| b.max(s));
         // a_j = exp(s_j - best) (in place) and their total, over visible j in order.
