@@ -504,3 +504,46 @@ fn the_cli_runs_rows_by_the_f32_executor_and_names_the_failure() {
     // The f64 shadow beside it stays exact.
     assert_eq!(w["max_exact_deviation"], 0.0);
 }
+
+/// The f64 forward gives the same bits on one thread and on several (every sum in a fixed
+/// order), and its logits decode to the seq evaluator's proposal.
+#[test]
+fn the_forward_is_the_same_on_any_number_of_threads() {
+    use apmdm::seq::{propose, Evaluator};
+    let program = library::load("prefix_sum").unwrap().unwrap();
+    let compiled = pram_to_mdm(&program, 4, &CompileLimits::default()).unwrap();
+    let model = compile(&compiled.seq, Options::new(compiled.regions.length)).unwrap();
+    let x0 = pram_to_mdm::initial_canvas(&compiled, &program, &RunConfig::new(4)).unwrap();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut r = model.embed(&x0).unwrap();
+            model.run(&mut r, x0.len(), &mut |_, _| {});
+            r
+        })
+    };
+    let one = run(1);
+    let three = run(3);
+    assert_eq!(one.len(), three.len());
+    assert!(one
+        .iter()
+        .zip(&three)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    let expected = propose(&compiled.seq, &x0, Evaluator::Indexed).unwrap();
+    for p in 0..x0.len() {
+        let (w, bits) = model.decode(&model.logits(&one, p));
+        assert_eq!(w, expected.tokens[p], "position {p}");
+        assert_eq!(
+            bits,
+            [
+                expected.bits[p].remask,
+                expected.bits[p].insert,
+                expected.bits[p].delete
+            ],
+            "position {p}"
+        );
+    }
+}

@@ -4,7 +4,8 @@
     python3 tests/weights_ref.py DIR [--steps K]
 
 DIR is what `apmdm compile PROGRAM --executor weights --emit-weights DIR` writes:
-model.safetensors, config.json, layout.json and probe.json. This script is written
+model.safetensors (dense or sparse storage), config.json, layout.json and probe.json.
+This script is written
 from docs/weights.md alone (NumPy and the `safetensors` package, nothing of apmdm's
 Rust code): for each probe canvas it builds the residual from the input map, runs the
 encoder in float64 (x += sum_h attention_h(x); x += W2 relu(W1 x + b1)), reads the
@@ -78,6 +79,10 @@ class Config:
         if self.max_len is not None and (isinstance(self.max_len, bool) or not isinstance(self.max_len, int)):
             raise BadInput(f"{where}: max_len = {self.max_len!r} is not an integer")
         self.dtype = c.get("dtype")
+        self.storage = c.get("storage", "dense")
+        self.stored = c.get("stored")
+        if self.storage not in ("dense", "sparse"):
+            raise BadInput(f"{where}: storage = {self.storage!r} (expected 'dense' or 'sparse')")
 
         fw = c.get("field_widths")
         if not isinstance(fw, list) or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 62 for w in fw):
@@ -104,7 +109,15 @@ class Config:
         if not isinstance(pb, list) or len(pb) == 0:
             raise BadInput(f"{where}: inputs.position_bits must be a non-empty list")
         self.position_bits = pb
-        coords = [self.one, self.real, self.mask] + [i for bits in fb for i in bits] + list(pb)
+        # further constant features: one_parts are 1 at every position (the sink too),
+        # real_parts 1 at canvas positions and 0 at the sink (absent: none)
+        self.one_parts = inp.get("one_parts", [])
+        self.real_parts = inp.get("real_parts", [])
+        for key, v in (("one_parts", self.one_parts), ("real_parts", self.real_parts)):
+            if not isinstance(v, list):
+                raise BadInput(f"{where}: inputs.{key} must be a list of coordinates")
+        coords = ([self.one, self.real, self.mask] + [i for bits in fb for i in bits] + list(pb)
+                  + list(self.one_parts) + list(self.real_parts))
         for i in coords:
             if isinstance(i, bool) or not isinstance(i, int) or not (0 <= i < self.d_model):
                 raise BadInput(f"{where}: input coordinate {i!r} is not in 0..{self.d_model}")
@@ -187,7 +200,19 @@ class Model:
             self.f = safe_open(path, framework="numpy")
         except Exception as e:  # noqa: BLE001 - the package raises several kinds
             raise BadInput(f"cannot open {path} as safetensors: {e}")
-        expected = cfg.expected_tensors()
+        self.sparse = cfg.storage == "sparse"
+        self.shapes = cfg.expected_tensors()
+        if self.sparse:
+            # matrices as <name>.indptr, .indices (U32) and .values; vectors (biases) dense
+            expected = {}
+            for name, shape in self.shapes.items():
+                if len(shape) == 1:
+                    expected[name] = shape
+                else:
+                    for part in ("indptr", "indices", "values"):
+                        expected[f"{name}.{part}"] = None
+        else:
+            expected = self.shapes
         present = set(self.f.keys())
         missing = [n for n in expected if n not in present]
         extra = sorted(present - set(expected))
@@ -197,13 +222,24 @@ class Model:
             raise BadInput(f"model.safetensors has {len(extra)} tensor(s) docs/weights.md does not define, e.g. {extra[0]}")
         total = 0
         dtypes = set()
+        self.stored = 0
         for name, shape in expected.items():
             sl = self.f.get_slice(name)
             got = tuple(sl.get_shape())
+            if shape is None:   # a sparse part: checked when the matrix is read
+                if len(got) != 1:
+                    raise BadInput(f"tensor {name} has shape {list(got)}, expected one axis")
+                if name.endswith(".values"):
+                    dtypes.add(sl.get_dtype())
+                    self.stored += got[0]
+                elif sl.get_dtype() != "U32":
+                    raise BadInput(f"tensor {name} is {sl.get_dtype()}, docs/weights.md says U32")
+                continue
             if got != shape:
                 raise BadInput(f"tensor {name} has shape {list(got)}, config.json implies {list(shape)}")
             dtypes.add(sl.get_dtype())
-            total += int(np.prod(got, dtype=np.int64))
+            self.stored += int(np.prod(got, dtype=np.int64))
+        total = sum(int(np.prod(s, dtype=np.int64)) for s in self.shapes.values())
         if total != cfg.parameters:
             raise BadInput(f"the tensors hold {total} parameters, config.json says {cfg.parameters}")
         for dt in dtypes:
@@ -215,13 +251,43 @@ class Model:
         if cfg.dtype is not None and self.dtype is not None and cfg.dtype != self.dtype:
             raise BadInput(f"config.json says dtype {cfg.dtype}, the tensors are {self.dtype}")
         self.total = total
+        if cfg.stored is not None and cfg.stored != self.stored:
+            raise BadInput(f"the tensors store {self.stored} values, config.json says {cfg.stored}")
 
     def get(self, name):
-        t = self.f.get_tensor(name)
-        t = np.asarray(t, dtype=np.float64)
+        shape = self.shapes[name]
+        if self.sparse and len(shape) > 1:
+            t = self.dense_from_csr(name, shape)
+        else:
+            t = np.asarray(self.f.get_tensor(name), dtype=np.float64)
         if not np.all(np.isfinite(t)):
             raise BadInput(f"tensor {name} holds a non-finite value")
         return t
+
+
+    def dense_from_csr(self, name, shape):
+        """Row r of the matrix [prod(shape[:-1]), shape[-1]] holds values[indptr[r]:indptr[r+1]]
+        at columns indices[indptr[r]:indptr[r+1]] (strictly increasing), zeros elsewhere."""
+        rows, cols = int(np.prod(shape[:-1], dtype=np.int64)), shape[-1]
+        indptr = np.asarray(self.f.get_tensor(name + ".indptr"), dtype=np.int64)
+        indices = np.asarray(self.f.get_tensor(name + ".indices"), dtype=np.int64)
+        values = np.asarray(self.f.get_tensor(name + ".values"), dtype=np.float64)
+        if indptr.shape != (rows + 1,):
+            raise BadInput(f"{name}.indptr has {indptr.shape[0]} entries, the shape {list(shape)} needs {rows + 1}")
+        if indices.shape != values.shape:
+            raise BadInput(f"{name}: {indices.shape[0]} indices but {values.shape[0]} values")
+        if indptr[0] != 0 or indptr[-1] != values.shape[0] or np.any(np.diff(indptr) < 0):
+            raise BadInput(f"{name}.indptr is not a non-decreasing list from 0 to {values.shape[0]}")
+        if indices.size and (indices.min() < 0 or indices.max() >= cols):
+            raise BadInput(f"{name}.indices holds a column outside 0..{cols}")
+        row_of = np.repeat(np.arange(rows, dtype=np.int64), np.diff(indptr))
+        if indices.size > 1:
+            same_row = row_of[1:] == row_of[:-1]
+            if np.any(same_row & (indices[1:] <= indices[:-1])):
+                raise BadInput(f"{name}.indices are not strictly increasing within a row")
+        t = np.zeros((rows, cols), dtype=np.float64)
+        t[row_of, indices] = values
+        return t.reshape(shape)
 
 
 # ----------------------------------------------------------------------------- probe
@@ -282,6 +348,10 @@ def input_residual(canvas, cfg):
     X = np.zeros((L + 1, cfg.d_model), dtype=np.float64)
     X[:, cfg.one] = 1.0                      # sink and canvas
     X[1:, cfg.real] = 1.0                    # canvas only
+    for c in cfg.one_parts:
+        X[:, c] = 1.0
+    for c in cfg.real_parts:
+        X[1:, c] = 1.0
     p = np.arange(L, dtype=np.int64)
     for b, c in enumerate(cfg.position_bits):
         X[1:, c] = np.where((p >> b) & 1, 1.0, -1.0)
@@ -435,7 +505,7 @@ def run(dirpath, max_steps, mask_check=False):
         raise BadInput(f"missing file: {os.path.join(dirpath, 'layout.json')}")
     model = Model(os.path.join(dirpath, "model.safetensors"), cfg)
     steps = load_probe(os.path.join(dirpath, "probe.json"), cfg, max_steps)
-    print(f"model: {model.dtype}, {model.total} parameters, d_model {cfg.d_model}, {cfg.layers} layers, "
+    print(f"model: {cfg.storage} {model.dtype}, {model.total} parameters, {model.stored} stored, d_model {cfg.d_model}, {cfg.layers} layers, "
           f"{cfg.heads} heads x {cfg.d_head}, d_ff {cfg.d_ff}, {cfg.outputs} outputs; {len(steps)} probe step(s)")
     if not steps:
         print("no probe steps to check")

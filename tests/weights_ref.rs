@@ -130,7 +130,7 @@ fn the_numpy_reference_reproduces_every_probed_proposal_and_catches_corruption()
         return;
     }
     // Three programs, both targets; whole runs are probed (at most 64 canvases each). The
-    // files are large (2.5 to 3.5 GB each, F64): one at a time, removed after.
+    // files are sparse F32 (about 10 MB each); one at a time, removed after.
     for (program, target, n) in [
         ("parity", "mdm", 2),
         ("list_ranking", "apmdm", 2),
@@ -152,6 +152,13 @@ fn the_numpy_reference_reproduces_every_probed_proposal_and_catches_corruption()
                 );
             }
             std::fs::remove_dir_all(&other).unwrap();
+            // A corrupted sparse value of the read-out: the loader computes another proposal.
+            corrupt(&dir.join("model.safetensors"), "readout.w.values");
+            let (code, text) = reference(&dir);
+            assert_eq!(
+                code, 1,
+                "the corrupted sparse tensor was not caught: {text}"
+            );
         }
         if program == "parity" {
             // A corrupted read-out bias: the loader computes a different proposal.
@@ -211,8 +218,37 @@ fn the_numpy_reference_confirms_masks_and_insert_and_delete_bits() {
     }
     let seq = control_program();
     let model = apmdm::weights::compile(&seq, apmdm::weights::Options::new(8)).unwrap();
+    use apmdm::weights::export::{export, ExportError, Storage};
     let dir = scratch("control");
-    apmdm::weights::export::export(&model, &dir, 1 << 30).unwrap();
+    // The cap counts the bytes the three files take: one byte less is refused before anything
+    // is written, the exact size is accepted.
+    let sized = scratch("control_sized");
+    let wrote = export(&model, &sized, 1 << 30, Storage::Sparse).unwrap();
+    let on_disk: u64 = ["model.safetensors", "config.json", "layout.json"]
+        .iter()
+        .map(|f| std::fs::metadata(sized.join(f)).unwrap().len())
+        .sum();
+    assert_eq!(wrote.bytes, on_disk);
+    assert_eq!(
+        wrote.model_bytes,
+        std::fs::metadata(sized.join("model.safetensors"))
+            .unwrap()
+            .len()
+    );
+    std::fs::remove_dir_all(&sized).unwrap();
+    match export(&model, &sized, on_disk - 1, Storage::Sparse) {
+        Err(ExportError::TooLarge { bytes, .. }) => assert_eq!(bytes, on_disk),
+        other => panic!("not refused: {other:?}"),
+    }
+    assert!(!sized.exists());
+    export(&model, &sized, on_disk, Storage::Sparse).unwrap();
+    std::fs::remove_dir_all(&sized).unwrap();
+    // Dense storage is read by the same loader (below, both are run on the same probes).
+    let dense = scratch("control_dense");
+    let d = export(&model, &dense, 1 << 30, Storage::Dense).unwrap();
+    assert_eq!(d.stored, d.parameters);
+    assert_eq!(d.dtype, "F32");
+    export(&model, &dir, 1 << 30, Storage::Sparse).unwrap();
     let canvases: Vec<Vec<Option<i64>>> = vec![
         vec![Some(0), Some(1), None, Some(2), Some(3)],
         vec![
@@ -246,9 +282,15 @@ fn the_numpy_reference_confirms_masks_and_insert_and_delete_bits() {
     }
     let probe = serde_json::json!({"format": 1, "steps": steps});
     std::fs::write(dir.join("probe.json"), probe.to_string()).unwrap();
+    std::fs::write(dense.join("probe.json"), probe.to_string()).unwrap();
+    let (code, dense_text) = reference(&dense);
+    std::fs::remove_dir_all(&dense).unwrap();
+    assert_eq!(code, 0, "{dense_text}");
+    assert!(dense_text.contains("model: dense F32"), "{dense_text}");
     let (code, text) = reference_with(&dir, &["--mask-check"]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(code, 0, "{text}");
+    assert!(text.contains("model: sparse F32"), "{text}");
     let count = |what: &str| -> usize {
         let line = text
             .lines()

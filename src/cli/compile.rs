@@ -117,9 +117,14 @@ pub struct CompileArgs {
     /// proposals, for independent loaders).
     #[arg(long)]
     pub emit_weights: Option<PathBuf>,
-    /// The largest `model.safetensors` written, in bytes.
+    /// The most bytes --emit-weights writes (model.safetensors, config.json and layout.json
+    /// together; checked before anything is written).
     #[arg(long, default_value_t = 1 << 30)]
     pub max_export_bytes: u64,
+    /// How model.safetensors stores each weight matrix: `sparse` (compressed rows of the
+    /// non-zero weights) or `dense` (the uniform shape), docs/weights.md.
+    #[arg(long, value_enum, default_value_t = apmdm::weights::export::Storage::Sparse)]
+    pub weights_storage: apmdm::weights::export::Storage,
     /// Canvases written to `probe.json` with --emit-weights.
     #[arg(long, default_value_t = 4)]
     pub probe_steps: usize,

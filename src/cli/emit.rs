@@ -58,7 +58,8 @@ pub fn weights(
     let model = apmdm::weights::compile(seq, apmdm::weights::Options::new(longest.max(1)))
         .context("no weights")?;
     weights_profile(&model);
-    let exported = apmdm::weights::export::export(&model, dir, args.max_export_bytes)?;
+    let exported =
+        apmdm::weights::export::export(&model, dir, args.max_export_bytes, args.weights_storage)?;
     // The probe: canvases from the seq evaluator's own run (not from the weights).
     let mut f = SeqStep::new(seq.clone(), Evaluator::Indexed);
     let config = machine::RunConfig::new(class)
@@ -94,10 +95,13 @@ pub fn weights(
         serde_json::to_string(&probe)?.as_bytes(),
     )?;
     eprintln!(
-        "weights: {} ({} parameters, {} bytes, d_model {}, {} layers, {} heads x {}, d_ff {}) and {} probe canvases in {}",
+        "weights: {} {} ({} parameters, {} stored, {} bytes: model.safetensors {}; d_model {}, {} layers, {} heads x {}, d_ff {}) and {} probe canvases in {}",
+        exported.storage,
         exported.dtype,
         exported.parameters,
+        exported.stored,
         exported.bytes,
+        exported.model_bytes,
         model.config.d_model,
         model.config.layers,
         model.config.heads,

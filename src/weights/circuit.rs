@@ -126,6 +126,19 @@ pub enum Feature {
         /// The bit.
         bit: u32,
     },
+    /// A further constant 1 at every position, the sink included (part 1, 2, ...): a constant
+    /// term not exact in f32 is split into f32-exact parts over `one` and these
+    /// (`Model::build`; never a circuit wire).
+    OnePart {
+        /// The part, from 1.
+        part: u32,
+    },
+    /// A further copy of `real` (1 at canvas positions, 0 at the sink) for the parts of a `real`
+    /// coefficient not exact in f32 (never a circuit wire).
+    RealPart {
+        /// The part, from 1.
+        part: u32,
+    },
 }
 
 /// What a wire holds, for the shadow check.

@@ -188,6 +188,17 @@ fn pow2(k: u32) -> f64 {
     2f64.powi(k as i32)
 }
 
+/// The smallest f32-representable value at or above `m` (for `m >= 0` below f32's range).
+pub fn f32_at_least(m: f64) -> f64 {
+    let f = m as f32;
+    if f64::from(f) >= m {
+        f64::from(f)
+    } else {
+        // The next f32 up: for a non-negative finite f32, its bits plus one.
+        f64::from(f32::from_bits(f.to_bits() + 1))
+    }
+}
+
 /// `coef * [x >= t]` for x within 1/4 of an integer: two units, exact on exact integers.
 fn ge(x: &Form, t: f64, out: usize, coef: f64) -> [UnitSpec; 2] {
     [
@@ -205,6 +216,9 @@ fn eq(x: &Form, t: f64, out: usize, coef: f64) -> Vec<UnitSpec> {
 
 /// `flag * a` into `out` for a 0/1 flag and |a| <= m: two units.
 fn gated(flag: &Form, a: &Form, m: f64, out: usize, coef: f64) -> [UnitSpec; 2] {
+    // Any M at least |a| works: the smallest f32 value at or above it keeps the weights exact in
+    // f32 (`docs/weights.md`, "Every weight exact in f32").
+    let m = f32_at_least(m);
     // a - m (1 - flag) and -a - m (1 - flag).
     let off = flag.scaled(m).shifted(-m);
     [

@@ -233,6 +233,114 @@ fn row(form: &Form, coord: &[u32], one: u32, bias_to_one: bool) -> Row {
     }
 }
 
+/// `v` as a sum of f32-exact parts, largest first: `v` rounded to f32, then what is left,
+/// rounded, and so on (each remainder is exact in f64: the error of rounding an f64 to f32 is
+/// an f64). One part when `v` is exact in f32 (`[0.0]` for 0).
+pub fn f32_parts(v: f64) -> Vec<f64> {
+    let mut parts = vec![f64::from(v as f32)];
+    let mut rest = v - parts[0];
+    while rest != 0.0 {
+        let p = f64::from(rest as f32);
+        parts.push(p);
+        rest -= p;
+    }
+    parts
+}
+
+/// Makes every constant term exact in f32 without changing the function in f64: a row's
+/// constant (its bias plus its weight on `one`) and its weight on `real`, when not exact in f32,
+/// are split by [`f32_parts`] over the bias (MLP rows only), `one` and further constant features
+/// (`Feature::OnePart`, 1 at every position) and over `real` and further copies of it
+/// (`Feature::RealPart`, 0 at the sink). The new features take fresh coordinates from
+/// `d_model` on (none when every constant is exact). Returns them.
+fn split_constants(
+    layers: &mut [Layer],
+    readout: &mut [Row],
+    one: u32,
+    real: u32,
+    d_model: &mut u32,
+) -> Vec<(Feature, u32)> {
+    let mut one_parts: Vec<u32> = Vec::new();
+    let mut real_parts: Vec<u32> = Vec::new();
+    let mut features: Vec<(Feature, u32)> = Vec::new();
+    let mut fresh = |kind: bool, k: usize, features: &mut Vec<(Feature, u32)>| -> u32 {
+        let list = if kind {
+            &mut real_parts
+        } else {
+            &mut one_parts
+        };
+        while list.len() < k {
+            let part = list.len() as u32 + 1;
+            list.push(*d_model);
+            features.push((
+                if kind {
+                    Feature::RealPart { part }
+                } else {
+                    Feature::OnePart { part }
+                },
+                *d_model,
+            ));
+            *d_model += 1;
+        }
+        list[k - 1]
+    };
+    let exact = |v: f64| f64::from(v as f32) == v;
+    let mut split = |r: &mut Row, with_bias: bool, features: &mut Vec<(Feature, u32)>| {
+        let weight = |r: &Row, c: u32| r.entries.iter().find(|e| e.0 == c).map_or(0.0, |e| e.1);
+        let constant = weight(r, one) + if with_bias { r.bias } else { 0.0 };
+        let on_real = weight(r, real);
+        let split_one = !exact(constant) || (with_bias && weight(r, one) != 0.0 && !exact(r.bias));
+        let split_real = !exact(on_real);
+        if !split_one && !split_real {
+            return;
+        }
+        let mut add: Vec<(u32, f64)> = Vec::new();
+        if split_one {
+            r.entries.retain(|e| e.0 != one);
+            let parts = f32_parts(constant);
+            let mut it = parts.into_iter();
+            if with_bias {
+                r.bias = it.next().unwrap_or(0.0);
+            }
+            for (k, p) in it.enumerate() {
+                let c = if k == 0 {
+                    one
+                } else {
+                    fresh(false, k, features)
+                };
+                add.push((c, p));
+            }
+        }
+        if split_real {
+            r.entries.retain(|e| e.0 != real);
+            for (k, p) in f32_parts(on_real).into_iter().enumerate() {
+                let c = if k == 0 {
+                    real
+                } else {
+                    fresh(true, k, features)
+                };
+                add.push((c, p));
+            }
+        }
+        r.entries.extend(add.into_iter().filter(|e| e.1 != 0.0));
+        r.entries.sort_by_key(|e| e.0);
+    };
+    for l in layers.iter_mut() {
+        for h in &mut l.heads {
+            for r in h.q.iter_mut().chain(&mut h.k).chain(&mut h.v) {
+                split(r, false, &mut features);
+            }
+        }
+        for u in &mut l.units {
+            split(&mut u.w1, true, &mut features);
+        }
+    }
+    for r in readout.iter_mut() {
+        split(r, false, &mut features);
+    }
+    features
+}
+
 /// Every coordinate is cleared twice: after its wire's last reader and again this many
 /// sublayers later (the next MLP), before another wire takes it. Exact weights leave 0 after the
 /// first; weights with a relative noise epsilon leave about `2 epsilon |x|` after the first and
@@ -413,6 +521,7 @@ impl Model {
             // logit = 2 form - 1.
             readout.push(row(&f.scaled(2.0).shifted(-1.0), &coord, one, true));
         }
+        let parts = split_constants(&mut layers, &mut readout, one, real, &mut d_model);
         let heads = layers
             .iter()
             .map(|l| l.heads.len())
@@ -443,6 +552,7 @@ impl Model {
             .features
             .iter()
             .map(|&(f, w)| (f, coord[w as usize]))
+            .chain(parts)
             .collect();
         Model {
             config,
@@ -466,7 +576,7 @@ impl Model {
         }
         let mut r = vec![0.0; (x.len() + 1) * d];
         for &(f, c) in &self.inputs {
-            if f == Feature::One {
+            if matches!(f, Feature::One | Feature::OnePart { .. }) {
                 r[c as usize] = 1.0;
             }
         }
@@ -500,7 +610,10 @@ impl Model {
             let pm = |b: bool| if b { 1.0 } else { -1.0 };
             for &(f, c) in &self.inputs {
                 row[c as usize] = match f {
-                    Feature::One | Feature::Real => 1.0,
+                    Feature::One
+                    | Feature::Real
+                    | Feature::OnePart { .. }
+                    | Feature::RealPart { .. } => 1.0,
                     Feature::Mask => f64::from(u8::from(word.is_none())),
                     Feature::FieldBit { field, bit } => {
                         let v = word.map_or(0, |w| w.0[field]);
@@ -515,76 +628,94 @@ impl Model {
 
     /// Runs every layer on the residual `r` of `len` canvas positions, calling `hook` after
     /// every sublayer with its index and the residual.
+    ///
+    /// Positions are computed in parallel (rayon); every value is the same sum, in the same
+    /// order, as the plain loop of the equations (each score a dot product over the head's
+    /// dimensions in order, each read a sum over visible positions in order, heads added in
+    /// order, each unit's row in coordinate order), so the result does not depend on the
+    /// number of threads.
     pub fn run(&self, r: &mut [f64], len: usize, hook: &mut dyn FnMut(usize, &[f64])) {
+        use rayon::prelude::*;
         let d = self.config.d_model;
         let rows = len + 1;
-        let mut delta = vec![0.0; rows * d];
+        // The coordinates a sublayer writes: every other one gains exactly 0.
+        let written = |coords: &mut dyn Iterator<Item = u32>| {
+            let mut v: Vec<u32> = coords.collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
         for (l, layer) in self.layers.iter().enumerate() {
-            delta.iter_mut().for_each(|v| *v = 0.0);
-            for h in &layer.heads {
-                self.head(h, r, len, &mut delta);
-            }
-            for (x, dx) in r.iter_mut().zip(&delta) {
-                *x += dx;
+            if !layer.heads.is_empty() {
+                let prepared: Vec<Prepared> = layer
+                    .heads
+                    .par_iter()
+                    .map(|h| Prepared::new(h, r, d, rows))
+                    .collect();
+                let outs = written(&mut layer.heads.iter().flat_map(|h| h.o.iter().copied()));
+                // Each head's reads (`a_t / total` per value dimension), once per distinct
+                // query: canvas rows with the same query bits and the same visible positions
+                // compute the same numbers.
+                let reads: Vec<(Vec<usize>, Vec<f64>)> = layer
+                    .heads
+                    .par_iter()
+                    .zip(&prepared)
+                    .map(|(h, p)| {
+                        let (slot_of, reps) = p.distinct(h, rows);
+                        let dv = h.v.len().max(1);
+                        let mut out = vec![0.0; reps.len() * dv];
+                        out.par_chunks_mut(dv).zip(&reps).for_each_init(
+                            || vec![0.0; rows],
+                            |scores, (o, &i)| p.read(h, i, rows, scores, o),
+                        );
+                        (slot_of, out)
+                    })
+                    .collect();
+                // Each canvas row gains the sum of its heads' reads (in head order, from 0),
+                // then is updated in place.
+                r.par_chunks_mut(d).enumerate().skip(1).for_each_init(
+                    || vec![0.0; d],
+                    |delta, (i, x)| {
+                        for &c in &outs {
+                            delta[c as usize] = 0.0;
+                        }
+                        for (h, (slot_of, out)) in layer.heads.iter().zip(&reads) {
+                            let dv = h.v.len().max(1);
+                            let read = &out[slot_of[i] * dv..];
+                            for (&c, &a) in h.o.iter().zip(read) {
+                                delta[c as usize] += a;
+                            }
+                        }
+                        for &c in &outs {
+                            x[c as usize] += delta[c as usize];
+                        }
+                    },
+                );
             }
             hook(2 * l, r);
-            delta.iter_mut().for_each(|v| *v = 0.0);
-            for p in 0..rows {
-                let x = &r[p * d..(p + 1) * d];
-                let out = &mut delta[p * d..(p + 1) * d];
-                for u in &layer.units {
-                    let h = u.w1.dot(x).max(0.0);
-                    if h != 0.0 {
-                        for &(c, w) in &u.w2 {
-                            out[c as usize] += w * h;
+            if !layer.units.is_empty() {
+                let outs = written(&mut layer.units.iter().flat_map(|u| u.w2.iter().map(|e| e.0)));
+                r.par_chunks_mut(d).for_each_init(
+                    || vec![0.0; d],
+                    |delta, x| {
+                        for &c in &outs {
+                            delta[c as usize] = 0.0;
                         }
-                    }
-                }
-            }
-            for (x, dx) in r.iter_mut().zip(&delta) {
-                *x += dx;
+                        for u in &layer.units {
+                            let h = u.w1.dot(x).max(0.0);
+                            if h != 0.0 {
+                                for &(c, w) in &u.w2 {
+                                    delta[c as usize] += w * h;
+                                }
+                            }
+                        }
+                        for &c in &outs {
+                            x[c as usize] += delta[c as usize];
+                        }
+                    },
+                );
             }
             hook(2 * l + 1, r);
-        }
-    }
-
-    fn head(&self, h: &HeadWeights, r: &[f64], len: usize, delta: &mut [f64]) {
-        let d = self.config.d_model;
-        let rows = len + 1;
-        let at = |p: usize| &r[p * d..(p + 1) * d];
-        let keys: Vec<Vec<f64>> = (0..rows)
-            .map(|p| h.k.iter().map(|row| row.dot(at(p))).collect())
-            .collect();
-        let values: Vec<Vec<f64>> = (0..rows)
-            .map(|p| h.v.iter().map(|row| row.dot(at(p))).collect())
-            .collect();
-        let mut scores = vec![0.0; rows];
-        let mut visible = vec![false; rows];
-        for i in 1..rows {
-            let q: Vec<f64> = h.q.iter().map(|row| row.dot(at(i))).collect();
-            let mut best = f64::NEG_INFINITY;
-            for j in 0..rows {
-                visible[j] = j == 0 || h.mask.is_none_or(|m| m.holds(j - 1, i - 1));
-                if visible[j] {
-                    scores[j] = q.iter().zip(&keys[j]).map(|(a, b)| a * b).sum();
-                    best = best.max(scores[j]);
-                }
-            }
-            let mut total = 0.0;
-            let mut acc = vec![0.0; h.v.len()];
-            for j in 0..rows {
-                if visible[j] {
-                    let e = (scores[j] - best).exp();
-                    total += e;
-                    for (a, v) in acc.iter_mut().zip(&values[j]) {
-                        *a += e * v;
-                    }
-                }
-            }
-            let out = &mut delta[i * d..(i + 1) * d];
-            for (&c, a) in h.o.iter().zip(&acc) {
-                out[c as usize] += a / total;
-            }
         }
     }
 
@@ -671,6 +802,163 @@ impl Model {
         }
         let bits = [logits[at] > 0.0, logits[at + 1] > 0.0, logits[at + 2] > 0.0];
         (Word(fields), bits)
+    }
+}
+
+/// Positions (scores) or dimensions (reads) computed together in registers.
+const BLOCK: usize = 8;
+
+/// One head's keys (transposed: `[dimension][position]`), values (`[position][dimension]`) and
+/// queries (`[position][dimension]`) over every model position.
+struct Prepared {
+    keys_t: Vec<f64>,
+    values: Vec<f64>,
+    queries: Vec<f64>,
+}
+
+impl Prepared {
+    fn new(h: &HeadWeights, r: &[f64], d: usize, rows: usize) -> Prepared {
+        let (dk, dv) = (h.k.len(), h.v.len());
+        let mut keys_t = vec![0.0; dk * rows];
+        let mut values = vec![0.0; dv * rows];
+        let mut queries = vec![0.0; h.q.len() * rows];
+        for p in 0..rows {
+            let x = &r[p * d..(p + 1) * d];
+            for (t, row) in h.k.iter().enumerate() {
+                keys_t[t * rows + p] = row.dot(x);
+            }
+            for (t, row) in h.v.iter().enumerate() {
+                values[p * dv + t] = row.dot(x);
+            }
+            let nq = h.q.len();
+            for (t, row) in h.q.iter().enumerate() {
+                queries[p * nq + t] = row.dot(x);
+            }
+        }
+        Prepared {
+            keys_t,
+            values,
+            queries,
+        }
+    }
+
+    /// Per model position (the sink's entry unused), the slot of its query, and per slot the
+    /// first canvas position with it: with no mask, positions whose query vectors are equal
+    /// bit for bit share a slot (they see the same positions); with a mask, each its own.
+    fn distinct(&self, h: &HeadWeights, rows: usize) -> (Vec<usize>, Vec<usize>) {
+        let nq = h.q.len();
+        let mut slot_of = vec![0; rows];
+        let mut reps = Vec::new();
+        if h.mask.is_some() {
+            for (i, slot) in slot_of.iter_mut().enumerate().skip(1) {
+                *slot = reps.len();
+                reps.push(i);
+            }
+            return (slot_of, reps);
+        }
+        let mut seen: std::collections::HashMap<Vec<u64>, usize> = std::collections::HashMap::new();
+        for (i, slot) in slot_of.iter_mut().enumerate().skip(1) {
+            let key: Vec<u64> = self.queries[i * nq..(i + 1) * nq]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            *slot = *seen.entry(key).or_insert_with(|| {
+                reps.push(i);
+                reps.len() - 1
+            });
+        }
+        (slot_of, reps)
+    }
+
+    /// The head's reads at model position `i` (a canvas query): `out[t] = a_t / total`.
+    fn read(&self, h: &HeadWeights, i: usize, rows: usize, scores: &mut [f64], out: &mut [f64]) {
+        let nq = h.q.len();
+        let dv = h.v.len();
+        let q = &self.queries[i * nq..(i + 1) * nq];
+        // Visible: the sink and the canvas positions j with `j mask i` (canvas indices), a
+        // contiguous range for every mask.
+        let (lo, hi) = match h.mask {
+            None => (1, rows),
+            Some(Cmp::Lt) => (1, i),
+            Some(Cmp::Le) => (1, i + 1),
+            Some(Cmp::Gt) => (i + 1, rows),
+            Some(Cmp::Ge) => (i, rows),
+            Some(Cmp::Eq) => (i, i + 1),
+        };
+        let scores = &mut scores[..rows];
+        // s_j = sum over t in order of q_t k_jt (from 0, as the plain loop), eight positions
+        // at a time in registers.
+        let dot = |j: usize| {
+            let mut a = 0.0;
+            for (t, &qt) in q.iter().enumerate() {
+                a += qt * self.keys_t[t * rows + j];
+            }
+            a
+        };
+        scores[0] = dot(0);
+        let mut j = lo;
+        while j + BLOCK <= hi {
+            let mut a = [0.0f64; BLOCK];
+            for (t, &qt) in q.iter().enumerate() {
+                let k: &[f64; BLOCK] = self.keys_t[t * rows + j..][..BLOCK]
+                    .try_into()
+                    .expect("a block");
+                for (x, &kk) in a.iter_mut().zip(k) {
+                    *x += qt * kk;
+                }
+            }
+            scores[j..j + BLOCK].copy_from_slice(&a);
+            j += BLOCK;
+        }
+        for (j, slot) in scores.iter_mut().enumerate().take(hi).skip(j) {
+            *slot = dot(j);
+        }
+        let best = scores[lo..hi].iter().fold(scores[0], |b: f64, &s| b.max(s));
+        // a_j = exp(s_j - best) (in place) and their total, over visible j in order.
+        let mut total = 0.0;
+        for j in std::iter::once(0).chain(lo..hi) {
+            let e = (scores[j] - best).exp();
+            scores[j] = e;
+            total += e;
+        }
+        // Each read: the sum over visible j in order of a_j v_jt, eight dimensions at a time.
+        let mut acc = [0.0f64; 128];
+        let mut acc_vec;
+        let acc: &mut [f64] = if dv <= acc.len() {
+            &mut acc[..dv]
+        } else {
+            acc_vec = vec![0.0; dv];
+            &mut acc_vec
+        };
+        let mut t0 = 0;
+        while t0 < dv {
+            if t0 + BLOCK <= dv {
+                let mut a = [0.0f64; BLOCK];
+                for j in std::iter::once(0).chain(lo..hi) {
+                    let e = scores[j];
+                    let v: &[f64; BLOCK] = self.values[j * dv + t0..][..BLOCK]
+                        .try_into()
+                        .expect("a block");
+                    for (x, &vv) in a.iter_mut().zip(v) {
+                        *x += e * vv;
+                    }
+                }
+                acc[t0..t0 + BLOCK].copy_from_slice(&a);
+                t0 += BLOCK;
+            } else {
+                for (t, slot) in acc.iter_mut().enumerate().skip(t0) {
+                    let mut a = 0.0;
+                    for j in std::iter::once(0).chain(lo..hi) {
+                        a += scores[j] * self.values[j * dv + t];
+                    }
+                    *slot = a;
+                }
+                t0 = dv;
+            }
+        }
+        for (o, a) in out.iter_mut().zip(acc.iter()) {
+            *o = a / total;
+        }
     }
 }
 

@@ -95,6 +95,70 @@ pub struct WeightsStep {
     /// Per sublayer, the nodes whose value forms are complete after it (the last of their wires
     /// is written there): a fact of the model, computed once.
     due: Vec<Vec<usize>>,
+    plan: Vec<SublayerPlan>,
+}
+
+/// Which wires the shadow check reads after one sublayer.
+#[derive(Clone, Debug, Default)]
+struct SublayerPlan {
+    /// Live wires that are new after the sublayer (born at it, or first checked at sublayer 0)
+    /// or whose coordinate the sublayer writes (a head's output or a unit's `w2`), and the
+    /// attention reads born at it.
+    check: Vec<u32>,
+    /// Live compared wires the sublayer cannot change: each holds the value it held when last
+    /// checked, so its comparison is that one again (counted, not recomputed).
+    unchanged: u64,
+}
+
+/// The shadow check's plan per sublayer (it depends on the model's structure only: which
+/// coordinates each sublayer writes and each wire's live range).
+fn plan(model: &Model) -> Vec<SublayerPlan> {
+    let sublayers = 2 * model.layers.len();
+    let d = model.config.d_model;
+    let mut touched = vec![false; d];
+    let mut plans = vec![SublayerPlan::default(); sublayers];
+    let wires = &model.lowered.circuit.wires;
+    // Per sublayer, the wires live after it (scanned over each wire's live range).
+    let mut live: Vec<Vec<u32>> = vec![Vec::new(); sublayers];
+    for (w, p) in model.placement.iter().enumerate() {
+        let from = p.born.unwrap_or(0);
+        let to = p.cleared.unwrap_or(sublayers).min(sublayers);
+        for list in live.iter_mut().take(to).skip(from) {
+            list.push(w as u32);
+        }
+    }
+    for (s, plan) in plans.iter_mut().enumerate() {
+        touched.iter_mut().for_each(|t| *t = false);
+        let layer = &model.layers[s / 2];
+        if s % 2 == 0 {
+            for h in &layer.heads {
+                for &c in &h.o {
+                    touched[c as usize] = true;
+                }
+            }
+        } else {
+            for u in &layer.units {
+                for &(c, _) in &u.w2 {
+                    touched[c as usize] = true;
+                }
+            }
+        }
+        for &w in &live[s] {
+            let p = model.placement[w as usize];
+            debug_assert!(p.live_after(Some(s)));
+            let compared = !matches!(
+                wires[w as usize].expect,
+                Expect::Read(_) | Expect::Internal(_)
+            );
+            let new = s == 0 || p.born == Some(s);
+            if new || touched[p.coord as usize] {
+                plan.check.push(w);
+            } else if compared {
+                plan.unchanged += 1;
+            }
+        }
+    }
+    plans
 }
 
 /// Per sublayer, the nodes whose value form's last wire is written at it (inputs-only forms at 0).
@@ -118,6 +182,7 @@ impl WeightsStep {
     /// A step function for `model`, compiled from `program`.
     pub fn new(model: Model, program: Program, shadow: bool) -> WeightsStep {
         let due = due_nodes(&model);
+        let plan = plan(&model);
         WeightsStep {
             model,
             program,
@@ -127,6 +192,7 @@ impl WeightsStep {
             f32: None,
             report: ShadowReport::default(),
             due,
+            plan,
         }
     }
 
@@ -151,6 +217,7 @@ impl WeightsStep {
         {
             let model = &self.model;
             let due = &self.due;
+            let plans = &self.plan;
             let tolerance = self.tolerance;
             let bounds = self.bounds.as_deref();
             let report = &mut self.report;
@@ -181,6 +248,7 @@ impl WeightsStep {
                         model,
                         values,
                         nodes,
+                        &plans[s],
                         x,
                         step,
                         s,
@@ -296,7 +364,7 @@ fn first_difference(e: &Proposal<Word>, f: &Proposal<Word>, step: usize) -> Opti
 fn feature_value(f: Feature, t: &Token<Word>, p: usize) -> f64 {
     let pm = |b: bool| if b { 1.0 } else { -1.0 };
     match f {
-        Feature::One | Feature::Real => 1.0,
+        Feature::One | Feature::Real | Feature::OnePart { .. } | Feature::RealPart { .. } => 1.0,
         Feature::Mask => f64::from(u8::from(matches!(t, Token::Mask))),
         Feature::FieldBit { field, bit } => {
             let v = match t {
@@ -314,6 +382,7 @@ fn check_sublayer(
     model: &Model,
     values: &[Vec<i64>],
     due: &[usize],
+    plan: &SublayerPlan,
     x: &[Token<Word>],
     step: usize,
     s: usize,
@@ -348,11 +417,11 @@ fn check_sublayer(
             });
         }
     };
-    for (w, info) in wires.iter().enumerate() {
+    report.comparisons += plan.unchanged * x.len() as u64;
+    for &w in &plan.check {
+        let w = w as usize;
+        let info = &wires[w];
         let place = model.placement[w];
-        if !place.live_after(Some(s)) {
-            continue;
-        }
         let c = place.coord as usize;
         let tolerance = base.max(bound(w));
         let note = |report: &mut ShadowReport, node, p, e, f, what| {
