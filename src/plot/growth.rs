@@ -258,7 +258,11 @@ fn fit_words(f: Option<&FitRow>) -> String {
         return "no fit".into();
     };
     let class = match f.class.as_str() {
-        "not classified" => format!("not classified ({} sizes)", f.sizes),
+        "not classified" => format!(
+            "not classified ({} size{})",
+            f.sizes,
+            if f.sizes == 1 { "" } else { "s" }
+        ),
         c if f.tie => format!("fit: {c} (tie)"),
         c => format!("fit: {c}"),
     };
