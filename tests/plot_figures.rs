@@ -42,7 +42,12 @@ fn scratch(tag: &str) -> PathBuf {
 fn svgs(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("the folder exists")
-        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|n| n.ends_with(".svg"))
         .collect();
     names.sort();
@@ -148,7 +153,16 @@ fn fits_of_plot_rows_are_the_checkers_fits() {
     let (mut mdm, mut ap) = (Vec::new(), Vec::new());
     for n in 1..=6 {
         let config = RunConfig::new(n);
-        mdm.push(check_case(&program, &config, &limits, &MdmBounds::from_file(), u64::MAX).unwrap());
+        mdm.push(
+            check_case(
+                &program,
+                &config,
+                &limits,
+                &MdmBounds::from_file(),
+                u64::MAX,
+            )
+            .unwrap(),
+        );
         ap.push(
             check_apmdm_case_watched(
                 &program,
@@ -167,8 +181,14 @@ fn fits_of_plot_rows_are_the_checkers_fits() {
     let mut short = limits;
     short.max_length = 3;
     mdm.push(
-        check_case(&program, &RunConfig::new(7), &short, &MdmBounds::from_file(), u64::MAX)
-            .unwrap(),
+        check_case(
+            &program,
+            &RunConfig::new(7),
+            &short,
+            &MdmBounds::from_file(),
+            u64::MAX,
+        )
+        .unwrap(),
     );
     assert!(!mdm.last().unwrap().materialized);
     let mdm_rows: Vec<PlotRow> = mdm.iter().map(PlotRow::of_mdm).collect();

@@ -401,8 +401,7 @@ fn predicted(name: &str, target: &str, points: Vec<(f64, f64)>, measured: &[(f64
             let first = line.first().map_or(f64::INFINITY, |p| p.0);
             let below = largest_at_each_x(measured)
                 .into_iter()
-                .filter(|p| p.0 < first)
-                .last();
+                .rfind(|p| p.0 < first);
             line.splice(0..0, below);
             line
         },
