@@ -10,6 +10,7 @@ pub mod kernels;
 pub mod machine;
 pub mod neural;
 pub mod output_file;
+pub mod plot;
 pub mod pram;
 pub mod seq;
 pub mod tasks;

@@ -32,6 +32,7 @@ mod mdm_layout;
 mod mdm_properties;
 mod neural_cli;
 mod neural_reliability;
+mod plot_figures;
 mod pram_cli;
 mod pram_data;
 mod pram_programs;

@@ -230,18 +230,32 @@ fn subjects(args: &CheckArgs) -> Result<(Vec<&'static str>, Vec<Subject>)> {
 /// The (n, seed) cases of one program: --sizes or its `//# sizes`; --seeds at every size, or
 /// its `//# seeds` at its two smallest sizes and seed 1 at the others.
 fn cases(args: &CheckArgs, s: &Subject) -> Result<Vec<(i64, u64)>> {
-    let mut sizes: Vec<i64> = match &args.sizes {
+    plan_cases(
+        &s.name,
+        &s.source,
+        args.sizes.as_deref(),
+        args.seeds.as_deref(),
+    )
+}
+
+/// The (n, seed) cases of the program `name` with source `source` (`apmdm check` and
+/// `apmdm plot` run the same ones): `sizes` or its `//# sizes`; `seeds` at every size, or its
+/// `//# seeds` at its two smallest sizes and seed 1 at the others.
+pub(super) fn plan_cases(
+    name: &str,
+    source: &str,
+    sizes: Option<&[usize]>,
+    seeds: Option<&[u64]>,
+) -> Result<Vec<(i64, u64)>> {
+    let mut sizes: Vec<i64> = match sizes {
         Some(v) => v.iter().map(|&n| n as i64).collect(),
-        None => library::directive(&s.source, "sizes"),
+        None => library::directive(source, "sizes"),
     };
     if sizes.is_empty() {
-        bail!(
-            "{}: no sizes to check: the program has no `//# sizes: ...` directive; give --sizes",
-            s.name
-        );
+        bail!("{name}: no sizes to check: the program has no `//# sizes: ...` directive; give --sizes");
     }
     if let Some(n) = sizes.iter().find(|&&n| n < 1) {
-        bail!("{}: size {n} in its //# sizes directive is below 1", s.name);
+        bail!("{name}: size {n} in its //# sizes directive is below 1");
     }
     let mut seen = Vec::new();
     sizes.retain(|n| {
@@ -249,7 +263,7 @@ fn cases(args: &CheckArgs, s: &Subject) -> Result<Vec<(i64, u64)>> {
         seen.push(*n);
         fresh
     });
-    let declared: Vec<u64> = library::directive(&s.source, "seeds")
+    let declared: Vec<u64> = library::directive(source, "seeds")
         .into_iter()
         .filter_map(|x| u64::try_from(x).ok())
         .collect();
@@ -258,8 +272,8 @@ fn cases(args: &CheckArgs, s: &Subject) -> Result<Vec<(i64, u64)>> {
     smallest.truncate(2);
     let mut out = Vec::new();
     for &n in &sizes {
-        let seeds: Vec<u64> = match &args.seeds {
-            Some(v) => v.clone(),
+        let seeds: Vec<u64> = match seeds {
+            Some(v) => v.to_vec(),
             None if smallest.contains(&n) && !declared.is_empty() => declared.clone(),
             None => vec![1],
         };

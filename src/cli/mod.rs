@@ -12,6 +12,7 @@ mod demo;
 mod emit;
 mod eval;
 pub(crate) mod io;
+mod plot;
 mod progress;
 mod run;
 mod step;
@@ -88,6 +89,18 @@ enum Command {
         after_help = "Examples:\n  apmdm view prefix_sum --target apmdm --n 4 --out prefix_sum.html\n  apmdm trace prefix_sum --n 4 --jsonl p4.jsonl && apmdm view p4.jsonl --out p4.html"
     )]
     View(view::ViewArgs),
+    /// Draw the growth laws as SVG figures: steps and context against n per program, the
+    /// PSPACE figure and the learned-parity accuracy.
+    ///
+    /// For each PRAM program, plot runs the rows `apmdm check` runs and draws decoding steps and
+    /// context against n on log-log axes: measured rows only, each bound as a dashed line, the
+    /// class check fits named in the legend, rows not run only as labelled predicted contexts.
+    /// The PSPACE figure draws the context of MDM against AP-MDM for tqbf and geography
+    /// (predictions drawn as such); the learned-parity figure draws accuracy against length with
+    /// 95% Wilson intervals from docs/data/parity_results.json. No wall times. With no PROGRAMS
+    /// it draws every figure; the rows are saved as plot-data.json, which --data draws again
+    /// without running anything.
+    Plot(plot::PlotArgs),
 }
 
 /// Runs one subcommand; the exit code says whether everything it checked passed.
@@ -103,6 +116,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::View(args) => view::run(args),
+        Command::Plot(args) => plot::run(args),
     }
 }
 
