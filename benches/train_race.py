@@ -17,13 +17,14 @@ the median and range over rounds, and the ratio torch / apmdm of the medians (ab
 faster).
 
 Usage: python3 benches/train_race.py [--rounds 5] [--steps 5] [--apmdm target/release/apmdm]
-       [--reference ../shared/bench/torch_reference_step.py] [--json FILE]
+       [--reference ../shared/bench/torch_reference_step.py] [--baseline OLD_APMDM] [--json FILE]
 """
 
 import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,11 +65,20 @@ print(json.dumps({"ms_per_step": rep["ms_per_step"], "cpu_ms_per_step": med(cpu_
 """
 
 
-def run_apmdm(a):
+def run_apmdm(a, binary):
     env = dict(os.environ, RAYON_NUM_THREADS=str(a.threads))
-    out = subprocess.run([a.apmdm, "bench", "train", "--steps", str(a.steps), "--json"],
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([binary, "bench", "train", "--steps", str(a.steps), "--json"],
                          env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+    rep = json.loads(out)
+    if rep.get("cpu_ms_per_step") is None:
+        # An older binary reports wall time only: its CPU per step is the whole run's CPU time
+        # (setup and the 2 warm-up steps included, so an overestimate) over all its steps.
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1e3
+        rep["cpu_ms_per_step"] = cpu / (a.steps + 2)
+        rep["cpu_is_whole_run"] = True
+    return rep
 
 
 def run_torch(a, script, policy):
@@ -101,18 +111,23 @@ def main():
     p.add_argument("--python", default=sys.executable)
     p.add_argument("--reference",
                    default=os.path.join(ROOT, "..", "shared", "bench", "torch_reference_step.py"))
+    p.add_argument("--baseline", help="another apmdm binary to race too (e.g. an older build); "
+                   "without a CPU clock of its own, its CPU per step is its whole run's CPU time "
+                   "over its steps, warm-up and setup included")
     p.add_argument("--json", help="also write every run and the summary to this file")
     a = p.parse_args()
     if a.rounds < 1 or a.steps < 1:
         sys.exit("--rounds and --steps must be at least 1")
     own = os.path.join(HERE, "torch_train_step.py")
     contestants = [
-        ("apmdm", lambda: run_apmdm(a)),
+        ("apmdm", lambda: run_apmdm(a, a.apmdm)),
         ("own/active", lambda: run_torch(a, own, "ACTIVE")),
         ("own/passive", lambda: run_torch(a, own, "PASSIVE")),
         ("ref/active", lambda: run_torch(a, a.reference, "ACTIVE")),
         ("ref/passive", lambda: run_torch(a, a.reference, "PASSIVE")),
     ]
+    if a.baseline:
+        contestants.append(("baseline", lambda: run_apmdm(a, a.baseline)))
     names = [c[0] for c in contestants]
     print(f"CPU: {cpu_name()}, {os.cpu_count()} logical CPUs; load average at start: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {a.threads} threads, "
