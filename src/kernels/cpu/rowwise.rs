@@ -23,6 +23,53 @@ pub fn norm_partials(n: usize) -> usize {
     n.div_ceil(ELEMENT_CHUNK)
 }
 
+/// Lanes of the row sums in layer norm: one AVX-512 register (two AVX2 ones).
+const LANES: usize = 16;
+
+/// Sum over c of f(a[c], b[c]) in `LANES` interleaved partial sums added in a fixed order, so the
+/// loop vectorises and the result does not depend on the thread count or the instruction set.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(&x, &y)| f(x, y))
+        .sum();
+    for (ca, cb) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += f(ca[l], cb[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// [`lane_sum`] over three slices.
+#[inline(always)]
+fn lane_sum2(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb, cc) = (
+        a.chunks_exact(LANES),
+        b.chunks_exact(LANES),
+        c.chunks_exact(LANES),
+    );
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .zip(cc.remainder())
+        .map(|((&x, &y), &z)| f(x, y, z))
+        .sum();
+    for ((ca, cb), cc) in ca.zip(cb).zip(cc) {
+        for l in 0..LANES {
+            acc[l] += f(ca[l], cb[l], cc[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 pub fn layernorm_forward(
     d: NormDims,
     x: &[f32],        // [rows, dim]
@@ -43,8 +90,8 @@ pub fn layernorm_forward(
             wide(
                 #[inline(always)]
                 || {
-                    let mu = x.iter().sum::<f32>() / n as f32;
-                    let var = x.iter().map(|&v| (v - mu) * (v - mu)).sum::<f32>() / n as f32;
+                    let mu = lane_sum(x, x, |a, _| a) / n as f32;
+                    let var = lane_sum(x, x, |a, _| (a - mu) * (a - mu)) / n as f32;
                     let rs = 1.0 / (var + LAYER_NORM_EPS).sqrt();
                     for c in 0..n {
                         y[c] = (x[c] - mu) * rs * weight[c] + bias[c];
@@ -87,16 +134,9 @@ pub fn layernorm_backward(
                         let r = chunk * ROW_CHUNK + local;
                         let (x, dy) = (&x[r * n..][..n], &dy[r * n..][..n]);
                         let (mu, rs) = (mean[r], rstd[r]);
-                        let mut g_mean = 0.0f32;
-                        let mut gx_mean = 0.0f32;
-                        for c in 0..n {
-                            let xhat = (x[c] - mu) * rs;
-                            let g = dy[c] * weight[c];
-                            g_mean += g;
-                            gx_mean += g * xhat;
-                        }
-                        g_mean /= n as f32;
-                        gx_mean /= n as f32;
+                        let g_mean = lane_sum(dy, weight, |g, w| g * w) / n as f32;
+                        let gx_mean =
+                            lane_sum2(dy, weight, x, |g, w, x| g * w * ((x - mu) * rs)) / n as f32;
                         for c in 0..n {
                             let xhat = (x[c] - mu) * rs;
                             let g = dy[c] * weight[c];
