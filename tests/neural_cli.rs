@@ -261,4 +261,9 @@ fn bench_train_reports_the_documented_json() {
     assert!(v["ms_per_step"].as_f64().unwrap() > 0.0);
     assert!(v["tokens_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["all_ms"].as_array().unwrap().len(), 3);
+    // Process CPU time per step, read from /proc on Linux.
+    if cfg!(target_os = "linux") {
+        assert!(v["cpu_ms_per_step"].as_f64().unwrap() > 0.0);
+        assert_eq!(v["all_cpu_ms"].as_array().unwrap().len(), 3);
+    }
 }

@@ -1,4 +1,5 @@
-//! `apmdm bench train`: median wall time of full AP-MDM optimizer steps on random tokens.
+//! `apmdm bench train`: median wall time and process CPU time of full AP-MDM optimizer steps on
+//! random tokens; with `--profile`, the time of every kernel op (`bench_profile`).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,6 +11,7 @@ use serde::Serialize;
 use apmdm::kernels::{Backend, Cpu, Rng, Wgpu};
 use apmdm::neural::{Example, Model, ModelConfig, TrainConfig, Trainer, MASK_ID};
 
+use super::bench_profile::{process_cpu_ns, OpStat, Profiled};
 use super::train::{
     at_most, check_training_memory, Device, MAX_BATCH, MAX_HEADS, MAX_LAYERS, MAX_WIDTH,
 };
@@ -48,6 +50,10 @@ pub struct TrainBenchArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Also time every kernel op of the timed steps (wall and process CPU time, GFLOP/s where
+    /// the op has a flop count); the per-op clock reads add a little to each step.
+    #[arg(long)]
+    profile: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,6 +64,12 @@ struct Report {
     backend: String,
     steps: usize,
     all_ms: Vec<f64>,
+    /// Median process CPU time (all threads) per step; absent where /proc is not readable.
+    cpu_ms_per_step: Option<f64>,
+    all_cpu_ms: Vec<f64>,
+    /// Per-op times over the timed steps, with `--profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<Vec<OpStat>>,
 }
 
 pub fn run(a: TrainBenchArgs) -> Result<ExitCode> {
@@ -88,6 +100,18 @@ fn random_examples(cfg: &ModelConfig, batch: usize, seq: usize, seed: u64) -> Ve
             Example { ids, targets, bits }
         })
         .collect()
+}
+
+/// The median of a non-empty list (the mean of the middle two for an even count).
+fn median(xs: &[f64]) -> f64 {
+    let mut sorted = xs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
 }
 
 fn bench<B: Backend>(be: &B, a: TrainBenchArgs) -> Result<ExitCode> {
@@ -122,37 +146,48 @@ fn bench<B: Backend>(be: &B, a: TrainBenchArgs) -> Result<ExitCode> {
     let data = random_examples(&cfg, a.batch, a.seq, 7);
     let refs: Vec<&Example> = data.iter().collect();
     let mut trainer = Trainer::new(model, TrainConfig::paper(1))?;
+    let profiler = Profiled::new(be);
+    profiler.record(false);
     let mut all_ms = Vec::new();
+    let mut all_cpu_ms = Vec::new();
     for i in 0..a.steps + 2 {
-        let t = Instant::now();
-        trainer.step_on(be, &refs)?;
+        profiler.record(a.profile && i >= 2);
+        let (c0, t) = (process_cpu_ns(), Instant::now());
+        if a.profile {
+            trainer.step_on(&profiler, &refs)?;
+        } else {
+            trainer.step_on(be, &refs)?;
+        }
         let ms = t.elapsed().as_secs_f64() * 1e3;
+        let cpu_ms = match (c0, process_cpu_ns()) {
+            (Some(c0), Some(c1)) => Some(c1.saturating_sub(c0) as f64 / 1e6),
+            _ => None,
+        };
         if i >= 2 {
             all_ms.push(ms);
+            all_cpu_ms.extend(cpu_ms);
         }
         if !a.json {
             eprintln!(
-                "step {}: {ms:.1} ms{}",
+                "step {}: {ms:.1} ms, CPU {}{}",
                 i + 1,
+                cpu_ms.map_or("unknown".into(), |c| format!("{c:.1} ms")),
                 if i < 2 { " (warm-up)" } else { "" }
             );
         }
     }
-    let mut sorted = all_ms.clone();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    let median = if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    };
+    let median_ms = median(&all_ms);
+    let cpu_ms_per_step = (all_cpu_ms.len() == all_ms.len()).then(|| median(&all_cpu_ms));
     let r = Report {
-        ms_per_step: median,
-        tokens_per_s: (a.batch * a.seq) as f64 / (median / 1e3),
+        ms_per_step: median_ms,
+        tokens_per_s: (a.batch * a.seq) as f64 / (median_ms / 1e3),
         parameters,
         backend: be.name(),
         steps: a.steps,
         all_ms,
+        cpu_ms_per_step,
+        all_cpu_ms,
+        profile: a.profile.then(|| profiler.rows()),
     };
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -165,6 +200,55 @@ fn bench<B: Backend>(be: &B, a: TrainBenchArgs) -> Result<ExitCode> {
             "{}: median {:.1} ms per optimizer step over {} steps, {:.0} tokens/s",
             r.backend, r.ms_per_step, r.steps, r.tokens_per_s
         );
+        if let Some(cpu) = r.cpu_ms_per_step {
+            println!("process CPU time (all threads): median {cpu:.1} ms per step");
+        }
+        if let Some(rows) = &r.profile {
+            let wall_total: f64 = r.all_ms.iter().sum();
+            let cpu_total = r.cpu_ms_per_step.map(|_| r.all_cpu_ms.iter().sum::<f64>());
+            print_profile(rows, r.steps, wall_total, cpu_total);
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The per-op table: per step, sorted by CPU time, with the time outside kernel ops (head
+/// splits and merges, loss bookkeeping, the trainer's loops) as the last row.
+/// GFLOP/s is over wall time; GFLOP per CPU-second is per core busy (under other load it is the
+/// steadier of the two).
+/// The last row is step time (mean) minus the ops' time.
+fn print_profile(rows: &[OpStat], steps: usize, wall_total: f64, cpu_total: Option<f64>) {
+    let per = steps as f64;
+    let mut rows: Vec<&OpStat> = rows.iter().collect();
+    rows.sort_by(|a, b| b.cpu_ms.total_cmp(&a.cpu_ms));
+    println!(
+        "{:<22} {:<30} {:>5} {:>8} {:>8} {:>7} {:>8} {:>10}",
+        "op", "shape", "calls", "wall ms", "CPU ms", "GFLOP", "GFLOP/s", "GFLOP/CPUs"
+    );
+    let (mut wall_ops, mut cpu_ops) = (0.0, 0.0);
+    for s in rows {
+        wall_ops += s.wall_ms / per;
+        cpu_ops += s.cpu_ms / per;
+        let gflop = s.flop.map(|f| f / per / 1e9);
+        let rate = |ms: f64| gflop.map_or("-".into(), |g| format!("{:.1}", g / (ms / per / 1e3)));
+        println!(
+            "{:<22} {:<30} {:>5} {:>8.1} {:>8.1} {:>7} {:>8} {:>10}",
+            s.op,
+            s.shape,
+            s.calls as f64 / per,
+            s.wall_ms / per,
+            s.cpu_ms / per,
+            gflop.map_or("-".into(), |g| format!("{g:.2}")),
+            rate(s.wall_ms),
+            rate(s.cpu_ms),
+        );
+    }
+    println!(
+        "{:<22} {:<30} {:>5} {:>8.1} {:>8}",
+        "outside kernel ops",
+        "",
+        "",
+        wall_total / per - wall_ops,
+        cpu_total.map_or("-".into(), |c| format!("{:.1}", c / per - cpu_ops)),
+    );
 }

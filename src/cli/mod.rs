@@ -1,6 +1,7 @@
 //! Subcommands of the `apmdm` binary; the only place (with report writers) that touches files.
 
 mod bench;
+mod bench_profile;
 mod bench_schedules;
 mod bench_train;
 mod check;

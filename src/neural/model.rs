@@ -3,6 +3,8 @@
 //! Every op runs through `kernels::ops`, so the same code trains on the reference, cpu and wgpu
 //! backends. Heads are split and merged here (plain copies): the kernels know nothing of models.
 
+use rayon::prelude::*;
+
 use crate::kernels::ops::{self, AttentionGrads, AttentionSaved};
 use crate::kernels::{Backend, Rng, Tensor};
 
@@ -330,57 +332,80 @@ impl Activations {
     }
 }
 
-/// Copies the fused `[b·t, 3d]` projection into three `[b, h, t, hd]` tensors.
+/// Copies the fused `[b·t, 3d]` projection into three `[b, h, t, hd]` tensors (sequences in
+/// parallel: each owns its slices, so the copy is the same on any thread count).
 fn split_heads(qkv: &[f32], dims: [usize; 4], q: &mut [f32], k: &mut [f32], v: &mut [f32]) {
-    let [b, h, t, hd] = dims;
+    let [_, h, t, hd] = dims;
     let d = h * hd;
-    for bi in 0..b {
-        for ti in 0..t {
-            let row = &qkv[(bi * t + ti) * 3 * d..][..3 * d];
-            for hi in 0..h {
-                let dst = ((bi * h + hi) * t + ti) * hd;
-                q[dst..dst + hd].copy_from_slice(&row[hi * hd..][..hd]);
-                k[dst..dst + hd].copy_from_slice(&row[d + hi * hd..][..hd]);
-                v[dst..dst + hd].copy_from_slice(&row[2 * d + hi * hd..][..hd]);
-            }
-        }
+    let per = h * t * hd;
+    if per == 0 {
+        return;
     }
+    q.par_chunks_mut(per)
+        .zip(k.par_chunks_mut(per))
+        .zip(v.par_chunks_mut(per))
+        .zip(qkv.par_chunks(t * 3 * d))
+        .for_each(|(((q, k), v), rows)| {
+            for (ti, row) in rows.chunks_exact(3 * d).enumerate() {
+                for hi in 0..h {
+                    let dst = (hi * t + ti) * hd;
+                    q[dst..dst + hd].copy_from_slice(&row[hi * hd..][..hd]);
+                    k[dst..dst + hd].copy_from_slice(&row[d + hi * hd..][..hd]);
+                    v[dst..dst + hd].copy_from_slice(&row[2 * d + hi * hd..][..hd]);
+                }
+            }
+        });
 }
 
 /// The inverse of [`split_heads`]: three `[b, h, t, hd]` gradients into one `[b·t, 3d]` buffer.
 fn merge_qkv(dims: [usize; 4], q: &[f32], k: &[f32], v: &[f32], qkv: &mut [f32]) {
-    let [b, h, t, hd] = dims;
+    let [_, h, t, hd] = dims;
     let d = h * hd;
-    for bi in 0..b {
-        for ti in 0..t {
-            let row = &mut qkv[(bi * t + ti) * 3 * d..][..3 * d];
-            for hi in 0..h {
-                let src = ((bi * h + hi) * t + ti) * hd;
-                row[hi * hd..][..hd].copy_from_slice(&q[src..src + hd]);
-                row[d + hi * hd..][..hd].copy_from_slice(&k[src..src + hd]);
-                row[2 * d + hi * hd..][..hd].copy_from_slice(&v[src..src + hd]);
-            }
-        }
+    let per = h * t * hd;
+    if per == 0 {
+        return;
     }
-}
-
-/// `[b, h, t, hd]` to `[b·t, h·hd]` (`to_rows`) or back.
-fn transpose_heads(dims: [usize; 4], src: &[f32], dst: &mut [f32], to_rows: bool) {
-    let [b, h, t, hd] = dims;
-    let d = h * hd;
-    for bi in 0..b {
-        for hi in 0..h {
-            for ti in 0..t {
-                let heads_at = ((bi * h + hi) * t + ti) * hd;
-                let rows_at = (bi * t + ti) * d + hi * hd;
-                if to_rows {
-                    dst[rows_at..rows_at + hd].copy_from_slice(&src[heads_at..heads_at + hd]);
-                } else {
-                    dst[heads_at..heads_at + hd].copy_from_slice(&src[rows_at..rows_at + hd]);
+    qkv.par_chunks_mut(t * 3 * d)
+        .zip(
+            q.par_chunks(per)
+                .zip(k.par_chunks(per))
+                .zip(v.par_chunks(per)),
+        )
+        .for_each(|(rows, ((q, k), v))| {
+            for (ti, row) in rows.chunks_exact_mut(3 * d).enumerate() {
+                for hi in 0..h {
+                    let src = (hi * t + ti) * hd;
+                    row[hi * hd..][..hd].copy_from_slice(&q[src..src + hd]);
+                    row[d + hi * hd..][..hd].copy_from_slice(&k[src..src + hd]);
+                    row[2 * d + hi * hd..][..hd].copy_from_slice(&v[src..src + hd]);
                 }
             }
-        }
+        });
+}
+
+/// `[b, h, t, hd]` to `[b·t, h·hd]` (`to_rows`) or back, sequences in parallel.
+fn transpose_heads(dims: [usize; 4], src: &[f32], dst: &mut [f32], to_rows: bool) {
+    let [_, h, t, hd] = dims;
+    let d = h * hd;
+    let per = h * t * hd;
+    if per == 0 {
+        return;
     }
+    dst.par_chunks_mut(per)
+        .zip(src.par_chunks(per))
+        .for_each(|(dst, src)| {
+            for hi in 0..h {
+                for ti in 0..t {
+                    let heads_at = (hi * t + ti) * hd;
+                    let rows_at = ti * d + hi * hd;
+                    if to_rows {
+                        dst[rows_at..rows_at + hd].copy_from_slice(&src[heads_at..heads_at + hd]);
+                    } else {
+                        dst[heads_at..heads_at + hd].copy_from_slice(&src[rows_at..rows_at + hd]);
+                    }
+                }
+            }
+        });
 }
 
 impl Model {

@@ -6,6 +6,8 @@ use rayon::prelude::*;
 use crate::kernels::backend::{AdamW, NormDims, LAYER_NORM_EPS};
 use crate::kernels::math;
 
+use super::wide;
+
 /// Elements per task for elementwise kernels: large enough to amortise scheduling.
 pub const ELEMENT_CHUNK: usize = 1 << 14;
 /// Rows per partial sum in layer norm's weight gradient.
@@ -19,6 +21,53 @@ pub fn layernorm_workspace(d: NormDims) -> usize {
 /// Chunks needed by `sum_of_squares` partial sums for a slice of `n` elements.
 pub fn norm_partials(n: usize) -> usize {
     n.div_ceil(ELEMENT_CHUNK)
+}
+
+/// Lanes of the row sums in layer norm: one AVX-512 register (two AVX2 ones).
+const LANES: usize = 16;
+
+/// Sum over c of f(a[c], b[c]) in `LANES` interleaved partial sums added in a fixed order, so the
+/// loop vectorises and the result does not depend on the thread count or the instruction set.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(&x, &y)| f(x, y))
+        .sum();
+    for (ca, cb) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += f(ca[l], cb[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// [`lane_sum`] over three slices.
+#[inline(always)]
+fn lane_sum2(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb, cc) = (
+        a.chunks_exact(LANES),
+        b.chunks_exact(LANES),
+        c.chunks_exact(LANES),
+    );
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .zip(cc.remainder())
+        .map(|((&x, &y), &z)| f(x, y, z))
+        .sum();
+    for ((ca, cb), cc) in ca.zip(cb).zip(cc) {
+        for l in 0..LANES {
+            acc[l] += f(ca[l], cb[l], cc[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 pub fn layernorm_forward(
@@ -38,14 +87,19 @@ pub fn layernorm_forward(
         .zip(x.par_chunks(n))
         .zip(mean.par_iter_mut().zip(rstd.par_iter_mut()))
         .for_each(|((y, x), (mean, rstd))| {
-            let mu = x.iter().sum::<f32>() / n as f32;
-            let var = x.iter().map(|&v| (v - mu) * (v - mu)).sum::<f32>() / n as f32;
-            let rs = 1.0 / (var + LAYER_NORM_EPS).sqrt();
-            for c in 0..n {
-                y[c] = (x[c] - mu) * rs * weight[c] + bias[c];
-            }
-            *mean = mu;
-            *rstd = rs;
+            wide(
+                #[inline(always)]
+                || {
+                    let mu = lane_sum(x, x, |a, _| a) / n as f32;
+                    let var = lane_sum(x, x, |a, _| (a - mu) * (a - mu)) / n as f32;
+                    let rs = 1.0 / (var + LAYER_NORM_EPS).sqrt();
+                    for c in 0..n {
+                        y[c] = (x[c] - mu) * rs * weight[c] + bias[c];
+                    }
+                    *mean = mu;
+                    *rstd = rs;
+                },
+            )
         });
 }
 
@@ -71,30 +125,28 @@ pub fn layernorm_backward(
         .zip(partials.par_chunks_mut(2 * n))
         .enumerate()
         .for_each(|(chunk, (dx, partial))| {
-            partial.fill(0.0);
-            let (pw, pb) = partial.split_at_mut(n);
-            for (local, dx) in dx.chunks_exact_mut(n).enumerate() {
-                let r = chunk * ROW_CHUNK + local;
-                let (x, dy) = (&x[r * n..][..n], &dy[r * n..][..n]);
-                let (mu, rs) = (mean[r], rstd[r]);
-                let mut g_mean = 0.0f32;
-                let mut gx_mean = 0.0f32;
-                for c in 0..n {
-                    let xhat = (x[c] - mu) * rs;
-                    let g = dy[c] * weight[c];
-                    g_mean += g;
-                    gx_mean += g * xhat;
-                }
-                g_mean /= n as f32;
-                gx_mean /= n as f32;
-                for c in 0..n {
-                    let xhat = (x[c] - mu) * rs;
-                    let g = dy[c] * weight[c];
-                    pb[c] += dy[c];
-                    pw[c] += dy[c] * xhat;
-                    dx[c] += rs * (g - g_mean - xhat * gx_mean);
-                }
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    partial.fill(0.0);
+                    let (pw, pb) = partial.split_at_mut(n);
+                    for (local, dx) in dx.chunks_exact_mut(n).enumerate() {
+                        let r = chunk * ROW_CHUNK + local;
+                        let (x, dy) = (&x[r * n..][..n], &dy[r * n..][..n]);
+                        let (mu, rs) = (mean[r], rstd[r]);
+                        let g_mean = lane_sum(dy, weight, |g, w| g * w) / n as f32;
+                        let gx_mean =
+                            lane_sum2(dy, weight, x, |g, w, x| g * w * ((x - mu) * rs)) / n as f32;
+                        for c in 0..n {
+                            let xhat = (x[c] - mu) * rs;
+                            let g = dy[c] * weight[c];
+                            pb[c] += dy[c];
+                            pw[c] += dy[c] * xhat;
+                            dx[c] += rs * (g - g_mean - xhat * gx_mean);
+                        }
+                    }
+                },
+            )
         });
     // Chunks are summed in their index order, whatever thread produced them.
     for partial in partials.chunks_exact(2 * n) {
@@ -110,9 +162,14 @@ pub fn gelu_forward(x: &[f32], y: &mut [f32]) {
     y.par_chunks_mut(ELEMENT_CHUNK)
         .zip(x.par_chunks(ELEMENT_CHUNK))
         .for_each(|(y, x)| {
-            for (y, &x) in y.iter_mut().zip(x) {
-                *y = math::gelu(x);
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    for (y, &x) in y.iter_mut().zip(x) {
+                        *y = math::gelu(x);
+                    }
+                },
+            )
         });
 }
 
@@ -123,9 +180,14 @@ pub fn gelu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
                 .zip(dy.par_chunks(ELEMENT_CHUNK)),
         )
         .for_each(|(dx, (x, dy))| {
-            for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
-                *dx += math::gelu_grad(x) * dy;
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+                        *dx += math::gelu_grad(x) * dy;
+                    }
+                },
+            )
         });
 }
 
@@ -133,10 +195,15 @@ pub fn relu_forward(x: &[f32], y: &mut [f32]) {
     y.par_chunks_mut(ELEMENT_CHUNK)
         .zip(x.par_chunks(ELEMENT_CHUNK))
         .for_each(|(y, x)| {
-            for (y, &x) in y.iter_mut().zip(x) {
-                // Not `x.max(0.0)`: its result for -0 is unspecified, and -0 must give +0.
-                *y = if x > 0.0 { x } else { 0.0 };
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    for (y, &x) in y.iter_mut().zip(x) {
+                        // Not `x.max(0.0)`: its result for -0 is unspecified, and -0 must give +0.
+                        *y = if x > 0.0 { x } else { 0.0 };
+                    }
+                },
+            )
         });
 }
 
@@ -147,12 +214,17 @@ pub fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
                 .zip(dy.par_chunks(ELEMENT_CHUNK)),
         )
         .for_each(|(dx, (x, dy))| {
-            for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
-                // Nothing is added where the derivative is 0: adding +0 would turn a -0 into +0.
-                if x > 0.0 {
-                    *dx += dy;
-                }
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+                        // Nothing is added where the derivative is 0: adding +0 would turn a -0 into +0.
+                        if x > 0.0 {
+                            *dx += dy;
+                        }
+                    }
+                },
+            )
         });
 }
 
@@ -160,9 +232,14 @@ pub fn residual_forward(a: &[f32], b: &[f32], out: &mut [f32]) {
     out.par_chunks_mut(ELEMENT_CHUNK)
         .zip(a.par_chunks(ELEMENT_CHUNK).zip(b.par_chunks(ELEMENT_CHUNK)))
         .for_each(|(o, (a, b))| {
-            for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
-                *o = a + b;
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+                        *o = a + b;
+                    }
+                },
+            )
         });
 }
 
@@ -171,10 +248,15 @@ pub fn residual_backward(dout: &[f32], da: &mut [f32], db: &mut [f32]) {
         .zip(db.par_chunks_mut(ELEMENT_CHUNK))
         .zip(dout.par_chunks(ELEMENT_CHUNK))
         .for_each(|((da, db), g)| {
-            for ((a, b), &g) in da.iter_mut().zip(db.iter_mut()).zip(g) {
-                *a += g;
-                *b += g;
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    for ((a, b), &g) in da.iter_mut().zip(db.iter_mut()).zip(g) {
+                        *a += g;
+                        *b += g;
+                    }
+                },
+            )
         });
 }
 
@@ -270,9 +352,14 @@ pub fn adamw_step(
                 .zip(v.par_chunks_mut(ELEMENT_CHUNK)),
         )
         .for_each(|((p, g), (m, v))| {
-            for i in 0..p.len() {
-                math::adamw_element(cfg, c1, c2, &mut p[i], g[i], &mut m[i], &mut v[i]);
-            }
+            wide(
+                #[inline(always)]
+                || {
+                    for i in 0..p.len() {
+                        math::adamw_element(cfg, c1, c2, &mut p[i], g[i], &mut m[i], &mut v[i]);
+                    }
+                },
+            )
         });
 }
 
@@ -288,8 +375,13 @@ pub fn sum_of_squares(g: &[f32], partials: &mut [f64]) -> f64 {
 
 pub fn scale(grads: &mut [f32], factor: f32) {
     grads.par_chunks_mut(ELEMENT_CHUNK).for_each(|g| {
-        for x in g {
-            *x *= factor;
-        }
+        wide(
+            #[inline(always)]
+            || {
+                for x in g {
+                    *x *= factor;
+                }
+            },
+        )
     });
 }
