@@ -474,7 +474,9 @@ fn the_f32_executor_fails_on_27_bit_values_and_names_where() {
 #[test]
 fn the_cli_runs_rows_by_the_f32_executor_and_names_the_failure() {
     // prefix_sum's AP-MDM schedule at n = 2 through the f32 executor: its 27-bit comparisons
-    // break in f32, so the row fails (exit 1) at step 1, position 0, token[13], and is not proved.
+    // break in f32, so the row fails (exit 1) at step 1 and is not proved. Which position and
+    // field break first depends on the order of f32 sums, which the gemm crate chooses by the
+    // CPU's vector width (AVX2 or AVX-512), so only a token field of step 1 is asserted.
     let (code, out) = apmdm_cli(&[
         "compile",
         "prefix_sum",
@@ -493,8 +495,10 @@ fn the_cli_runs_rows_by_the_f32_executor_and_names_the_failure() {
     let w = &row["weights"];
     assert_eq!(w["precision"], "f32");
     let m = &w["first_mismatch"];
-    assert_eq!((&m["step"], &m["position"]), (&1.into(), &0.into()), "{m}");
-    assert_eq!(m["field"], "token[13]");
+    assert_eq!(m["step"], 1, "{m}");
+    assert!(m["position"].as_u64().is_some_and(|p| p < 6), "{m}");
+    assert!(m["field"].as_str().unwrap().starts_with("token["), "{m}");
+    assert_ne!(m["expected"], m["found"], "{m}");
     assert!(w["f32_status"]
         .as_str()
         .unwrap()

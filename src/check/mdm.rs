@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use crate::compile::mdm_layout::MdmLayout;
 use crate::compile::mdm_run::{run_with, timed, MdmRunError};
 use crate::compile::pram_to_mdm::{initial_canvas, pram_to_mdm, CompileError, CompileLimits};
-use crate::machine::Canvas;
+
+use crate::machine::{Canvas, Proposal, StepFunction, StepFunctionError, Token};
 use crate::pram::program::Program;
 use crate::pram::{self, RunConfig};
-use crate::seq::{Evaluator, SeqStep};
+use crate::seq::{Evaluator, SeqStep, Word};
 
 use super::verdict::{Check, Status};
 use super::weights::{run_by_weights, weights_checks, Executor, ExecutorOptions, WeightsRow};
@@ -173,6 +174,47 @@ pub fn check_case_with(
     max_work: u64,
     exec: ExecutorOptions,
 ) -> Result<Row, CompileError> {
+    check_case_watched(
+        program,
+        config,
+        limits,
+        bounds,
+        max_work,
+        exec,
+        &mut |_| {},
+        &mut |_| {},
+    )
+}
+
+/// A step function that tells `watch` the number of each proposal it is asked for.
+struct Watched<'a> {
+    inner: &'a mut SeqStep,
+    watch: &'a mut dyn FnMut(usize),
+    proposals: usize,
+}
+
+impl StepFunction<Word> for Watched<'_> {
+    fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
+        self.proposals += 1;
+        (self.watch)(self.proposals);
+        self.inner.propose(x)
+    }
+}
+
+/// [`check_case_with`], handing the steps bound to `on_bound` once the interpreter has run
+/// (before the schedule is compiled) and the number of each proposal the seq executor makes to
+/// `watch` (for progress; the last proposal, which finds the fixed point, is one past the steps).
+#[allow(clippy::too_many_arguments)]
+pub fn check_case_watched(
+    program: &Program,
+    config: &RunConfig,
+    limits: &CompileLimits,
+    bounds: &MdmBounds,
+    max_work: u64,
+    exec: ExecutorOptions,
+    on_bound: &mut dyn FnMut(u64),
+    watch: &mut dyn FnMut(usize),
+) -> Result<Row, CompileError> {
     let executor = exec.executor;
     let (n, seed) = (config.n, config.seed);
     let mut config = config.clone();
@@ -198,6 +240,7 @@ pub fn check_case_with(
     let steps_bound = (bounds.steps.a as u64)
         .saturating_mul(m.rounds)
         .saturating_add(bounds.steps.b as u64);
+    on_bound(steps_bound);
     let mut checks = Vec::new();
     // The layout against its two bounds: computed from the same declared numbers, so these hold
     // by construction (identities, not evidence); a failure would be a defect of the layout.
@@ -281,7 +324,12 @@ pub fn check_case_with(
                 Err(e) => (Ok(Err(MdmRunError::Compile(e))), None),
                 Ok(x0) => {
                     let mut f = SeqStep::new(compiled.seq.clone(), Evaluator::Indexed);
-                    let run = run_with(&compiled, program, Canvas::new(x0), &mut f, false);
+                    let mut watched = Watched {
+                        inner: &mut f,
+                        watch: &mut *watch,
+                        proposals: 0,
+                    };
+                    let run = run_with(&compiled, program, Canvas::new(x0), &mut watched, false);
                     columns = Some(f.column_bytes_per_position);
                     let run = run.map(|(mut report, run)| {
                         report.widest_bits = f.widest;

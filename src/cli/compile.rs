@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
 
-use apmdm::check::mdm::{check_case_with, MdmBounds, Row};
+use apmdm::check::mdm::{check_case_watched, MdmBounds, Row};
 use apmdm::check::verdict::Summary;
 use apmdm::check::weights::{Executor, ExecutorOptions};
 use apmdm::compile::cfg::{Cfg, Node, RoundKind};
@@ -217,14 +217,24 @@ pub fn compile(args: CompileArgs) -> Result<ExitCode> {
             compiled.regions.length,
         )?;
     }
-    let row = check_case_with(
+    let bar = super::compile_apmdm::step_progress(args.json);
+    bar.set_message("compiling the schedule");
+    let row = check_case_watched(
         &l.program,
         &l.config,
         &l.limits,
         &MdmBounds::from_file(),
         u64::MAX,
         args.common.exec(),
+        &mut |bound| bar.set_length(bound),
+        &mut |proposal| {
+            if proposal == 1 {
+                bar.set_message("");
+            }
+            bar.set_position((proposal as u64).min(bar.length().unwrap_or(u64::MAX)));
+        },
     )?;
+    bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string(&row)?);
     } else {

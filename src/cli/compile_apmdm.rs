@@ -70,7 +70,7 @@ pub fn compile(args: &CompileArgs, l: &Loaded) -> Result<ExitCode> {
 
 /// A step counter on stderr for long runs (drawn only on a terminal, never with `--json`); its
 /// total, the proof's steps bound, is set once the interpreter has run.
-fn step_progress(hidden: bool) -> ProgressBar {
+pub(super) fn step_progress(hidden: bool) -> ProgressBar {
     let bar = ProgressBar::no_length();
     bar.set_draw_target(if hidden {
         ProgressDrawTarget::hidden()
