@@ -4,7 +4,7 @@
     python3 tests/weights_ref.py DIR [--steps K]
 
 DIR is what `apmdm compile PROGRAM --executor weights --emit-weights DIR` writes:
-model.safetensors (dense or sparse storage), config.json, layout.json and probe.json.
+model.safetensors (dense, sparse or coo storage), config.json, layout.json and probe.json.
 This script is written
 from docs/weights.md alone (NumPy and the `safetensors` package, nothing of apmdm's
 Rust code): for each probe canvas it builds the residual from the input map, runs the
@@ -81,8 +81,8 @@ class Config:
         self.dtype = c.get("dtype")
         self.storage = c.get("storage", "dense")
         self.stored = c.get("stored")
-        if self.storage not in ("dense", "sparse"):
-            raise BadInput(f"{where}: storage = {self.storage!r} (expected 'dense' or 'sparse')")
+        if self.storage not in ("dense", "sparse", "coo"):
+            raise BadInput(f"{where}: storage = {self.storage!r} (expected 'dense', 'sparse' or 'coo')")
 
         fw = c.get("field_widths")
         if not isinstance(fw, list) or not all(isinstance(w, int) and not isinstance(w, bool) and 1 <= w <= 62 for w in fw):
@@ -200,16 +200,18 @@ class Model:
             self.f = safe_open(path, framework="numpy")
         except Exception as e:  # noqa: BLE001 - the package raises several kinds
             raise BadInput(f"cannot open {path} as safetensors: {e}")
-        self.sparse = cfg.storage == "sparse"
+        self.storage = cfg.storage
         self.shapes = cfg.expected_tensors()
-        if self.sparse:
-            # matrices as <name>.indptr, .indices (U32) and .values; vectors (biases) dense
+        if self.storage != "dense":
+            # matrices as <name>.indptr (sparse) or <name>.rows (coo), .indices (U32) and
+            # .values; vectors (biases) dense
+            first = "indptr" if self.storage == "sparse" else "rows"
             expected = {}
             for name, shape in self.shapes.items():
                 if len(shape) == 1:
                     expected[name] = shape
                 else:
-                    for part in ("indptr", "indices", "values"):
+                    for part in (first, "indices", "values"):
                         expected[f"{name}.{part}"] = None
         else:
             expected = self.shapes
@@ -256,8 +258,10 @@ class Model:
 
     def get(self, name):
         shape = self.shapes[name]
-        if self.sparse and len(shape) > 1:
+        if self.storage == "sparse" and len(shape) > 1:
             t = self.dense_from_csr(name, shape)
+        elif self.storage == "coo" and len(shape) > 1:
+            t = self.dense_from_coo(name, shape)
         else:
             t = np.asarray(self.f.get_tensor(name), dtype=np.float64)
         if not np.all(np.isfinite(t)):
@@ -285,6 +289,27 @@ class Model:
             same_row = row_of[1:] == row_of[:-1]
             if np.any(same_row & (indices[1:] <= indices[:-1])):
                 raise BadInput(f"{name}.indices are not strictly increasing within a row")
+        t = np.zeros((rows, cols), dtype=np.float64)
+        t[row_of, indices] = values
+        return t.reshape(shape)
+
+    def dense_from_coo(self, name, shape):
+        """Entry i of the matrix [prod(shape[:-1]), shape[-1]] is values[i] at row rows[i] and
+        column indices[i]; the (row, column) pairs strictly increase; zeros elsewhere."""
+        rows, cols = int(np.prod(shape[:-1], dtype=np.int64)), shape[-1]
+        row_of = np.asarray(self.f.get_tensor(name + ".rows"), dtype=np.int64)
+        indices = np.asarray(self.f.get_tensor(name + ".indices"), dtype=np.int64)
+        values = np.asarray(self.f.get_tensor(name + ".values"), dtype=np.float64)
+        if not (row_of.shape == indices.shape == values.shape):
+            raise BadInput(f"{name}: {row_of.shape[0]} rows, {indices.shape[0]} indices and {values.shape[0]} values")
+        if row_of.size and (row_of.min() < 0 or row_of.max() >= rows):
+            raise BadInput(f"{name}.rows holds a row outside 0..{rows}")
+        if indices.size and (indices.min() < 0 or indices.max() >= cols):
+            raise BadInput(f"{name}.indices holds a column outside 0..{cols}")
+        if row_of.size > 1:
+            key = row_of * cols + indices
+            if np.any(key[1:] <= key[:-1]):
+                raise BadInput(f"{name}: the (row, column) pairs are not strictly increasing")
         t = np.zeros((rows, cols), dtype=np.float64)
         t[row_of, indices] = values
         return t.reshape(shape)

@@ -130,7 +130,7 @@ fn the_numpy_reference_reproduces_every_probed_proposal_and_catches_corruption()
         return;
     }
     // Three programs, both targets; whole runs are probed (at most 64 canvases each). The
-    // files are sparse F32 (about 10 MB each); one at a time, removed after.
+    // files are coordinate-list F32 (a few MB each); one at a time, removed after.
     for (program, target, n) in [
         ("parity", "mdm", 2),
         ("list_ranking", "apmdm", 2),
@@ -152,12 +152,12 @@ fn the_numpy_reference_reproduces_every_probed_proposal_and_catches_corruption()
                 );
             }
             std::fs::remove_dir_all(&other).unwrap();
-            // A corrupted sparse value of the read-out: the loader computes another proposal.
+            // A corrupted stored value of the read-out: the loader computes another proposal.
             corrupt(&dir.join("model.safetensors"), "readout.w.values");
             let (code, text) = reference(&dir);
             assert_eq!(
                 code, 1,
-                "the corrupted sparse tensor was not caught: {text}"
+                "the corrupted stored tensor was not caught: {text}"
             );
         }
         if program == "parity" {
@@ -243,12 +243,17 @@ fn the_numpy_reference_confirms_masks_and_insert_and_delete_bits() {
     assert!(!sized.exists());
     export(&model, &sized, on_disk, Storage::Sparse).unwrap();
     std::fs::remove_dir_all(&sized).unwrap();
-    // Dense storage is read by the same loader (below, both are run on the same probes).
+    // Dense and compressed-row storage are read by the same loader (below, all three are run
+    // on the same probes); the coordinate storage stores as many values as the compressed rows.
     let dense = scratch("control_dense");
     let d = export(&model, &dense, 1 << 30, Storage::Dense).unwrap();
     assert_eq!(d.stored, d.parameters);
     assert_eq!(d.dtype, "F32");
-    export(&model, &dir, 1 << 30, Storage::Sparse).unwrap();
+    let csr = scratch("control_csr");
+    let c = export(&model, &csr, 1 << 30, Storage::Sparse).unwrap();
+    let coo = export(&model, &dir, 1 << 30, Storage::Coo).unwrap();
+    assert_eq!(coo.stored, c.stored);
+    assert!(coo.stored < d.stored);
     let canvases: Vec<Vec<Option<i64>>> = vec![
         vec![Some(0), Some(1), None, Some(2), Some(3)],
         vec![
@@ -282,15 +287,20 @@ fn the_numpy_reference_confirms_masks_and_insert_and_delete_bits() {
     }
     let probe = serde_json::json!({"format": 1, "steps": steps});
     std::fs::write(dir.join("probe.json"), probe.to_string()).unwrap();
-    std::fs::write(dense.join("probe.json"), probe.to_string()).unwrap();
-    let (code, dense_text) = reference(&dense);
-    std::fs::remove_dir_all(&dense).unwrap();
-    assert_eq!(code, 0, "{dense_text}");
-    assert!(dense_text.contains("model: dense F32"), "{dense_text}");
+    for (other, name) in [(&dense, "dense"), (&csr, "sparse")] {
+        std::fs::write(other.join("probe.json"), probe.to_string()).unwrap();
+        let (code, other_text) = reference(other);
+        std::fs::remove_dir_all(other).unwrap();
+        assert_eq!(code, 0, "{other_text}");
+        assert!(
+            other_text.contains(&format!("model: {name} F32")),
+            "{other_text}"
+        );
+    }
     let (code, text) = reference_with(&dir, &["--mask-check"]);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("model: sparse F32"), "{text}");
+    assert!(text.contains("model: coo F32"), "{text}");
     let count = |what: &str| -> usize {
         let line = text
             .lines()

@@ -121,9 +121,10 @@ pub struct CompileArgs {
     /// together; checked before anything is written).
     #[arg(long, default_value_t = 1 << 30)]
     pub max_export_bytes: u64,
-    /// How model.safetensors stores each weight matrix: `sparse` (compressed rows of the
-    /// non-zero weights) or `dense` (the uniform shape), docs/weights.md.
-    #[arg(long, value_enum, default_value_t = apmdm::weights::export::Storage::Sparse)]
+    /// How model.safetensors stores each weight matrix: `coo` (the non-zero weights with their
+    /// row and column), `sparse` (compressed rows of the non-zero weights) or `dense` (the
+    /// uniform shape), docs/weights.md.
+    #[arg(long, value_enum, default_value_t = apmdm::weights::export::Storage::Coo)]
     pub weights_storage: apmdm::weights::export::Storage,
     /// Canvases written to `probe.json` with --emit-weights.
     #[arg(long, default_value_t = 4)]

@@ -1,5 +1,5 @@
-//! Export: a model as `model.safetensors` (each matrix sparse by rows, or dense at the uniform
-//! shape), `config.json` (shapes, the input map, head masks, the read-out order) and
+//! Export: a model as `model.safetensors` (each matrix as coordinates or compressed rows of its
+//! non-zero weights, or dense at the uniform shape), `config.json` (shapes, the input map, head masks, the read-out order) and
 //! `layout.json` (every wire's coordinate, meaning and live range), as `docs/weights.md` states
 //! them. The files depend on the
 //! model alone, so they are the same bytes for every seed and input.
@@ -18,8 +18,11 @@ use crate::seq::Cmp;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Storage {
-    /// Compressed sparse rows: `<name>.indptr`, `<name>.indices` (U32) and `<name>.values`.
+    /// Coordinates: `<name>.rows`, `<name>.indices` (U32) and `<name>.values`, one entry per
+    /// stored weight in row-major order.
     #[default]
+    Coo,
+    /// Compressed sparse rows: `<name>.indptr`, `<name>.indices` (U32) and `<name>.values`.
     Sparse,
     /// Every matrix dense at the uniform shape.
     Dense,
@@ -29,6 +32,7 @@ impl Storage {
     /// The name written to `config.json`.
     pub fn name(self) -> &'static str {
         match self {
+            Storage::Coo => "coo",
             Storage::Sparse => "sparse",
             Storage::Dense => "dense",
         }
@@ -189,7 +193,8 @@ fn u32_bytes(values: impl Iterator<Item = u32>) -> Vec<u8> {
 /// One tensor to write: name, dtype, shape, little-endian bytes.
 type Encoded = (String, Dtype, Vec<usize>, Vec<u8>);
 
-/// Encodes matrix `m` as `name` (dense) or `name.indptr`, `name.indices`, `name.values`.
+/// Encodes matrix `m` as `name` (dense), `name.rows`, `name.indices`, `name.values` (coo) or
+/// `name.indptr`, `name.indices`, `name.values` (sparse).
 fn encode(name: &str, m: &Matrix, storage: Storage, f32s: bool, out: &mut Vec<Encoded>) {
     let vdtype = if f32s { Dtype::F32 } else { Dtype::F64 };
     match storage {
@@ -206,6 +211,32 @@ fn encode(name: &str, m: &Matrix, storage: Storage, f32s: bool, out: &mut Vec<En
                 vdtype,
                 m.shape.clone(),
                 values_bytes(data.into_iter(), f32s),
+            ));
+        }
+        Storage::Coo => {
+            let nnz = m.rows.iter().map(Vec::len).sum::<usize>();
+            let rows = m
+                .rows
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| std::iter::repeat_n(i as u32, r.len()));
+            out.push((
+                format!("{name}.rows"),
+                Dtype::U32,
+                vec![nnz],
+                u32_bytes(rows),
+            ));
+            out.push((
+                format!("{name}.indices"),
+                Dtype::U32,
+                vec![nnz],
+                u32_bytes(m.rows.iter().flatten().map(|e| e.0)),
+            ));
+            out.push((
+                format!("{name}.values"),
+                vdtype,
+                vec![nnz],
+                values_bytes(m.rows.iter().flatten().map(|e| e.1), f32s),
             ));
         }
         Storage::Sparse => {
