@@ -1,8 +1,8 @@
 //! Export: a model as `model.safetensors` (each matrix as coordinates or compressed rows of its
-//! non-zero weights, or dense at the uniform shape), `config.json` (shapes, the input map, head masks, the read-out order) and
-//! `layout.json` (every wire's coordinate, meaning and live range), as `docs/weights.md` states
-//! them. The files depend on the
-//! model alone, so they are the same bytes for every seed and input.
+//! non-zero weights, or dense at the uniform shape), `config.json` (shapes, the input map, head
+//! masks, the read-out order) and `layout.json` (every wire's coordinate, meaning and live
+//! range), as `docs/weights.md` states them. The files depend on the model alone, so they are
+//! the same bytes for every seed and input.
 
 use std::path::Path;
 
