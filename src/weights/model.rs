@@ -808,6 +808,10 @@ impl Model {
 /// Positions (scores) or dimensions (reads) computed together in registers.
 const BLOCK: usize = 8;
 
+/// Below this, `exp` is exactly +0 in f64: e^-746 < 2^-1076, under half the smallest subnormal
+/// (2^-1074), so every faithful exp rounds it to 0 (checked against this libm by a test).
+const UNDERFLOW: f64 = -746.0;
+
 /// One head's keys (transposed: `[dimension][position]`), values (`[position][dimension]`) and
 /// queries (`[position][dimension]`) over every model position.
 struct Prepared {
@@ -914,12 +918,19 @@ impl Prepared {
             *slot = dot(j);
         }
         let best = scores[lo..hi].iter().fold(scores[0], |b: f64, &s| b.max(s));
-        // a_j = exp(s_j - best) (in place) and their total, over visible j in order.
+        // a_j = exp(s_j - best) (in place) and their total, over visible j in order. Below
+        // UNDERFLOW, exp is exactly +0 in f64 and is not called (libm's underflow path is slow);
+        // the positions with a_j != 0 are listed, in order, for the reads.
         let mut total = 0.0;
+        let mut nonzero = Vec::new();
         for j in std::iter::once(0).chain(lo..hi) {
-            let e = (scores[j] - best).exp();
+            let x = scores[j] - best;
+            let e = if x < UNDERFLOW { 0.0 } else { x.exp() };
             scores[j] = e;
-            total += e;
+            if e != 0.0 {
+                total += e;
+                nonzero.push(j);
+            }
         }
         // Each read: the sum over visible j in order of a_j v_jt, eight dimensions at a time.
         let mut acc = [0.0f64; 128];
@@ -934,7 +945,7 @@ impl Prepared {
         while t0 < dv {
             if t0 + BLOCK <= dv {
                 let mut a = [0.0f64; BLOCK];
-                for j in std::iter::once(0).chain(lo..hi) {
+                for &j in &nonzero {
                     let e = scores[j];
                     let v: &[f64; BLOCK] = self.values[j * dv + t0..][..BLOCK]
                         .try_into()
@@ -948,7 +959,7 @@ impl Prepared {
             } else {
                 for (t, slot) in acc.iter_mut().enumerate().skip(t0) {
                     let mut a = 0.0;
-                    for j in std::iter::once(0).chain(lo..hi) {
+                    for &j in &nonzero {
                         a += scores[j] * self.values[j * dv + t];
                     }
                     *slot = a;
@@ -1027,5 +1038,26 @@ impl Model {
         for e in &mut self.layers[layer].units[unit].w2 {
             e.1 = -e.1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UNDERFLOW;
+
+    #[test]
+    fn exp_is_exactly_zero_below_the_underflow_cut() {
+        // The forward skips exp below UNDERFLOW and writes +0: this libm must agree, from the
+        // cut down to the most negative scores and past them.
+        let mut x = UNDERFLOW;
+        while x > -1e300 {
+            let e = x.exp();
+            assert!(e == 0.0 && e.is_sign_positive(), "exp({x}) = {e:e}");
+            assert!((x - 0.25).exp() == 0.0, "exp({}) is not 0", x - 0.25);
+            x = if x > -2000.0 { x - 0.125 } else { x * 1.5 };
+        }
+        assert_eq!(f64::NEG_INFINITY.exp(), 0.0);
+        // Just above the cut, exp is still a positive subnormal: the cut is not too high.
+        assert!((-745.0f64).exp() > 0.0);
     }
 }
