@@ -292,6 +292,25 @@ fn step_refuses_bad_files_and_reports_a_run_cut_short() {
         .as_str()
         .unwrap()
         .contains("before a fixed point"));
+    // A file over --max-input-bytes is refused before it is read.
+    let size = std::fs::metadata(&seq).unwrap().len();
+    let limit = (size - 1).to_string();
+    let (code, _, stderr) = apmdm(&[
+        "step",
+        "--seq",
+        s(&seq),
+        "--canvas",
+        s(&canvas),
+        "--max-input-bytes",
+        &limit,
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the envelope has {size} bytes, over the limit of {limit} (--max-input-bytes)"
+        )),
+        "{stderr}"
+    );
     // The n = 4 schedule on its own canvas still runs: the refusal above was the mismatch.
     let (code, _, stderr) = apmdm(&["step", "--seq", s(&other_seq), "--canvas", s(&other)]);
     assert_eq!(code, 0, "{stderr}");

@@ -246,6 +246,20 @@ fn bad_input_is_an_error_not_a_panic() {
     let (code, _, stderr) = apmdm(&["plot", "--data", "/nonexistent/rows.json", "--out", o]);
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot read"), "{stderr}");
+    let (code, _, stderr) = apmdm(&[
+        "plot",
+        "--data",
+        &data,
+        "--max-input-bytes",
+        "1K",
+        "--out",
+        o,
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("over the limit of 1024 (--max-input-bytes)"),
+        "{stderr}"
+    );
     let bad = out.join("bad.json");
     std::fs::write(&bad, "{\"format\": 1, \"rows\": [{}]}").unwrap();
     let (code, _, _) = apmdm(&["plot", "--data", bad.to_str().unwrap(), "--out", o]);

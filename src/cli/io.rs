@@ -15,6 +15,55 @@ use std::sync::Mutex;
 
 use apmdm::output_file::{self, OutputFile};
 
+/// The whole file, refused without reading it when it is longer than `limit` bytes (and, for a
+/// file that grows while it is read, once more than `limit` bytes have come). `what` names the
+/// file in the refusal ("the trace"), `option` the option that sets the limit.
+pub(crate) fn read_limited(
+    path: &Path,
+    limit: u64,
+    what: &str,
+    option: &str,
+) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let refuse = |len: u64| {
+        anyhow::anyhow!(
+            "{}: {what} has {len} bytes, over the limit of {limit} ({option})",
+            path.display()
+        )
+    };
+    let failed = |e: io::Error| {
+        anyhow::anyhow!(
+            "cannot read {}: {}",
+            path.display(),
+            output_file::describe(&e)
+        )
+    };
+    let file = std::fs::File::open(path).map_err(failed)?;
+    let len = file.metadata().map_err(failed)?.len();
+    if len > limit {
+        return Err(refuse(len));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(failed)?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// [`read_limited`] as UTF-8 text.
+pub(crate) fn read_limited_text(
+    path: &Path,
+    limit: u64,
+    what: &str,
+    option: &str,
+) -> anyhow::Result<String> {
+    String::from_utf8(read_limited(path, limit, what, option)?)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text ({e})", path.display()))
+}
+
 /// Writes `bytes` to `path` (a temporary file beside it, renamed over it; a FIFO or device in
 /// place), as `apmdm::output_file` says.
 pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

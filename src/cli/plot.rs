@@ -68,6 +68,10 @@ pub struct PlotArgs {
     /// The largest size accepted (as `apmdm check`).
     #[arg(long, default_value_t = 16384)]
     max_n: usize,
+    /// The largest --data file read, in bytes (suffixes K, M, G: powers of 1024); a larger one
+    /// is refused before it is read.
+    #[arg(long, default_value = "1G", value_parser = super::memory_size)]
+    max_input_bytes: u64,
 }
 
 /// A PRAM program to run.
@@ -189,8 +193,12 @@ fn run_rows(args: &PlotArgs) -> Result<Vec<PlotRow>> {
 
 /// The rows of a data file, restricted to the programs and target asked.
 fn read_rows(path: &Path, args: &PlotArgs) -> Result<Vec<PlotRow>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow!("cannot read {}: {}", path.display(), describe(&e)))?;
+    let text = super::io::read_limited_text(
+        path,
+        args.max_input_bytes,
+        "the data file",
+        "--max-input-bytes",
+    )?;
     let data = PlotData::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let present: Vec<&str> = {
         let mut seen = BTreeSet::new();

@@ -41,16 +41,19 @@ pub struct StepArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-}
-
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    /// The largest envelope or canvas file read, in bytes (suffixes K, M, G: powers of 1024); a
+    /// larger one is refused before it is read (exit 2).
+    #[arg(long, default_value = "1G", value_parser = super::memory_size)]
+    max_input_bytes: u64,
 }
 
 pub fn run(args: StepArgs) -> Result<ExitCode> {
-    let envelope = Envelope::from_json(&read(&args.seq)?)
+    let read = |path: &Path, what: &str| {
+        super::io::read_limited_text(path, args.max_input_bytes, what, "--max-input-bytes")
+    };
+    let envelope = Envelope::from_json(&read(&args.seq, "the envelope")?)
         .with_context(|| format!("{}", args.seq.display()))?;
-    let file = CanvasFile::from_json(&read(&args.canvas)?, &envelope)
+    let file = CanvasFile::from_json(&read(&args.canvas, "the canvas file")?, &envelope)
         .with_context(|| format!("{}", args.canvas.display()))?;
     let max_steps = args.max_steps.unwrap_or(envelope.layout.caps.max_steps);
     if max_steps == 0 {

@@ -42,7 +42,12 @@ pub fn run(args: ViewArgs) -> Result<ExitCode> {
             .is_none_or(|e| !e.eq_ignore_ascii_case("pram"));
     if is_trace {
         let out = args.out.clone().unwrap_or_else(|| default_out(input, ""));
-        let bytes = read_limited(input, args.max_trace_bytes)?;
+        let bytes = super::io::read_limited(
+            input,
+            args.max_trace_bytes,
+            "the trace",
+            "--max-trace-bytes",
+        )?;
         let text = String::from_utf8(bytes)
             .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text ({e})", input.display()))?;
         let file = apmdm::view::TraceFile::read(&text)
@@ -74,34 +79,6 @@ pub fn run(args: ViewArgs) -> Result<ExitCode> {
         theorem: None,
     };
     super::compile::trace(trace)
-}
-
-/// The whole file, refused without reading it when it is longer than `limit` bytes (and, for a
-/// file that grows while it is read, once more than `limit` bytes have come).
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let refuse = |len: u64| {
-        anyhow::anyhow!(
-            "{}: the trace has {len} bytes, over the limit of {limit} (--max-trace-bytes)",
-            path.display()
-        )
-    };
-    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let len = file
-        .metadata()
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if len > limit {
-        return Err(refuse(len));
-    }
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(refuse(bytes.len() as u64));
-    }
-    Ok(bytes)
 }
 
 /// `NAME{suffix}.html` in the current folder, NAME the input's file stem.
