@@ -4,8 +4,7 @@
 //! pays GROW and DELETE steps; a round that faults right after an allocation is recorded, so the
 //! allocation it ran with is counted.
 
-use std::process::Command;
-
+use crate::common::apmdm;
 use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds, ApmdmRow};
 use apmdm::check::verdict::Status;
 use apmdm::check::weights::ExecutorOptions;
@@ -167,18 +166,6 @@ fn positions_in_use_are_read_from_the_tokens() {
     let tight = pram_to_apmdm_in(&program, 1, &limits, ApmdmMode::Tight).unwrap();
     let y = initial_canvas(&tight, &program, &config).unwrap();
     assert_eq!(used_positions(&tight, &y), y.len());
-}
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -1,20 +1,7 @@
 //! The `apmdm` binary end to end: the checker, the demo, JSONL output and error messages.
 
-use std::process::Command;
-
+use crate::common::apmdm;
 use apmdm::compile::envelope::{CanvasFile, Envelope, Target};
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .expect("the apmdm binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn check_json_reports_every_builtin_row_as_passing() {

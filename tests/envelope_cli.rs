@@ -2,20 +2,8 @@
 //! not depend on the seed or the input, and `apmdm step` runs it on an emitted canvas, in a
 //! process that has neither the program's source nor its name, to the interpreter's answer.
 
+use crate::common::apmdm;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .expect("the apmdm binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A fresh directory of its own for one test.
 fn fresh_dir(tag: &str) -> PathBuf {

@@ -1,21 +1,8 @@
 //! The front end on hostile input: long operator chains, deep nesting and deep JSON are located
 //! errors, never a crash; large shallow expressions run; every diagnostic is one line in words.
 
+use crate::common::apmdm;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// Runs the binary; returns the exit status, stdout and stderr.
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Writes `bytes` to a fresh file named `name` in this test's own folder.
 fn file(test: &str, name: &str, bytes: &[u8]) -> PathBuf {

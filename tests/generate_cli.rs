@@ -1,18 +1,6 @@
 //! `apmdm check --theorem 5|6` and `apmdm demo dyck` end to end.
 
-use std::process::Command;
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .expect("the apmdm binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::apmdm;
 
 #[test]
 fn theorems_5_and_6_in_json() {

@@ -2,23 +2,12 @@
 //! into FIFOs and full devices; standard output that is full or closed; streamed `--trace` and
 //! `--json` byte for byte as the in-memory writers printed them (`tests/data/io/`).
 
+use crate::common::apmdm;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{symlink, FileTypeExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .expect("the apmdm binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A fresh, empty folder for one test.
 fn folder(name: &str) -> PathBuf {

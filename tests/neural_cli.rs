@@ -1,19 +1,7 @@
 //! `apmdm train`, `eval` and `bench train` end to end: JSON schemas, resume, refused checkpoints.
 
+use crate::common::apmdm;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .expect("the apmdm binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A fresh folder under the system temp dir, unique per test.
 fn scratch(name: &str) -> PathBuf {

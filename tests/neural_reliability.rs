@@ -3,21 +3,9 @@
 //! silently overwritten, and every size option is refused above its limit with a message.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use crate::common::apmdm;
 use apmdm::neural::checkpoint;
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .expect("the apmdm binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// A fresh folder under the system temp dir, unique per test.
 fn scratch(name: &str) -> PathBuf {

@@ -8,8 +8,8 @@
 //! scratch and compared, row and figure, with the committed ones.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use crate::common::apmdm;
 use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds};
 use apmdm::check::mdm::{check_case, MdmBounds};
 use apmdm::check::weights::ExecutorOptions;
@@ -19,18 +19,6 @@ use apmdm::plot::growth::{fits, PlotData, PlotRow};
 use apmdm::pram::{library, RunConfig};
 
 const FIGURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/figures");
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .expect("the apmdm binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn scratch(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("apmdm-plot-{tag}-{}", std::process::id()));

@@ -1,18 +1,6 @@
 //! `apmdm run` end to end: the JSON contract, located errors on stderr, the JSONL trace.
 
-use std::process::Command;
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::apmdm;
 
 #[test]
 fn json_output_is_one_object_with_the_contract_keys() {

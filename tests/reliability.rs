@@ -3,8 +3,7 @@
 //! refused with its estimate (or its row is "not run"), and the interpreter's total-work and
 //! allocation limits stop runs that would otherwise go on for days.
 
-use std::process::Command;
-
+use crate::common::apmdm;
 use apmdm::check::apmdm::{check_apmdm_case, ApmdmBounds};
 use apmdm::check::mdm::{check_case, MdmBounds};
 use apmdm::check::verdict::Status;
@@ -15,18 +14,6 @@ use apmdm::compile::pram_to_apmdm::pram_to_apmdm;
 use apmdm::compile::pram_to_mdm::{CompileError, CompileLimits};
 use apmdm::pram::{self, Limit, Outcome, RunConfig};
 use apmdm::seq::Evaluator;
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn temp(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("apmdm-reliability-{}", std::process::id()));

@@ -7,6 +7,8 @@
 
 mod kernel_cases;
 
+mod common;
+
 mod apmdm_compile;
 mod apmdm_counters;
 mod apmdm_layouts;

@@ -3,8 +3,8 @@
 //! bad traces are errors with a message; the page's sampling and size limit.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use crate::common::apmdm;
 use apmdm::machine::library::{
     parity_canvas, reverse_arm_canvas, ParityEliminator, ParityToken, ReverseArm, END,
 };
@@ -12,18 +12,6 @@ use apmdm::machine::{self, ModelClass, RunConfig, Trace};
 use apmdm::seq::Word;
 use apmdm::view::format::trace_to_format1;
 use apmdm::view::{Header, Origin, TraceFile};
-
-fn apmdm(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn folder(name: &str) -> PathBuf {
     let dir =
