@@ -12,7 +12,8 @@
 use super::lower::{Code, Instr};
 use super::outcome::{Fault, FaultKind};
 use super::program::BinOp;
-use super::round::{ChunkOut, Memory, ReadRecord, RoundSetup, Store};
+use super::round::{ChunkOut, Memory, ReadRecord, RoundSetup};
+use super::word::Word;
 
 /// Processors per batch.
 const BATCH: usize = 512;
@@ -42,19 +43,26 @@ pub(super) fn run_columns(
             uniform.push(*dst as usize);
         }
     }
+    // No instruction of the body writes a uniform slot (registers are read-only and the
+    // prologue's temporaries are never reused by the body), so they are filled once.
+    for &u in &uniform {
+        cols[u * BATCH..(u + 1) * BATCH].fill(scalars[u]);
+    }
     let mut lanes: Vec<Lanes> = vec![[0; WORDS]; code.instrs.len() + 1];
     let first_local = code.registers as usize;
     let mut first = lo;
     while first < hi {
         let count = ((hi - first) as usize).min(BATCH);
-        for &u in &uniform {
-            cols[u * BATCH..u * BATCH + count].fill(scalars[u]);
-        }
-        for l in 0..count {
-            let pid = first + l as u64;
-            if let [(start, _)] = s.ranges {
-                cols[first_local * BATCH + l] = start + pid as i64;
-            } else {
+        if let [(start, _)] = s.ranges {
+            // One index (the common case): the processor's index is `start + pid`.
+            let at = start + first as i64;
+            let index = &mut cols[first_local * BATCH..first_local * BATCH + count];
+            for (l, x) in index.iter_mut().enumerate() {
+                *x = at + l as i64;
+            }
+        } else {
+            for l in 0..count {
+                let pid = first + l as u64;
                 let mut rest = pid;
                 for (k, &(start, size)) in s.ranges.iter().enumerate().rev() {
                     cols[(first_local + k) * BATCH + l] = start + (rest % size) as i64;
@@ -182,10 +190,7 @@ fn run_batch(
                 index,
                 value,
             } => each(&here, |l| match mem.address(array, cols[col(index) + l]) {
-                Ok(addr) => out.stores[site as usize].push(Store {
-                    addr,
-                    value: cols[col(value) + l],
-                }),
+                Ok(addr) => out.stores[site as usize].push(addr, cols[col(value) + l]),
                 Err(k) => fail(l, k, pc, &mut live),
             }),
             Instr::JumpIfZero { cond, target } => {
@@ -222,9 +227,12 @@ fn first_count(all: &Lanes) -> usize {
     all.iter().map(|w| w.count_ones() as usize).sum()
 }
 
-/// Runs `instr` for lanes `0..count` at once. Returns `None`, having changed nothing, when some
-/// lane would fault (or the instruction has no dense form): the lane-by-lane path then runs it
-/// and finds the lowest faulting lane. For a conditional jump, returns the lanes that jump.
+/// Runs `instr` for lanes `0..count` at once. Returns `None` when some lane would fault (or the
+/// instruction has no dense form), having changed nothing but perhaps its destination column
+/// where that is not one of its operands (so the lane-by-lane path, which then runs it and finds
+/// the lowest faulting lane, sees the same operands; the faulting lanes stop there, and every
+/// other lane's destination is written again). For a conditional jump, returns the lanes that
+/// jump.
 fn dense(
     instr: Instr,
     cols: &mut [i64],
@@ -236,7 +244,6 @@ fn dense(
 ) -> Option<Lanes> {
     let none = [0u64; WORDS];
     let col = |slot: u32| slot as usize * BATCH..slot as usize * BATCH + count;
-    let (min, max) = (s.word.min, s.word.max);
     let tmp = &mut scratch[..count];
     match instr {
         Instr::Const { dst, value } => {
@@ -255,24 +262,32 @@ fn dense(
             cols[col(dst)].copy_from_slice(tmp);
         }
         Instr::Bin { op, dst, a, b } => {
-            let (a, b) = (&cols[col(a)], &cols[col(b)]);
-            if !dense_bin(op, a, b, tmp, (min, max)) {
-                for ((t, &x), &y) in tmp.iter_mut().zip(a).zip(b) {
-                    *t = s.word.bin(op, x, y).ok()?;
+            if dst != a && dst != b {
+                let (d, [x, y]) = split(cols, dst, [a, b], count);
+                if !dense_bin(op, x, y, d, s.word) {
+                    for ((t, &x), &y) in d.iter_mut().zip(x).zip(y) {
+                        *t = s.word.bin(op, x, y).ok()?;
+                    }
                 }
+            } else {
+                let (a, b) = (&cols[col(a)], &cols[col(b)]);
+                if !dense_bin(op, a, b, tmp, s.word) {
+                    for ((t, &x), &y) in tmp.iter_mut().zip(a).zip(b) {
+                        *t = s.word.bin(op, x, y).ok()?;
+                    }
+                }
+                cols[col(dst)].copy_from_slice(tmp);
             }
-            cols[col(dst)].copy_from_slice(tmp);
         }
         Instr::Read { dst, array, index } => {
             let window = window(mem, array);
-            let index = &cols[col(index)];
-            if !in_bounds(index, window.len()) {
-                return None;
+            if dst != index {
+                let (d, [index]) = split(cols, dst, [index], count);
+                gather(window, index, d)?;
+            } else {
+                gather(window, &cols[col(index)], tmp)?;
+                cols[col(dst)].copy_from_slice(tmp);
             }
-            for (t, &i) in tmp.iter_mut().zip(index) {
-                *t = window[i as usize];
-            }
-            cols[col(dst)].copy_from_slice(tmp);
         }
         Instr::Write {
             site,
@@ -281,17 +296,20 @@ fn dense(
             value,
         } => {
             let a = array as usize;
+            let (len, base) = (mem.len[a], mem.base[a]);
             let index = &cols[col(index)];
-            if !in_bounds(index, mem.len[a] as usize) {
-                return None;
+            let values = &cols[col(value)];
+            let at = index[0];
+            if consecutive(index) && at >= 0 && at as u64 + count as u64 <= len {
+                // Processor k of the batch writes `at + k`: the values are buffered as one run.
+                out.stores[site as usize].push_run(base + at as u64, values);
+            } else {
+                if !in_bounds(index, len as usize) {
+                    return None;
+                }
+                let addrs = index.iter().map(|&i| base + i as u64);
+                out.stores[site as usize].push_all(addrs, values);
             }
-            let base = mem.base[a];
-            out.stores[site as usize].extend(index.iter().zip(&cols[col(value)]).map(
-                |(&i, &v)| Store {
-                    addr: base + i as u64,
-                    value: v,
-                },
-            ));
         }
         Instr::JumpIfZero { cond, .. } => {
             let mut taken = none;
@@ -309,6 +327,54 @@ fn dense(
     Some(none)
 }
 
+/// The first `count` lanes of column `dst` (mutable) and of each column of `srcs` (none of them
+/// `dst`).
+fn split<const K: usize>(
+    cols: &mut [i64],
+    dst: u32,
+    srcs: [u32; K],
+    count: usize,
+) -> (&mut [i64], [&[i64]; K]) {
+    let dst = dst as usize;
+    let (below, rest) = cols.split_at_mut(dst * BATCH);
+    let (d, above) = rest.split_at_mut(BATCH);
+    let (below, above) = (&*below, &*above);
+    let srcs = srcs.map(|src| {
+        let src = src as usize;
+        if src < dst {
+            &below[src * BATCH..src * BATCH + count]
+        } else {
+            &above[(src - dst - 1) * BATCH..(src - dst - 1) * BATCH + count]
+        }
+    });
+    (&mut d[..count], srcs)
+}
+
+/// `out[k] = window[index[k]]` for every lane, in one pass that also checks the bounds; `None`
+/// when some index lies outside the window (`out` then holds nothing useful).
+fn gather(window: &[i64], index: &[i64], out: &mut [i64]) -> Option<()> {
+    let len = window.len() as u64;
+    let last = len.checked_sub(1)?;
+    let mut ok = true;
+    for (t, &i) in out.iter_mut().zip(index) {
+        ok &= (i as u64) < len;
+        // Clamped, so that a lane out of bounds reads a cell of the window (and is then
+        // reported by the lane-by-lane path) rather than stopping the loop.
+        *t = window[(i as u64).min(last) as usize];
+    }
+    ok.then_some(())
+}
+
+/// Whether `index` counts up by one from its first element (one branch-free pass).
+fn consecutive(index: &[i64]) -> bool {
+    let at = index[0];
+    index
+        .iter()
+        .enumerate()
+        .fold(0i64, |diff, (k, &i)| diff | (i ^ at.wrapping_add(k as i64)))
+        == 0
+}
+
 /// The cells of `array`'s window.
 fn window(mem: &Memory, array: u32) -> &[i64] {
     let a = array as usize;
@@ -324,7 +390,14 @@ fn in_bounds(index: &[i64], len: usize) -> bool {
 
 /// `op` over the lanes into `out` when it is one of the operators with a branch-free form;
 /// false when it is not, or when some lane leaves the word (`out` then holds nothing useful).
-fn dense_bin(op: BinOp, a: &[i64], b: &[i64], out: &mut [i64], (min, max): (i64, i64)) -> bool {
+/// The checks accumulate bits over the lanes rather than branch per lane, so the loops
+/// vectorize: a w-bit word holds `v` exactly when `v ^ (v >> 63)` (v, or -v - 1 when negative)
+/// is at most `max = 2^(w-1) - 1`, and for all lanes at once when their OR is; a sum or
+/// difference overflowed 64 bits exactly when the sign bit of the expression below is set.
+fn dense_bin(op: BinOp, a: &[i64], b: &[i64], out: &mut [i64], word: Word) -> bool {
+    let (min, max) = (word.min, word.max);
+    // The word is `-2^(w-1) ..= 2^(w-1) - 1` (always, for words made by `Word::new`).
+    let symmetric = min == -max - 1 && (max as u64 + 1).is_power_of_two();
     // Comparisons give 0 or 1, which every word (at least 2 bits) holds.
     macro_rules! compare {
         ($f:expr) => {{
@@ -345,15 +418,37 @@ fn dense_bin(op: BinOp, a: &[i64], b: &[i64], out: &mut [i64], (min, max): (i64,
             !bad
         }};
     }
+    // `$f` gives the wrapped value and a word whose sign bit is set on a 64-bit overflow.
+    macro_rules! masked {
+        ($f:expr) => {{
+            if !symmetric {
+                return false;
+            }
+            let (mut over, mut mag) = (0i64, 0i64);
+            for ((t, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                let (v, o): (i64, i64) = $f(x, y);
+                *t = v;
+                over |= o;
+                mag |= v ^ (v >> 63);
+            }
+            over >= 0 && mag <= max
+        }};
+    }
     match op {
-        BinOp::Add => checked!(i64::overflowing_add),
-        BinOp::Sub => checked!(i64::overflowing_sub),
+        BinOp::Add => masked!(|x: i64, y: i64| {
+            let v = x.wrapping_add(y);
+            (v, (x ^ v) & (y ^ v))
+        }),
+        BinOp::Sub => masked!(|x: i64, y: i64| {
+            let v = x.wrapping_sub(y);
+            (v, (x ^ y) & (x ^ v))
+        }),
         BinOp::Mul => checked!(i64::overflowing_mul),
-        BinOp::Min => checked!(|x: i64, y: i64| (x.min(y), false)),
-        BinOp::Max => checked!(|x: i64, y: i64| (x.max(y), false)),
-        BinOp::BitAnd => checked!(|x: i64, y: i64| (x & y, false)),
-        BinOp::BitOr => checked!(|x: i64, y: i64| (x | y, false)),
-        BinOp::BitXor => checked!(|x: i64, y: i64| (x ^ y, false)),
+        BinOp::Min => masked!(|x: i64, y: i64| (x.min(y), 0)),
+        BinOp::Max => masked!(|x: i64, y: i64| (x.max(y), 0)),
+        BinOp::BitAnd => masked!(|x: i64, y: i64| (x & y, 0)),
+        BinOp::BitOr => masked!(|x: i64, y: i64| (x | y, 0)),
+        BinOp::BitXor => masked!(|x: i64, y: i64| (x ^ y, 0)),
         BinOp::Eq => compare!(|x, y| x == y),
         BinOp::Ne => compare!(|x, y| x != y),
         BinOp::Lt => compare!(|x, y| x < y),
