@@ -71,8 +71,14 @@ pub(super) fn run_columns(
             }
         }
         lanes.iter_mut().for_each(|m| *m = [0; WORDS]);
-        for l in 0..count {
-            lanes[0][l / 64] |= 1 << (l % 64);
+        // Lanes `0..count`, a word at a time.
+        for (w, m) in lanes[0].iter_mut().enumerate() {
+            let bits = count.saturating_sub(w * 64).min(64);
+            *m = if bits == 64 {
+                u64::MAX
+            } else {
+                (1 << bits) - 1
+            };
         }
         run_batch(code, &mut cols, &mut lanes, mem, s, first, keep_reads, out);
         if out.fault.is_some() {
@@ -126,10 +132,10 @@ fn run_batch(
     let mut scratch = [0i64; BATCH];
     for pc in 0..code.instrs.len() {
         let here = lanes[pc];
-        if here.iter().all(|&w| w == 0) {
+        if here.iter().fold(0, |any, &w| any | w) == 0 {
             continue;
         }
-        if here == all && !keep_reads {
+        if !keep_reads && here.iter().zip(&all).all(|(h, a)| h == a) {
             if let Some(taken) = dense(code.instrs[pc], cols, &mut scratch, count, mem, s, out) {
                 match code.instrs[pc] {
                     Instr::JumpIfZero { target, .. } => {
