@@ -305,7 +305,7 @@ fn dense(
             let (len, base) = (mem.len[a], mem.base[a]);
             let index = &cols[col(index)];
             let values = &cols[col(value)];
-            let at = index[0];
+            let at = index.first().copied().unwrap_or(0);
             if consecutive(index) && at >= 0 && at as u64 + count as u64 <= len {
                 // Processor k of the batch writes `at + k`: the values are buffered as one run.
                 out.stores[site as usize].push_run(base + at as u64, values);
@@ -357,9 +357,17 @@ fn split<const K: usize>(
 }
 
 /// `out[k] = window[index[k]]` for every lane, in one pass that also checks the bounds; `None`
-/// when some index lies outside the window (`out` then holds nothing useful).
+/// when some index lies outside the window (`out` then holds nothing useful). Consecutive
+/// indices (processor i reads `A[i + c]`, the common case) are one copy.
 fn gather(window: &[i64], index: &[i64], out: &mut [i64]) -> Option<()> {
     let len = window.len() as u64;
+    let Some(&at) = index.first() else {
+        return Some(());
+    };
+    if consecutive(index) && at >= 0 && at as u64 + index.len() as u64 <= len {
+        out.copy_from_slice(&window[at as usize..at as usize + index.len()]);
+        return Some(());
+    }
     let last = len.checked_sub(1)?;
     let mut ok = true;
     for (t, &i) in out.iter_mut().zip(index) {
@@ -373,7 +381,9 @@ fn gather(window: &[i64], index: &[i64], out: &mut [i64]) -> Option<()> {
 
 /// Whether `index` counts up by one from its first element (one branch-free pass).
 fn consecutive(index: &[i64]) -> bool {
-    let at = index[0];
+    let Some(&at) = index.first() else {
+        return true;
+    };
     index
         .iter()
         .enumerate()

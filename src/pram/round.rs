@@ -192,9 +192,12 @@ impl SiteWrites {
         self.stores.push(Store { addr, value });
     }
 
-    /// Buffers writes of consecutive processors to `addr`, `addr + 1`, ... (`values` not empty).
+    /// Buffers writes of consecutive processors to `addr`, `addr + 1`, ...
     pub(super) fn push_run(&mut self, addr: u64, values: &[i64]) {
         let len = values.len();
+        if len == 0 {
+            return;
+        }
         self.note(addr, addr + len as u64 - 1);
         if self.values.capacity() == 0 {
             self.values.reserve(self.expected);
