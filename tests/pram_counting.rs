@@ -185,6 +185,51 @@ pardo i in 1..n {
     assert_eq!((v.index, v.processors), (1, [0, 1]));
 }
 
+#[test]
+fn interleaved_sites_are_checked_by_address() {
+    // The two branches write B at distinct addresses, interleaved: accepted without sorting.
+    let src = "program branches; model crew; word 16;
+shared B[n];
+output B;
+pardo i in 0..n {
+    if i % 3 == 0 {
+        B[i] = 1;
+    } else {
+        B[i] = 2;
+    }
+}
+";
+    let r = run(src, 1300, None);
+    assert_eq!(r.outcome, Outcome::Ok);
+    let expected: Vec<i64> = (0..1300).map(|i| if i % 3 == 0 { 1 } else { 2 }).collect();
+    assert_eq!(array(&r, "B"), expected);
+    // The else branch writes B[i / 2]: B[0] is written by processors 0 (site 0) and 1 (site 1).
+    let clash = src.replace("B[i] = 2;", "B[i / 2] = 2;");
+    let r = run(&clash, 1300, None);
+    let Outcome::Violation(v) = r.outcome else {
+        panic!("expected a violation, got {:?}", r.outcome)
+    };
+    assert_eq!(v.kind, ViolationKind::ConcurrentWrite);
+    assert_eq!((v.array.as_str(), v.index, v.processors), ("B", 0, [0, 1]));
+    // Under priority processor 0's 1 wins at B[0]; B[k] for 0 < k < 650 goes to its lowest
+    // writer: processor k when k % 3 == 0 and k < 2k, else processor 2k or 2k + 1 (value 2).
+    let r = run(&clash, 1300, Some(AccessModel::CrcwPriority));
+    assert_eq!(r.outcome, Outcome::Ok);
+    let b = array(&r, "B");
+    for (k, &v) in b.iter().enumerate() {
+        let lowest = [k, 2 * k, 2 * k + 1]
+            .into_iter()
+            .filter(|&p| p < 1300 && if p % 3 == 0 { p == k } else { p / 2 == k })
+            .min();
+        let want = match lowest {
+            None => 0,
+            Some(p) if p % 3 == 0 => 1,
+            Some(_) => 2,
+        };
+        assert_eq!(v, want, "B[{k}]");
+    }
+}
+
 fn config(cases: u32) -> Config {
     Config {
         cases,

@@ -152,6 +152,8 @@ pub(super) struct SiteWrites {
     values: Vec<i64>,
     /// The first address written and the last (highest, when `increasing`).
     span: Option<(u64, u64)>,
+    /// The lowest and highest address written (`u64::MAX` and 0 before the first write).
+    range: (u64, u64),
     /// Whether every write's address is above every earlier one's.
     increasing: bool,
     /// Capacity to reserve on first use (the chunk's processor count, capped).
@@ -165,6 +167,7 @@ impl SiteWrites {
             runs: Vec::new(),
             values: Vec::new(),
             span: None,
+            range: (u64::MAX, 0),
             increasing: true,
             expected,
         }
@@ -173,6 +176,7 @@ impl SiteWrites {
     /// Notes writes to `lo..=hi` after every earlier one.
     #[inline]
     fn note(&mut self, lo: u64, hi: u64) {
+        self.range = (self.range.0.min(lo), self.range.1.max(hi));
         match &mut self.span {
             Some((_, last)) => {
                 self.increasing &= lo > *last;
@@ -309,12 +313,23 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
     } else {
         concurrent_read(&reads, s.round)
     };
-    if !full_first && exclusive_writes(&stores) {
-        if let Some((addr, v)) = read_violation {
-            return (Some(located(memory, addr, v)), RoundAccesses::default());
+    if !full_first {
+        let ordered = exclusive_writes(&stores);
+        if ordered || distinct_writes(&stores) {
+            if let Some((addr, v)) = read_violation {
+                return (Some(located(memory, addr, v)), RoundAccesses::default());
+            }
+            if ordered {
+                apply_stores(&mut memory.cells, &stores);
+            } else {
+                // No address twice, so the order of application does not matter.
+                stores
+                    .iter()
+                    .flatten()
+                    .for_each(|w| w.apply(&mut memory.cells, 0));
+            }
+            return (None, RoundAccesses::default());
         }
-        apply_stores(&mut memory.cells, &stores);
-        return (None, RoundAccesses::default());
     }
     if !full_first {
         writes = run_processors(memory, s, false, true)
@@ -554,6 +569,36 @@ fn exclusive_writes(chunks: &[Vec<SiteWrites>]) -> bool {
     }
     spans.sort_unstable();
     spans.windows(2).all(|p| p[0].1 < p[1].0)
+}
+
+/// Whether no address is written twice, by a bit per address over the range written: for
+/// writes that `exclusive_writes` cannot order (sites that interleave, as the two branches of an
+/// `if` writing `A[i]`). False, leaving the decision to the sorting path, when the range is
+/// more than 64 times the number of writes (the bit set would outweigh the writes).
+fn distinct_writes(chunks: &[Vec<SiteWrites>]) -> bool {
+    let all = || chunks.iter().flatten().filter(|w| w.span.is_some());
+    let Some(lo) = all().map(|w| w.range.0).min() else {
+        return true;
+    };
+    let hi = all().map(|w| w.range.1).max().unwrap_or(lo);
+    let total: u64 = all().map(|w| w.count() as u64).sum();
+    let range = hi - lo + 1;
+    if range / 64 > total {
+        return false;
+    }
+    let mut seen = vec![0u64; range.div_ceil(64) as usize];
+    let mut mark = |addr: u64| {
+        let (word, bit) = (((addr - lo) / 64) as usize, (addr - lo) % 64);
+        let fresh = seen[word] & (1 << bit) == 0;
+        seen[word] |= 1 << bit;
+        fresh
+    };
+    all().all(|w| {
+        w.runs
+            .iter()
+            .all(|r| (r.addr..r.addr + r.len as u64).all(&mut mark))
+            && w.stores.iter().all(|st| mark(st.addr))
+    })
 }
 
 /// Applies the writes of a round that `exclusive_writes` accepted, in parallel. Each chunk's
