@@ -36,6 +36,7 @@ mod neural_cli;
 mod neural_reliability;
 mod plot_figures;
 mod pram_cli;
+mod pram_counting;
 mod pram_data;
 mod pram_programs;
 mod pram_properties;

@@ -314,6 +314,8 @@ impl<'a, 't> Interpreter<'a, 't> {
             });
         }
         let mut mem = Memory::default();
+        // Every static cell at once (`top` is within `max_cells`), so that memory is not regrown.
+        mem.cells.reserve_exact(top as usize);
         let mut top: u64 = 0;
         for (id, (a, len)) in program.arrays.iter().zip(lens).enumerate() {
             mem.names.push(a.name.clone());

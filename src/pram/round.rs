@@ -131,15 +131,126 @@ pub(super) struct Store {
     pub(super) value: i64,
 }
 
+/// Writes of consecutive processors to consecutive addresses (processor i writes `A[i]`, the
+/// common case), buffered as their values alone: `len` values from `start` of the site's
+/// `values`, for addresses `addr..addr + len`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Run {
+    addr: u64,
+    start: usize,
+    len: usize,
+}
+
+/// The writes of one site by one chunk in the fast first pass, in processor order: single
+/// stores and runs of consecutive addresses (applied with one copy each). The chunk also notes
+/// whether the addresses strictly increase in processor order, and the first and last, so that
+/// the round can decide without another pass that no address is written twice.
+#[derive(Debug, Clone)]
+pub(super) struct SiteWrites {
+    stores: Vec<Store>,
+    runs: Vec<Run>,
+    values: Vec<i64>,
+    /// The first address written and the last (highest, when `increasing`).
+    span: Option<(u64, u64)>,
+    /// The lowest and highest address written (`u64::MAX` and 0 before the first write).
+    range: (u64, u64),
+    /// Whether every write's address is above every earlier one's.
+    increasing: bool,
+    /// Capacity to reserve on first use (the chunk's processor count, capped).
+    expected: usize,
+}
+
+impl SiteWrites {
+    fn new(expected: usize) -> Self {
+        SiteWrites {
+            stores: Vec::new(),
+            runs: Vec::new(),
+            values: Vec::new(),
+            span: None,
+            range: (u64::MAX, 0),
+            increasing: true,
+            expected,
+        }
+    }
+
+    /// Notes writes to `lo..=hi` after every earlier one.
+    #[inline]
+    fn note(&mut self, lo: u64, hi: u64) {
+        self.range = (self.range.0.min(lo), self.range.1.max(hi));
+        match &mut self.span {
+            Some((_, last)) => {
+                self.increasing &= lo > *last;
+                *last = hi;
+            }
+            None => self.span = Some((lo, hi)),
+        }
+    }
+
+    /// Buffers one write.
+    #[inline]
+    pub(super) fn push(&mut self, addr: u64, value: i64) {
+        if self.stores.capacity() == 0 {
+            self.stores.reserve(self.expected);
+        }
+        self.note(addr, addr);
+        self.stores.push(Store { addr, value });
+    }
+
+    /// Buffers writes of consecutive processors to `addr`, `addr + 1`, ...
+    pub(super) fn push_run(&mut self, addr: u64, values: &[i64]) {
+        let len = values.len();
+        if len == 0 {
+            return;
+        }
+        self.note(addr, addr + len as u64 - 1);
+        if self.values.capacity() == 0 {
+            self.values.reserve(self.expected);
+        }
+        match self.runs.last_mut() {
+            // Continues the previous run: one copy applies both.
+            Some(r) if r.addr + r.len as u64 == addr => r.len += len,
+            _ => self.runs.push(Run {
+                addr,
+                start: self.values.len(),
+                len,
+            }),
+        }
+        self.values.extend_from_slice(values);
+    }
+
+    /// Buffers writes of consecutive processors to the addresses `addrs` with `values`.
+    pub(super) fn push_all(&mut self, addrs: impl Iterator<Item = u64>, values: &[i64]) {
+        if self.stores.capacity() == 0 {
+            self.stores.reserve(self.expected);
+        }
+        for (addr, &value) in addrs.zip(values) {
+            self.note(addr, addr);
+            self.stores.push(Store { addr, value });
+        }
+    }
+
+    /// Applies the writes to `cells`, which starts at address `offset`.
+    fn apply(&self, cells: &mut [i64], offset: u64) {
+        for r in &self.runs {
+            let at = (r.addr - offset) as usize;
+            cells[at..at + r.len].copy_from_slice(&self.values[r.start..r.start + r.len]);
+        }
+        for w in &self.stores {
+            cells[(w.addr - offset) as usize] = w.value;
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.stores.len() + self.values.len()
+    }
+}
+
 #[derive(Default)]
 pub(super) struct ChunkOut {
     /// Whether writes are recorded in full (`writes`) or as `stores` per site.
     full: bool,
     /// Per write site, in execution order (fast pass).
-    pub(super) stores: Vec<Vec<Store>>,
-    /// Whether every site's stores have strictly increasing addresses (checked in the chunk's
-    /// own thread, so the merge does not need a pass over every store).
-    increasing: bool,
+    pub(super) stores: Vec<SiteWrites>,
     /// Every write with its processor, line and site (full pass).
     writes: Vec<WriteRecord>,
     pub(super) reads: Vec<ReadRecord>,
@@ -190,8 +301,7 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
         return (Some(Outcome::Fault(f)), RoundAccesses::default());
     }
     let mut reads = Vec::new();
-    let increasing = outs.iter().all(|o| o.increasing);
-    let mut stores: Vec<Vec<Vec<Store>>> = Vec::with_capacity(outs.len());
+    let mut stores: Vec<Vec<SiteWrites>> = Vec::with_capacity(outs.len());
     let mut writes: Vec<WriteRecord> = Vec::new();
     for mut o in outs {
         reads.append(&mut o.reads);
@@ -203,12 +313,23 @@ pub fn run_round(memory: &mut Memory, s: &RoundSetup<'_>) -> (Option<Outcome>, R
     } else {
         concurrent_read(&reads, s.round)
     };
-    if !full_first && increasing && exclusive_writes(&stores) {
-        if let Some((addr, v)) = read_violation {
-            return (Some(located(memory, addr, v)), RoundAccesses::default());
+    if !full_first {
+        let ordered = exclusive_writes(&stores);
+        if ordered || distinct_writes(&stores) {
+            if let Some((addr, v)) = read_violation {
+                return (Some(located(memory, addr, v)), RoundAccesses::default());
+            }
+            if ordered {
+                apply_stores(&mut memory.cells, &stores);
+            } else {
+                // No address twice, so the order of application does not matter.
+                stores
+                    .iter()
+                    .flatten()
+                    .for_each(|w| w.apply(&mut memory.cells, 0));
+            }
+            return (None, RoundAccesses::default());
         }
-        apply_stores(&mut memory.cells, &stores);
-        return (None, RoundAccesses::default());
     }
     if !full_first {
         writes = run_processors(memory, s, false, true)
@@ -267,7 +388,7 @@ fn run_chunk(
     let mut out = ChunkOut {
         full,
         stores: (0..code.sites.max(s.plain.sites))
-            .map(|_| Vec::with_capacity(expected))
+            .map(|_| SiteWrites::new(expected))
             .collect(),
         ..ChunkOut::default()
     };
@@ -289,10 +410,6 @@ fn run_chunk(
     }
     if let (false, Some(span)) = (full, span) {
         run_columns(code, &slots, mem, s, span, keep_reads, &mut out);
-        out.increasing = out
-            .stores
-            .iter()
-            .all(|w| w.windows(2).all(|p| p[0].addr < p[1].addr));
         return out;
     }
     let first_local = code.registers as usize;
@@ -323,10 +440,6 @@ fn run_chunk(
             }
         }
     }
-    out.increasing = out
-        .stores
-        .iter()
-        .all(|w| w.windows(2).all(|p| p[0].addr < p[1].addr));
     out
 }
 
@@ -390,7 +503,7 @@ fn run_processor(
                         site,
                     });
                 } else {
-                    out.stores[site as usize].push(Store { addr, value });
+                    out.stores[site as usize].push(addr, value);
                 }
             }
             Instr::JumpIfZero { cond, target } => {
@@ -429,23 +542,26 @@ fn concurrent_read(reads: &[ReadRecord], round: u64) -> Option<(u64, Violation)>
     })
 }
 
-/// Whether no address is written twice, checked without sorting, given that within each chunk
-/// every write site's addresses strictly increase: across chunks (in processor order) each
-/// site's addresses keep increasing, and the sites' address ranges are disjoint. This is the
-/// common case (processor i writes A[i]); when it fails, the round is rerun with full records
-/// and the writes are sorted by `resolve_writes`.
-fn exclusive_writes(chunks: &[Vec<Vec<Store>>]) -> bool {
+/// Whether no address is written twice, checked without sorting, from what each chunk noted
+/// while buffering: within each chunk every write site's addresses strictly increase; across
+/// chunks (in processor order) each site's addresses keep increasing; and the sites' address
+/// ranges are disjoint. This is the common case (processor i writes A[i]); when it fails, the
+/// round is rerun with full records and the writes are sorted by `resolve_writes`.
+fn exclusive_writes(chunks: &[Vec<SiteWrites>]) -> bool {
     let sites = chunks.first().map_or(0, Vec::len);
     let mut spans: Vec<(u64, u64)> = Vec::with_capacity(sites);
     for k in 0..sites {
         let mut span: Option<(u64, u64)> = None;
         for c in chunks {
             let w = &c[k];
-            if let (Some(a), Some(b)) = (w.first(), w.last()) {
+            if !w.increasing {
+                return false;
+            }
+            if let Some((a, b)) = w.span {
                 match &mut span {
-                    Some((_, hi)) if *hi >= a.addr => return false,
-                    Some((_, hi)) => *hi = b.addr,
-                    None => span = Some((a.addr, b.addr)),
+                    Some((_, hi)) if *hi >= a => return false,
+                    Some((_, hi)) => *hi = b,
+                    None => span = Some((a, b)),
                 }
             }
         }
@@ -455,35 +571,65 @@ fn exclusive_writes(chunks: &[Vec<Vec<Store>>]) -> bool {
     spans.windows(2).all(|p| p[0].1 < p[1].0)
 }
 
-/// Applies the stores of a round that `exclusive_writes` accepted, in parallel. Each chunk's
-/// stores of one site are a run of increasing addresses, and the runs' address intervals are
-/// pairwise disjoint, so ordered by their first address they split memory into disjoint parts.
-fn apply_stores(cells: &mut [i64], stores: &[Vec<Vec<Store>>]) {
-    let mut runs: Vec<&[Store]> = stores
-        .iter()
-        .flatten()
-        .filter(|r| !r.is_empty())
-        .map(Vec::as_slice)
-        .collect();
-    runs.sort_unstable_by_key(|r| r[0].addr);
-    apply_runs(cells, 0, &runs);
+/// Whether no address is written twice, by a bit per address over the range written: for
+/// writes that `exclusive_writes` cannot order (sites that interleave, as the two branches of an
+/// `if` writing `A[i]`). False, leaving the decision to the sorting path, when the range is
+/// more than 64 times the number of writes (the bit set would outweigh the writes).
+fn distinct_writes(chunks: &[Vec<SiteWrites>]) -> bool {
+    let all = || chunks.iter().flatten().filter(|w| w.span.is_some());
+    let Some(lo) = all().map(|w| w.range.0).min() else {
+        return true;
+    };
+    let hi = all().map(|w| w.range.1).max().unwrap_or(lo);
+    let total: u64 = all().map(|w| w.count() as u64).sum();
+    let range = hi - lo + 1;
+    if range / 64 > total {
+        return false;
+    }
+    let mut seen = vec![0u64; range.div_ceil(64) as usize];
+    let mut mark = |addr: u64| {
+        let (word, bit) = (((addr - lo) / 64) as usize, (addr - lo) % 64);
+        let fresh = seen[word] & (1 << bit) == 0;
+        seen[word] |= 1 << bit;
+        fresh
+    };
+    all().all(|w| {
+        w.runs
+            .iter()
+            .all(|r| (r.addr..r.addr + r.len as u64).all(&mut mark))
+            && w.stores.iter().all(|st| mark(st.addr))
+    })
 }
 
-/// Applies `runs` (disjoint, ordered) to `cells`, which starts at address `offset`.
-fn apply_runs(cells: &mut [i64], offset: u64, runs: &[&[Store]]) {
-    let total: usize = runs.iter().map(|r| r.len()).sum();
-    if runs.len() < 2 || total < 1 << 14 {
-        for w in runs.iter().copied().flatten() {
-            cells[(w.addr - offset) as usize] = w.value;
+/// Applies the writes of a round that `exclusive_writes` accepted, in parallel. Each chunk's
+/// writes of one site lie in their own address interval, and the intervals are pairwise
+/// disjoint, so ordered by their first address they split memory into disjoint parts.
+fn apply_stores(cells: &mut [i64], stores: &[Vec<SiteWrites>]) {
+    let mut parts: Vec<(u64, &SiteWrites)> = stores
+        .iter()
+        .flatten()
+        .filter_map(|w| w.span.map(|(lo, _)| (lo, w)))
+        .collect();
+    parts.sort_unstable_by_key(|p| p.0);
+    apply_parts(cells, 0, &parts);
+}
+
+/// Applies `parts` (disjoint, ordered by first address) to `cells`, which starts at address
+/// `offset`.
+fn apply_parts(cells: &mut [i64], offset: u64, parts: &[(u64, &SiteWrites)]) {
+    let total: usize = parts.iter().map(|p| p.1.count()).sum();
+    if parts.len() < 2 || total < 1 << 14 {
+        for p in parts {
+            p.1.apply(cells, offset);
         }
         return;
     }
-    let mid = runs.len() / 2;
-    let split = runs[mid][0].addr;
+    let mid = parts.len() / 2;
+    let split = parts[mid].0;
     let (lo, hi) = cells.split_at_mut((split - offset) as usize);
     rayon::join(
-        || apply_runs(lo, offset, &runs[..mid]),
-        || apply_runs(hi, split, &runs[mid..]),
+        || apply_parts(lo, offset, &parts[..mid]),
+        || apply_parts(hi, split, &parts[mid..]),
     );
 }
 
