@@ -20,7 +20,7 @@ pub const PROBE: (&str, i64) = ("prefix_sum", 64);
 /// Runs of the probe; the fastest one counts.
 pub const PROBE_RUNS: usize = 3;
 /// The default of `--max-seconds`.
-pub const DEFAULT_MAX_SECONDS: f64 = 6.0;
+pub const DEFAULT_MAX_SECONDS: f64 = 8.0;
 
 /// The calibration and the budget it gives.
 #[derive(Clone, Debug, Serialize)]

@@ -57,7 +57,7 @@ pub struct CheckArgs {
     /// in the header and under `budget` in the JSON). Larger ones are "not run" and get their
     /// exact length as a prediction. A time limit that depends on this machine's speed: the
     /// same command may run a different row set on a slower or busier machine.
-    /// Default: 6 s, unless --max-work is given alone (then no time budget and no probe).
+    /// Default: 8 s, unless --max-work is given alone (then no time budget and no probe).
     #[arg(long)]
     max_seconds: Option<f64>,
     /// An explicit cap on a checked schedule's position-steps. Alone, it replaces the time
