@@ -670,3 +670,66 @@ fn declared_bounds_past_machine_integers_are_checked_exactly() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn check_budget_is_calibrated_seconds_with_max_work_as_a_cap() {
+    let base = [
+        "check",
+        "prefix_sum",
+        "--sizes",
+        "2",
+        "--seeds",
+        "1",
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let (code, stdout, stderr) = apmdm(&args);
+        (code, stdout, stderr)
+    };
+    // No time at all: the probe still runs and is reported; nothing is run, exit 3.
+    let (code, stdout, _) = run(&["--max-seconds", "0"]);
+    assert_eq!(code, 3, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let b = &v["budget"];
+    assert_eq!(b["max_work"].as_u64(), Some(0), "{b}");
+    let c = &b["calibration"];
+    assert_eq!(c["probe"], "prefix_sum:64");
+    // The probe is the MDM schedule of prefix_sum at n = 64: 534 positions, 14 steps.
+    assert_eq!(c["probe_position_steps"].as_u64(), Some(534 * 14));
+    assert!(c["ns_per_position_step"].as_f64().unwrap() >= 1.0, "{c}");
+    assert!(c["probe_seconds"].as_f64().unwrap() > 0.0, "{c}");
+    assert_eq!(v["not_run"].as_u64(), Some(2), "{v}");
+    let reason = v["rows"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("over the budget of 0 position-steps"),
+        "{reason}"
+    );
+    // Seconds convert through the calibrated cost: max_work = floor(s * 1e9 / ns).
+    let (code, stdout, _) = run(&["--max-seconds", "1000"]);
+    assert_eq!(code, 0, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let b = &v["budget"];
+    let ns = b["calibration"]["ns_per_position_step"].as_f64().unwrap();
+    assert_eq!(
+        b["max_work"].as_u64(),
+        Some((1000.0 * 1e9 / ns).floor() as u64)
+    );
+    assert_eq!(v["passed"].as_u64(), Some(2), "{v}");
+    // --max-work alone: no probe, the cap is the budget; with --max-seconds the smaller wins.
+    let (_, stdout, _) = run(&["--max-work", "7"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["budget"]["calibration"].is_null(), "{v}");
+    assert_eq!(v["budget"]["max_work"].as_u64(), Some(7));
+    let (_, stdout, _) = run(&["--max-work", "7", "--max-seconds", "1000"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["budget"]["max_work"].as_u64(), Some(7));
+    assert!(v["budget"]["calibration"].is_object(), "{v}");
+    // A negative or non-finite budget is a usage error, not a panic.
+    for bad in ["-1", "inf", "NaN"] {
+        let flag = format!("--max-seconds={bad}");
+        let (code, _, stderr) = run(&[flag.as_str()]);
+        assert_eq!(code, 2, "{bad}: {stderr}");
+        assert!(stderr.contains("--max-seconds"), "{stderr}");
+    }
+}

@@ -372,7 +372,7 @@ pub fn check_apmdm_case_watched(
     } else if row.initial > limits.max_length as u64 {
         Some(format!("longer than --max-length {}", limits.max_length))
     } else if cost > max_work {
-        Some(format!("steps x context {cost} over --max-work {max_work}"))
+        Some(format!("steps x context {cost} over the budget of {max_work} position-steps (--max-seconds, --max-work)"))
     } else {
         None
     };

@@ -304,7 +304,7 @@ pub fn check_case_watched(
         _ if want.outcome.uncompiled_limit().is_some() => Some(uncompiled(&want.outcome)),
         None => Some(format!("longer than --max-length {}", limits.max_length)),
         Some(l) if (l as u64).saturating_mul(m.rounds + 1) > max_work => Some(format!(
-            "length x steps {} over --max-work {max_work}",
+            "length x steps {} over the budget of {max_work} position-steps (--max-seconds, --max-work)",
             (l as u64).saturating_mul(m.rounds + 1)
         )),
         Some(_) => None,

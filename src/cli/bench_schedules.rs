@@ -16,7 +16,7 @@ use apmdm::compile::apmdm_run::run_apmdm_with;
 use apmdm::compile::mdm_run::run_with;
 use apmdm::compile::pram_to_apmdm::{self, pram_to_apmdm};
 use apmdm::compile::pram_to_mdm::{self, pram_to_mdm, CompileLimits};
-use apmdm::machine::Canvas;
+use apmdm::machine::{Canvas, OpCounts};
 use apmdm::pram::{self, library, RunConfig};
 use apmdm::seq::{Evaluator, SeqStep};
 
@@ -62,6 +62,10 @@ struct Row {
     all_columns_bytes_per_position: u64,
     /// Peak column bytes held by one step.
     peak_column_bytes: u64,
+    /// The fraction of position-evaluations whose outcome changed nothing (a mask kept masked
+    /// or a decoded token kept: the runner's hold and keep counts over all the positions its
+    /// counts cover): the share a guard that skips unchanged positions could save at most.
+    unchanged_fraction: f64,
 }
 
 const DEFAULT: [&str; 3] = ["prefix_sum:256", "list_ranking:256", "matrix_multiply:4"];
@@ -129,10 +133,9 @@ fn mdm_row(
         "mdm",
         name,
         n,
-        got.steps,
-        got.context,
-        position_steps,
+        (got.steps, got.context, position_steps),
         seconds,
+        &got.ops,
         &f,
     ))
 }
@@ -166,25 +169,24 @@ fn apmdm_row(
         "apmdm",
         name,
         n,
-        got.steps,
-        got.context,
-        position_steps,
+        (got.steps, got.context, position_steps),
         seconds,
+        &got.ops,
         &f,
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One row: `size` is (steps, context, position-steps).
 fn row(
     target: &'static str,
     name: &str,
     n: i64,
-    steps: usize,
-    context: usize,
-    position_steps: u64,
+    size: (usize, usize, u64),
     seconds: f64,
+    ops: &OpCounts,
     f: &SeqStep,
 ) -> Row {
+    let (steps, context, position_steps) = size;
     let nodes = f.program.nodes.len();
     Row {
         target,
@@ -199,6 +201,7 @@ fn row(
         column_bytes_per_position: f.column_bytes_per_position,
         all_columns_bytes_per_position: 8 * nodes as u64,
         peak_column_bytes: f.peak_column_bytes,
+        unchanged_fraction: (ops.hold + ops.keep) as f64 / ops.positions().max(1) as f64,
     }
 }
 
@@ -216,6 +219,7 @@ fn print_table(rows: &[Row]) {
         "col B/pos",
         "all cols B/pos",
         "peak col bytes",
+        "unchanged",
     ]);
     for r in rows {
         t.row(vec![
@@ -231,12 +235,14 @@ fn print_table(rows: &[Row]) {
             r.column_bytes_per_position.to_string(),
             r.all_columns_bytes_per_position.to_string(),
             r.peak_column_bytes.to_string(),
+            format!("{:.4}", r.unchanged_fraction),
         ]);
     }
     print!("{}", t.render());
     println!(
         "col B/pos: the most column bytes one step held per canvas position (counted: live \
          columns and freed ones kept for reuse); all cols B/pos: 8 bytes per node, what keeping \
-         every column would hold."
+         every column would hold; unchanged: the share of position-evaluations that changed \
+         nothing (hold or keep)."
     );
 }

@@ -25,7 +25,7 @@ use super::table::Table;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Every row is PASS (built, run, every check held), FAIL, or NOT RUN (over \
---max-work or --max-length: nothing checked; predictions are labelled as such). Exit codes: 0 = \
+--max-seconds, --max-work or --max-length: nothing checked; predictions are labelled as such). Exit codes: 0 = \
 every row that ran passed and at least one ran (rows not run are listed); 1 = a row failed (or a \
 growth mismatch under --strict-growth); 2 = a usage, input or I/O error; 3 = nothing ran, or a row \
 was not run under --require-run."
@@ -51,12 +51,19 @@ pub struct CheckArgs {
     /// checked against an estimate before anything is allocated; rows over it are "not run".
     #[arg(long, default_value = "4G", value_parser = super::memory_size)]
     max_memory: u64,
-    /// The most position-steps a checked schedule may take (MDM: canvas length times T + 1;
-    /// AP-MDM: its steps bound times its peak context); larger ones are "not run" and get their
-    /// exact length as a prediction (a time limit: the default keeps the whole library near a
-    /// minute on 2 cores).
-    #[arg(long, default_value_t = 6_000_000)]
-    max_work: u64,
+    /// The most seconds a checked schedule is predicted to take: its position-steps (MDM:
+    /// canvas length times T + 1; AP-MDM: its steps bound times its peak context) times a cost
+    /// per position-step calibrated at start-up (a fixed probe run, timed in CPU time, printed
+    /// in the header and under `budget` in the JSON). Larger ones are "not run" and get their
+    /// exact length as a prediction. A time limit that depends on this machine's speed: the
+    /// same command may run a different row set on a slower or busier machine.
+    /// Default: 8 s, unless --max-work is given alone (then no time budget and no probe).
+    #[arg(long)]
+    max_seconds: Option<f64>,
+    /// An explicit cap on a checked schedule's position-steps. Alone, it replaces the time
+    /// budget (a row set that does not depend on the machine); with --max-seconds, both apply.
+    #[arg(long)]
+    max_work: Option<u64>,
     /// Seed of the hand-written machines' drawn inputs and of Theorems 5 and 6's draws (the PRAM
     /// programs' input seeds are --seeds).
     #[arg(long, default_value_t = 1)]
@@ -335,6 +342,12 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         executor: Executor::parse(&args.executor).unwrap_or_default(),
         max_weights_length: args.max_weights_length,
     };
+    let budget = if do_mdm || do_ap {
+        Some(super::budget::Budget::of(args.max_seconds, args.max_work)?)
+    } else {
+        None
+    };
+    let max_work = budget.as_ref().map_or(0, |b| b.max_work);
     let mut rows: Vec<Row> = Vec::new();
     let mut ap_rows: Vec<ApmdmRow> = Vec::new();
     let mut fit_rows: Vec<FitRow> = Vec::new();
@@ -358,7 +371,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             config.seed = seed;
             bar.set_message(format!("{name} n = {n} seed {seed}"));
             if do_mdm {
-                match check_case_with(&s.program, &config, &limits, &bounds, args.max_work, exec) {
+                match check_case_with(&s.program, &config, &limits, &bounds, max_work, exec) {
                     Ok(r) => {
                         measured.push((n, metrics_of(r.rounds, r.processors, r.work, r.space)));
                         mine.push(r)
@@ -375,7 +388,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                         &config,
                         &limits,
                         &ap_bounds,
-                        args.max_work,
+                        max_work,
                         exec,
                         m,
                         &mut |_| {},
@@ -469,6 +482,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 "fits": fit_rows,
                 "growth": growth_rows,
                 "warnings": warnings,
+                "budget": budget,
         });
         if let Some(o) = out.as_object_mut() {
             for s in &sections {
@@ -477,6 +491,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         }
         println!("{out}");
     } else {
+        if let Some(b) = &budget {
+            println!("{}", b.line());
+            println!();
+        }
         print_machines(&machine_rows);
         print_rows(&rows);
         print_ap_rows(&ap_rows);

@@ -4,6 +4,7 @@ mod bench;
 mod bench_profile;
 mod bench_schedules;
 mod bench_train;
+mod budget;
 mod check;
 mod check_thm32;
 mod check_thm56;

@@ -228,6 +228,37 @@ impl Columns {
     }
 }
 
+/// The positions the lookups of one step picked, by selector and preference: the pick depends on
+/// nothing else (the key, query and preference columns are nodes, computed once per step), so
+/// lookups that differ only in the value they read (a memory load's found flag, round, rank and
+/// value; the header's fields) share one index. Used by the indexed evaluator only; the naive
+/// one counts every pair test of every lookup.
+#[derive(Default)]
+struct Picks {
+    /// Lookups whose query is the same at every position: the one position picked.
+    uniform: HashMap<(Selector, Prefer), Option<usize>>,
+    /// Other lookups: the position picked for each query position, kept until the last lookup
+    /// with the same selector and preference.
+    columns: HashMap<(Selector, Prefer), Vec<Option<usize>>>,
+    /// The last lookup node of each selector and preference.
+    last_user: HashMap<(Selector, Prefer), usize>,
+}
+
+impl Picks {
+    fn of(program: &Program) -> Self {
+        let mut last_user = HashMap::new();
+        for (k, op) in program.nodes.iter().enumerate() {
+            if let Op::Lookup { select, prefer, .. } = op {
+                last_user.insert((*select, *prefer), k);
+            }
+        }
+        Picks {
+            last_user,
+            ..Picks::default()
+        }
+    }
+}
+
 fn evaluate_inner(
     program: &Program,
     x: &[Token<Word>],
@@ -252,6 +283,11 @@ fn evaluate_inner(
     // Nodes whose value is the same at every position (constants, maps of such, lookups whose
     // query is such): the indexed evaluator computes them once per step, not once per position.
     let mut uniform: Vec<bool> = Vec::with_capacity(program.nodes.len());
+    let mut picks = if evaluator == Evaluator::Indexed {
+        Picks::of(program)
+    } else {
+        Picks::default()
+    };
     let mut columns = Columns {
         free: Vec::new(),
         held: 0,
@@ -283,7 +319,7 @@ fn evaluate_inner(
     for (node, op) in program.nodes.iter().enumerate() {
         let overflow = |position| EvalError::Overflow { node, position };
         if evaluator == Evaluator::Indexed && len > 0 {
-            if let Some(v) = uniform_value(&values, &uniform, op, len) {
+            if let Some(v) = uniform_value(&values, &uniform, op, len, &mut picks) {
                 let v = v.map_err(|_| overflow(0))?;
                 let mut column = columns.take(len);
                 column.resize(len, v);
@@ -336,9 +372,22 @@ fn evaluate_inner(
                 value,
                 default,
             } => {
+                let fresh;
                 let picked = match evaluator {
-                    Evaluator::Naive => pick_naive(&values, select, *prefer, len, count),
-                    Evaluator::Indexed => pick_indexed(&values, select, *prefer, len),
+                    Evaluator::Naive => {
+                        fresh = pick_naive(&values, select, *prefer, len, count);
+                        &fresh
+                    }
+                    Evaluator::Indexed => {
+                        let last = picks.last_user.get(&(*select, *prefer)) == Some(&node);
+                        let cached = picks.columns.remove(&(*select, *prefer));
+                        fresh =
+                            cached.unwrap_or_else(|| pick_indexed(&values, select, *prefer, len));
+                        if !last {
+                            picks.columns.insert((*select, *prefer), fresh.clone());
+                        }
+                        &fresh
+                    }
                 };
                 column.extend(picked.iter().enumerate().map(|(i, j)| match j {
                     Some(j) => values[value.index()][*j],
@@ -407,6 +456,7 @@ fn uniform_value(
     uniform: &[bool],
     op: &Op,
     len: usize,
+    picks: &mut Picks,
 ) -> Option<Result<i64, ()>> {
     let u = |v: &Value| uniform[v.index()];
     let at0 = |v: &Value| values[v.index()][0];
@@ -431,16 +481,20 @@ fn uniform_value(
             value,
             default,
         } if select.position.is_none() && u(&select.query) && pair_uniform(select) => {
-            // One query for all positions: one pass over the keys.
-            let q = query_at(values, select, 0);
-            let mut best: Option<usize> = None;
-            for j in 0..len {
-                if key_at(values, select, j) == q
-                    && best.is_none_or(|b| beats(values, *prefer, j, b))
-                {
-                    best = Some(j);
+            // One query for all positions: one pass over the keys, shared by every lookup of
+            // this step with the same selector and preference.
+            let best = *picks.uniform.entry((*select, *prefer)).or_insert_with(|| {
+                let q = query_at(values, select, 0);
+                let mut best: Option<usize> = None;
+                for j in 0..len {
+                    if key_at(values, select, j) == q
+                        && best.is_none_or(|b| beats(values, *prefer, j, b))
+                    {
+                        best = Some(j);
+                    }
                 }
-            }
+                best
+            });
             match best {
                 Some(j) => Some(Ok(values[value.index()][j])),
                 None if u(default) => Some(Ok(at0(default))),
