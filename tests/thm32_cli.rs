@@ -1,22 +1,11 @@
 //! `apmdm check --theorem 2,3` through the binary: one JSON object with both members, every row
 //! passing, and the summary counting them; `trace --theorem 3` prints one line per step.
 
-use std::process::Command;
-
-fn apmdm(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_apmdm"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
+use crate::common::apmdm;
 
 #[test]
 fn theorems_2_and_3_are_sections_of_check_json() {
-    let (code, out) = apmdm(&["check", "prefix_sum", "--theorem", "2,3", "--json"]);
+    let (code, out, _) = apmdm(&["check", "prefix_sum", "--theorem", "2,3", "--json"]);
     assert_eq!(code, 0, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["status"], "pass");
@@ -34,7 +23,7 @@ fn theorems_2_and_3_are_sections_of_check_json() {
 
 #[test]
 fn theorem_2_rows_over_the_work_limit_are_not_run() {
-    let (code, out) = apmdm(&[
+    let (code, out, _) = apmdm(&[
         "check",
         "prefix_sum",
         "--theorem",
@@ -51,7 +40,7 @@ fn theorem_2_rows_over_the_work_limit_are_not_run() {
 
 #[test]
 fn trace_theorem_3_prints_every_step() {
-    let (code, out) = apmdm(&["trace", "prefix_sum", "--n", "1", "--theorem", "3"]);
+    let (code, out, _) = apmdm(&["trace", "prefix_sum", "--n", "1", "--theorem", "3"]);
     assert_eq!(code, 0, "{out}");
     // prefix_sum at n = 1 has 4 masks: x_0 and 4 steps.
     assert_eq!(out.lines().filter(|l| l.starts_with("step")).count(), 5);

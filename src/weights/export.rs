@@ -226,18 +226,7 @@ fn encode(name: &str, m: &Matrix, storage: Storage, f32s: bool, out: &mut Vec<En
                 vec![nnz],
                 u32_bytes(rows),
             ));
-            out.push((
-                format!("{name}.indices"),
-                Dtype::U32,
-                vec![nnz],
-                u32_bytes(m.rows.iter().flatten().map(|e| e.0)),
-            ));
-            out.push((
-                format!("{name}.values"),
-                vdtype,
-                vec![nnz],
-                values_bytes(m.rows.iter().flatten().map(|e| e.1), f32s),
-            ));
+            push_entries(name, m, nnz, vdtype, f32s, out);
         }
         Storage::Sparse => {
             let mut indptr = Vec::with_capacity(m.rows.len() + 1);
@@ -254,20 +243,33 @@ fn encode(name: &str, m: &Matrix, storage: Storage, f32s: bool, out: &mut Vec<En
                 vec![indptr.len()],
                 u32_bytes(indptr.into_iter()),
             ));
-            out.push((
-                format!("{name}.indices"),
-                Dtype::U32,
-                vec![nnz],
-                u32_bytes(m.rows.iter().flatten().map(|e| e.0)),
-            ));
-            out.push((
-                format!("{name}.values"),
-                vdtype,
-                vec![nnz],
-                values_bytes(m.rows.iter().flatten().map(|e| e.1), f32s),
-            ));
+            push_entries(name, m, nnz, vdtype, f32s, out);
         }
     }
+}
+
+/// The stored entries' columns (`name.indices`) and values (`name.values`), row-major; both
+/// sparse storages write them the same way.
+fn push_entries(
+    name: &str,
+    m: &Matrix,
+    nnz: usize,
+    vdtype: Dtype,
+    f32s: bool,
+    out: &mut Vec<Encoded>,
+) {
+    out.push((
+        format!("{name}.indices"),
+        Dtype::U32,
+        vec![nnz],
+        u32_bytes(m.rows.iter().flatten().map(|e| e.0)),
+    ));
+    out.push((
+        format!("{name}.values"),
+        vdtype,
+        vec![nnz],
+        values_bytes(m.rows.iter().flatten().map(|e| e.1), f32s),
+    ));
 }
 
 fn put_row(m: &mut Matrix, row: usize, r: &Row) {
