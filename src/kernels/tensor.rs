@@ -71,8 +71,15 @@ impl Tensor {
         self.data.is_empty()
     }
 
-    /// Sets every element to zero (gradient buffers are zeroed once per step).
+    /// Sets every element to zero (gradient buffers are zeroed once per step); large tensors in
+    /// parallel bands, since one thread cannot fill memory at the rate two can.
     pub fn zero(&mut self) {
-        self.data.fill(0.0);
+        const BAND: usize = 1 << 16;
+        if self.data.len() <= BAND {
+            self.data.fill(0.0);
+        } else {
+            use rayon::prelude::*;
+            self.data.par_chunks_mut(BAND).for_each(|c| c.fill(0.0));
+        }
     }
 }

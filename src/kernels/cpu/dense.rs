@@ -2,6 +2,12 @@
 
 use super::gemm::{matmul, Threads, View};
 use crate::kernels::backend::{LinearDims, MatmulDims};
+use rayon::prelude::*;
+
+/// Rows of a linear layer's output per parallel task when its bias is copied in.
+const BIAS_ROWS: usize = 256;
+/// The fewest outputs per parallel task when the bias gradient is summed.
+const BIAS_MIN_OUTPUTS: usize = 16;
 
 pub fn matmul_forward(
     d: MatmulDims,
@@ -75,8 +81,12 @@ pub fn linear_forward(
     y: &mut [f32], // [rows, output]
 ) {
     // Start from the bias and accumulate the product into it: one pass over y, no temporary.
-    for row in y.chunks_exact_mut(d.output) {
-        row.copy_from_slice(bias);
+    if d.output > 0 {
+        y.par_chunks_mut(d.output * BIAS_ROWS).for_each(|rows| {
+            for row in rows.chunks_exact_mut(d.output) {
+                row.copy_from_slice(bias);
+            }
+        });
     }
     matmul(
         y,
@@ -128,10 +138,19 @@ pub fn linear_backward(
         true,
         Threads::Pool,
     );
-    // Row order is fixed, so the bias gradient is summed identically on every run.
-    for row in dy.chunks_exact(output) {
-        for (g, &v) in dbias.iter_mut().zip(row) {
-            *g += v;
-        }
+    // Each output's gradient is summed over the rows in row order, whatever the split into bands
+    // of outputs, so it is the same on every run and at every thread count.
+    if output > 0 {
+        let band = output
+            .div_ceil(rayon::current_num_threads())
+            .max(BIAS_MIN_OUTPUTS);
+        dbias.par_chunks_mut(band).enumerate().for_each(|(b, g)| {
+            let o0 = b * band;
+            for row in dy.chunks_exact(output) {
+                for (g, &v) in g.iter_mut().zip(&row[o0..]) {
+                    *g += v;
+                }
+            }
+        });
     }
 }
