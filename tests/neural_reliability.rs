@@ -279,12 +279,12 @@ fn every_train_size_option_is_refused_above_its_limit() {
             "--out",
             s(&out),
         ],
-        "training needs about 240.9 GiB (--layers, --width, --batch, --max-train-length, \
+        "training needs about 240.8 GiB (--layers, --width, --batch, --max-train-length, \
          --arm-strings, --steps), above --max-memory 4.0 GiB; lower them or raise --max-memory",
     );
     refused(
         &["train", "parity", "--max-memory", "1K", "--out", s(&out)],
-        "training needs about 1.9 MiB (--layers, --width, --batch, --max-train-length, \
+        "training needs about 1.8 MiB (--layers, --width, --batch, --max-train-length, \
          --arm-strings, --steps), above --max-memory 1.0 KiB; lower them or raise --max-memory",
     );
     refused(
@@ -323,7 +323,7 @@ fn every_eval_and_bench_size_option_is_refused_above_its_limit() {
     }
     refused(
         &["bench", "train", "--seq", "100000", "--batch", "1000"],
-        "training needs about 5908.7 GiB (--layers, --width, --vocab, --seq, --batch), above \
+        "training needs about 5813.3 GiB (--layers, --width, --vocab, --seq, --batch), above \
          --max-memory 4.0 GiB; lower them or raise --max-memory",
     );
 }

@@ -71,6 +71,26 @@ impl Tensor {
         self.data.is_empty()
     }
 
+    /// Overwrites this tensor with `src`'s elements (large tensors in parallel bands).
+    ///
+    /// Panics when the shapes differ: callers copy between buffers allocated for one shape.
+    pub fn copy_from(&mut self, src: &Tensor) {
+        assert_eq!(
+            self.shape, src.shape,
+            "copy between differently shaped tensors"
+        );
+        const BAND: usize = 1 << 16;
+        if self.data.len() <= BAND {
+            self.data.copy_from_slice(&src.data);
+        } else {
+            use rayon::prelude::*;
+            self.data
+                .par_chunks_mut(BAND)
+                .zip(src.data.par_chunks(BAND))
+                .for_each(|(d, s)| d.copy_from_slice(s));
+        }
+    }
+
     /// Sets every element to zero (gradient buffers are zeroed once per step); large tensors in
     /// parallel bands, since one thread cannot fill memory at the rate two can.
     pub fn zero(&mut self) {

@@ -155,11 +155,9 @@ struct GradScratch {
     dx: Tensor,         // [n, d]: gradient of the stream at the current block's output
     dx_prev: Tensor,    // [n, d]: gradient at its input
     dmid: Tensor,       // [n, d]
-    dmlp: Tensor,       // [n, d]
     dgelu: Tensor,      // [n, 4d]
     dfc: Tensor,        // [n, 4d]
     dln: Tensor,        // [n, d]
-    dproj: Tensor,      // [n, d]
     datt_rows: Tensor,  // [n, d]
     datt: Tensor,       // [b, h, t, hd]
     dqr: Tensor,        // [b, h, t, hd]
@@ -219,11 +217,9 @@ impl Activations {
                 dx: z(&[n, d]),
                 dx_prev: z(&[n, d]),
                 dmid: z(&[n, d]),
-                dmlp: z(&[n, d]),
                 dgelu: z(&[n, 4 * d]),
                 dfc: z(&[n, 4 * d]),
                 dln: z(&[n, d]),
-                dproj: z(&[n, d]),
                 datt_rows: z(&[n, d]),
                 datt: z(&heads),
                 dqr: z(&heads),
@@ -249,12 +245,12 @@ impl Activations {
             .checked_mul(24)?
             .checked_add(n.checked_mul(4)?)?
             .checked_add(n.checked_mul(config.heads)?)?;
-        // Outside the blocks: x_final, lnf, 25 [n, d] gradient buffers; lnf statistics, the
+        // Outside the blocks: x_final, lnf, 23 [n, d] gradient buffers; lnf statistics, the
         // control logits [n, 3]; the token logits [n, vocab]; two [3d] bias buffers.
         config
             .layers
             .checked_mul(per_block)?
-            .checked_add(nd.checked_mul(27)?)?
+            .checked_add(nd.checked_mul(25)?)?
             .checked_add(n.checked_mul(5)?)?
             .checked_add(n.checked_mul(config.vocab)?)?
             .checked_add(config.width.checked_mul(6)?)
@@ -307,11 +303,9 @@ impl Activations {
             &g.dx,
             &g.dx_prev,
             &g.dmid,
-            &g.dmlp,
             &g.dgelu,
             &g.dfc,
             &g.dln,
-            &g.dproj,
             &g.datt_rows,
             &g.datt,
             &g.dqr,
@@ -604,10 +598,9 @@ impl Model {
         for l in (0..cfg.layers).rev() {
             let w = cfg.block(l);
             let a = &acts.blocks[l];
-            // Stream: out = mid + mlp.
-            g.dmid.zero();
-            g.dmlp.zero();
-            ops::residual_backward(be, &g.dx, &mut g.dmid, &mut g.dmlp)?;
+            // Stream: out = mid + mlp. Both branches receive dx itself: the MLP reads it, and
+            // mid's gradient starts as a copy that layer norm's backward adds into.
+            g.dmid.copy_from(&g.dx);
             g.dgelu.zero();
             {
                 let (gw, gb) = split_pair(grads, w + slot::PROJ_W);
@@ -615,7 +608,7 @@ impl Model {
                     be,
                     &a.gelu,
                     &p[w + slot::PROJ_W],
-                    &g.dmlp,
+                    &g.dx,
                     &mut g.dgelu,
                     gw,
                     gb,
@@ -642,10 +635,8 @@ impl Model {
                     gb,
                 )?;
             }
-            // Stream: mid = x + proj.
-            g.dx_prev.zero();
-            g.dproj.zero();
-            ops::residual_backward(be, &g.dmid, &mut g.dx_prev, &mut g.dproj)?;
+            // Stream: mid = x + proj, the same way.
+            g.dx_prev.copy_from(&g.dmid);
             g.datt_rows.zero();
             {
                 let (gw, gb) = split_pair(grads, w + slot::OUT_W);
@@ -653,7 +644,7 @@ impl Model {
                     be,
                     &a.att_rows,
                     &p[w + slot::OUT_W],
-                    &g.dproj,
+                    &g.dmid,
                     &mut g.datt_rows,
                     gw,
                     gb,
