@@ -62,6 +62,38 @@ pub enum EvalError {
     },
 }
 
+/// One node's values during an evaluation: a column (one value per position), or, for a node
+/// whose value is the same at every position (the indexed evaluator's uniform nodes), that one
+/// value, never expanded to a column.
+#[derive(Clone, Debug)]
+enum Col {
+    Full(Vec<i64>),
+    Uniform(i64),
+}
+
+impl Col {
+    /// The value at position `i`.
+    #[inline(always)]
+    fn at(&self, i: usize) -> i64 {
+        match self {
+            Col::Full(c) => c[i],
+            Col::Uniform(v) => *v,
+        }
+    }
+
+    fn is_uniform(&self) -> bool {
+        matches!(self, Col::Uniform(_))
+    }
+
+    /// A column of `len` values (a uniform value expanded: only where a caller needs columns).
+    fn expand(self, len: usize) -> Vec<i64> {
+        match self {
+            Col::Full(c) => c,
+            Col::Uniform(v) => vec![v; len],
+        }
+    }
+}
+
 /// Every node's value at every position: `values[node][position]`.
 pub fn evaluate(
     program: &Program,
@@ -104,8 +136,25 @@ pub fn evaluate_observed(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
+    let len = x.len();
+    evaluate_inner(program, x, evaluator, &mut OpCount::default(), None).map(
+        |(values, widest, _)| {
+            let values = values.into_iter().map(|c| c.expand(len)).collect();
+            (values, widest)
+        },
+    )
+}
+
+/// Which nodes `evaluator` held as one value on `x` (position-uniform nodes: no column, counted in
+/// no `ColumnUse`); every other node held a column. The naive evaluator and an empty canvas hold
+/// none this way.
+pub fn uniform_nodes(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+) -> Result<Vec<bool>, EvalError> {
     evaluate_inner(program, x, evaluator, &mut OpCount::default(), None)
-        .map(|(values, widest, _)| (values, widest))
+        .map(|(values, _, _)| values.iter().map(Col::is_uniform).collect())
 }
 
 /// The primitive operations of one evaluation by the naive evaluator, each counted where the
@@ -148,6 +197,7 @@ pub fn evaluate_counted(
 ) -> Result<(Vec<Vec<i64>>, OpCount), EvalError> {
     let mut count = OpCount::default();
     let (values, _, _) = evaluate_inner(program, x, Evaluator::Naive, &mut count, None)?;
+    let values = values.into_iter().map(|c| c.expand(x.len())).collect();
     Ok((values, count))
 }
 
@@ -265,7 +315,7 @@ fn evaluate_inner(
     evaluator: Evaluator,
     count: &mut OpCount,
     live: Option<&Liveness>,
-) -> Result<(Vec<Vec<i64>>, u32, ColumnUse), EvalError> {
+) -> Result<(Vec<Col>, u32, ColumnUse), EvalError> {
     let mut widest = 0u32;
     for (position, t) in x.iter().enumerate() {
         if let Token::Sym(w) = t {
@@ -279,10 +329,12 @@ fn evaluate_inner(
         }
     }
     let len = x.len();
-    let mut values: Vec<Vec<i64>> = Vec::with_capacity(program.nodes.len());
-    // Nodes whose value is the same at every position (constants, maps of such, lookups whose
-    // query is such): the indexed evaluator computes them once per step, not once per position.
-    let mut uniform: Vec<bool> = Vec::with_capacity(program.nodes.len());
+    // Nodes whose value is the same at every position (constants, the length, maps of such,
+    // lookups whose query is such) are `Col::Uniform` under the indexed evaluator on a non-empty
+    // canvas: computed once per step, held as one value, never filled into a column. The naive
+    // evaluator (the definition) computes every node at every position.
+    let scalars = evaluator == Evaluator::Indexed && len > 0;
+    let mut values: Vec<Col> = Vec::with_capacity(program.nodes.len());
     let mut picks = if evaluator == Evaluator::Indexed {
         Picks::of(program)
     } else {
@@ -294,7 +346,7 @@ fn evaluate_inner(
         peak: 0,
     };
     // Frees, once `node` is evaluated, the columns it was the last reader of (itself when
-    // nothing reads it), so their buffers serve later nodes.
+    // nothing reads it), so their buffers serve later nodes. A uniform node holds no column.
     let mut freed = vec![
         false;
         if live.is_some() {
@@ -303,12 +355,14 @@ fn evaluate_inner(
             0
         }
     ];
-    let mut free_after = |node: usize, values: &mut Vec<Vec<i64>>, columns: &mut Columns| {
+    let mut free_after = |node: usize, values: &mut Vec<Col>, columns: &mut Columns| {
         let Some(live) = live else { return };
-        let mut free = |v: usize, values: &mut Vec<Vec<i64>>| {
+        let mut free = |v: usize, values: &mut Vec<Col>| {
             if live.last_read[v] == node && !live.kept[v] && !freed[v] {
                 freed[v] = true;
-                columns.free.push(std::mem::take(&mut values[v]));
+                if let Col::Full(c) = &mut values[v] {
+                    columns.free.push(std::mem::take(c));
+                }
             }
         };
         for v in program.nodes[node].inputs() {
@@ -318,19 +372,15 @@ fn evaluate_inner(
     };
     for (node, op) in program.nodes.iter().enumerate() {
         let overflow = |position| EvalError::Overflow { node, position };
-        if evaluator == Evaluator::Indexed && len > 0 {
-            if let Some(v) = uniform_value(&values, &uniform, op, len, &mut picks) {
+        if scalars {
+            if let Some(v) = uniform_value(&values, op, len, &mut picks) {
                 let v = v.map_err(|_| overflow(0))?;
-                let mut column = columns.take(len);
-                column.resize(len, v);
-                widest = widest.max(check_column(program, node, &column[..1])?);
-                values.push(column);
-                uniform.push(true);
+                widest = widest.max(check_column(program, node, &[v])?);
+                values.push(Col::Uniform(v));
                 free_after(node, &mut values, &mut columns);
                 continue;
             }
         }
-        uniform.push(matches!(op, Op::Const(_) | Op::Length));
         if op.is_attention() {
             count.reads += len as u64;
         } else {
@@ -344,24 +394,76 @@ fn evaluate_inner(
             Op::Index => column.extend(0..len as i64),
             Op::Length => column.resize(len, len as i64),
             Op::Const(c) => column.resize(len, *c),
-            Op::Unary(u, a) => column.extend(values[a.index()].iter().map(|&a| unary(*u, a))),
+            Op::Unary(u, a) => match &values[a.index()] {
+                Col::Full(a) => column.extend(a.iter().map(|&a| unary(*u, a))),
+                Col::Uniform(a) => column.resize(len, unary(*u, *a)),
+            },
             Op::Binary(b, l, r) => {
-                for (i, (&l, &r)) in values[l.index()].iter().zip(&values[r.index()]).enumerate() {
-                    column.push(binary(*b, l, r).ok_or_else(|| overflow(i))?);
+                let b = *b;
+                match (&values[l.index()], &values[r.index()]) {
+                    (Col::Full(l), Col::Full(r)) => {
+                        for (i, (&l, &r)) in l.iter().zip(r).enumerate() {
+                            column.push(binary(b, l, r).ok_or_else(|| overflow(i))?);
+                        }
+                    }
+                    (Col::Full(l), &Col::Uniform(r)) => {
+                        for (i, &l) in l.iter().enumerate() {
+                            column.push(binary(b, l, r).ok_or_else(|| overflow(i))?);
+                        }
+                    }
+                    (&Col::Uniform(l), Col::Full(r)) => {
+                        for (i, &r) in r.iter().enumerate() {
+                            column.push(binary(b, l, r).ok_or_else(|| overflow(i))?);
+                        }
+                    }
+                    (&Col::Uniform(l), &Col::Uniform(r)) => {
+                        let v = binary(b, l, r).ok_or_else(|| overflow(0))?;
+                        column.resize(len, v);
+                    }
                 }
             }
             Op::Select(c, a, b) => {
                 let (c, a, b) = (&values[c.index()], &values[a.index()], &values[b.index()]);
-                column.extend((0..len).map(|i| if c[i] != 0 { a[i] } else { b[i] }));
+                match (c, a, b) {
+                    (Col::Full(c), Col::Full(a), Col::Full(b)) => {
+                        column.extend((0..len).map(|i| if c[i] != 0 { a[i] } else { b[i] }));
+                    }
+                    (&Col::Uniform(c), a, b) => {
+                        let chosen = if c != 0 { a } else { b };
+                        match chosen {
+                            Col::Full(v) => column.extend_from_slice(v),
+                            &Col::Uniform(v) => column.resize(len, v),
+                        }
+                    }
+                    (Col::Full(c), a, b) => {
+                        column.extend((0..len).map(|i| if c[i] != 0 { a.at(i) } else { b.at(i) }))
+                    }
+                }
             }
             Op::FirstOf { cases, default } => {
-                column.extend_from_slice(&values[default.index()]);
+                match &values[default.index()] {
+                    Col::Full(d) => column.extend_from_slice(d),
+                    &Col::Uniform(d) => column.resize(len, d),
+                }
                 // Later cases first, so that earlier ones overwrite them.
                 for (c, v) in cases.iter().rev() {
-                    let (c, v) = (&values[c.index()], &values[v.index()]);
-                    for i in 0..len {
-                        if c[i] != 0 {
-                            column[i] = v[i];
+                    match (&values[c.index()], &values[v.index()]) {
+                        (&Col::Uniform(c), _) if c == 0 => {}
+                        (Col::Uniform(_), Col::Full(v)) => column.copy_from_slice(v),
+                        (Col::Uniform(_), &Col::Uniform(v)) => column.fill(v),
+                        (Col::Full(c), Col::Full(v)) => {
+                            for i in 0..len {
+                                if c[i] != 0 {
+                                    column[i] = v[i];
+                                }
+                            }
+                        }
+                        (Col::Full(c), &Col::Uniform(v)) => {
+                            for i in 0..len {
+                                if c[i] != 0 {
+                                    column[i] = v;
+                                }
+                            }
                         }
                     }
                 }
@@ -389,9 +491,10 @@ fn evaluate_inner(
                         &fresh
                     }
                 };
+                let (value, default) = (&values[value.index()], &values[default.index()]);
                 column.extend(picked.iter().enumerate().map(|(i, j)| match j {
-                    Some(j) => values[value.index()][*j],
-                    None => values[default.index()][i],
+                    Some(j) => value.at(*j),
+                    None => default.at(i),
                 }));
             }
             Op::Sum { select, value } => {
@@ -406,13 +509,13 @@ fn evaluate_inner(
             }
         }
         widest = widest.max(check_column(program, node, &column)?);
-        values.push(column);
+        values.push(Col::Full(column));
         free_after(node, &mut values, &mut columns);
     }
     let held = if live.is_some() {
         columns.peak
     } else {
-        program.nodes.len()
+        values.iter().filter(|c| !c.is_uniform()).count()
     };
     recycle(columns.free);
     let used = ColumnUse {
@@ -452,16 +555,17 @@ pub fn recycle(values: Vec<Vec<i64>>) {
 /// The value of `op` when it is the same at every position (all its inputs are), or `None`.
 /// `Some(Err(()))` is an overflow (at every position, so reported at position 0).
 fn uniform_value(
-    values: &[Vec<i64>],
-    uniform: &[bool],
+    values: &[Col],
     op: &Op,
     len: usize,
     picks: &mut Picks,
 ) -> Option<Result<i64, ()>> {
-    let u = |v: &Value| uniform[v.index()];
-    let at0 = |v: &Value| values[v.index()][0];
-    let pair_uniform = |s: &Selector| s.pair.is_none_or(|(_, q)| uniform[q.index()]);
+    let u = |v: &Value| values[v.index()].is_uniform();
+    let at0 = |v: &Value| values[v.index()].at(0);
+    let pair_uniform = |s: &Selector| s.pair.is_none_or(|(_, q)| u(&q));
     match op {
+        Op::Const(c) => Some(Ok(*c)),
+        Op::Length => Some(Ok(len as i64)),
         Op::Unary(f, a) if u(a) => Some(Ok(unary(*f, at0(a)))),
         Op::Binary(f, a, b) if u(a) && u(b) => Some(binary(*f, at0(a), at0(b)).ok_or(())),
         Op::Select(c, a, b) if u(c) => {
@@ -496,7 +600,7 @@ fn uniform_value(
                 best
             });
             match best {
-                Some(j) => Some(Ok(values[value.index()][j])),
+                Some(j) => Some(Ok(values[value.index()].at(j))),
                 None if u(default) => Some(Ok(at0(default))),
                 None => None,
             }
@@ -508,7 +612,7 @@ fn uniform_value(
             let v = &values[value.index()];
             let mut total = 0i64;
             for j in (0..len).filter(|&j| key_at(values, select, j) == q) {
-                match total.checked_add(v[j]) {
+                match total.checked_add(v.at(j)) {
                     Some(t) => total = t,
                     None => return Some(Err(())),
                 }
@@ -591,58 +695,53 @@ pub fn binary(op: BinaryOp, a: i64, b: i64) -> Option<i64> {
 }
 
 /// Whether position j is selected by position i.
-fn selected(values: &[Vec<i64>], s: &Selector, i: usize, j: usize) -> bool {
+fn selected(values: &[Col], s: &Selector, i: usize, j: usize) -> bool {
     key_at(values, s, j) == query_at(values, s, i) && s.position.is_none_or(|cmp| cmp.holds(j, i))
 }
 
 /// The (tuple) key a selector reads at position j (the second component 0 without a pair).
-fn key_at(values: &[Vec<i64>], s: &Selector, j: usize) -> (i64, i64) {
+fn key_at(values: &[Col], s: &Selector, j: usize) -> (i64, i64) {
     (
-        values[s.key.index()][j],
-        s.pair.map_or(0, |(k, _)| values[k.index()][j]),
+        values[s.key.index()].at(j),
+        s.pair.map_or(0, |(k, _)| values[k.index()].at(j)),
     )
 }
 
 /// The (tuple) query a selector reads at position i.
-fn query_at(values: &[Vec<i64>], s: &Selector, i: usize) -> (i64, i64) {
+fn query_at(values: &[Col], s: &Selector, i: usize) -> (i64, i64) {
     (
-        values[s.query.index()][i],
-        s.pair.map_or(0, |(_, q)| values[q.index()][i]),
+        values[s.query.index()].at(i),
+        s.pair.map_or(0, |(_, q)| values[q.index()].at(i)),
     )
 }
 
 /// Whether candidate `j` beats the current best `k` under `prefer` (a strict total order).
-fn beats(values: &[Vec<i64>], prefer: Prefer, j: usize, k: usize) -> bool {
+fn beats(values: &[Col], prefer: Prefer, j: usize, k: usize) -> bool {
     match prefer {
         Prefer::Latest => j > k,
         Prefer::Earliest => j < k,
         Prefer::MaxBy(v) => {
-            let (a, b) = (values[v.index()][j], values[v.index()][k]);
+            let (a, b) = (values[v.index()].at(j), values[v.index()].at(k));
             a > b || (a == b && j > k)
         }
         Prefer::MinBy(v) => {
-            let (a, b) = (values[v.index()][j], values[v.index()][k]);
+            let (a, b) = (values[v.index()].at(j), values[v.index()].at(k));
             a < b || (a == b && j < k)
         }
         Prefer::MaxByPair(x, y) => {
-            let at = |p: usize| (values[x.index()][p], values[y.index()][p]);
+            let at = |p: usize| (values[x.index()].at(p), values[y.index()].at(p));
             let (a, b) = (at(j), at(k));
             a > b || (a == b && j > k)
         }
         Prefer::MinByPair(x, y) => {
-            let at = |p: usize| (values[x.index()][p], values[y.index()][p]);
+            let at = |p: usize| (values[x.index()].at(p), values[y.index()].at(p));
             let (a, b) = (at(j), at(k));
             a < b || (a == b && j < k)
         }
     }
 }
 
-fn better(
-    values: &[Vec<i64>],
-    prefer: Prefer,
-    a: Option<usize>,
-    b: Option<usize>,
-) -> Option<usize> {
+fn better(values: &[Col], prefer: Prefer, a: Option<usize>, b: Option<usize>) -> Option<usize> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if beats(values, prefer, a, b) { a } else { b }),
         (a, None) => a,
@@ -651,7 +750,7 @@ fn better(
 }
 
 fn pick_naive(
-    values: &[Vec<i64>],
+    values: &[Col],
     s: &Selector,
     prefer: Prefer,
     len: usize,
@@ -673,16 +772,17 @@ fn pick_naive(
 }
 
 fn sum_naive(
-    values: &[Vec<i64>],
+    values: &[Col],
     s: &Selector,
-    v: &[i64],
+    v: &Col,
     len: usize,
     count: &mut OpCount,
 ) -> Result<Vec<i64>, usize> {
     let mut sums = Vec::with_capacity(len);
     for i in 0..len {
         let mut acc = 0i64;
-        for (j, &vj) in v.iter().enumerate().take(len) {
+        for j in 0..len {
+            let vj = v.at(j);
             count.pair_tests += 1;
             if selected(values, s, i, j) {
                 count.folds += 1;
@@ -754,33 +854,28 @@ macro_rules! with_keys {
         let (k, q) = (&$values[$s.key.index()], &$values[$s.query.index()]);
         match $s.pair {
             None => {
-                let $key = |j: usize| k[j];
-                let $query = |i: usize| q[i];
+                let $key = |j: usize| k.at(j);
+                let $query = |i: usize| q.at(i);
                 $body
             }
             Some((k2, q2)) => {
                 let (k2, q2) = (&$values[k2.index()], &$values[q2.index()]);
-                let $key = |j: usize| (k[j], k2[j]);
-                let $query = |i: usize| (q[i], q2[i]);
+                let $key = |j: usize| (k.at(j), k2.at(j));
+                let $query = |i: usize| (q.at(i), q2.at(i));
                 $body
             }
         }
     }};
 }
 
-fn pick_indexed(
-    values: &[Vec<i64>],
-    s: &Selector,
-    prefer: Prefer,
-    len: usize,
-) -> Vec<Option<usize>> {
+fn pick_indexed(values: &[Col], s: &Selector, prefer: Prefer, len: usize) -> Vec<Option<usize>> {
     with_keys!(values, s, |key, query| pick_by(
         values, s, prefer, len, key, query
     ))
 }
 
 fn pick_by<K: Hash + Eq>(
-    values: &[Vec<i64>],
+    values: &[Col],
     s: &Selector,
     prefer: Prefer,
     len: usize,
@@ -813,18 +908,13 @@ fn pick_by<K: Hash + Eq>(
         .collect()
 }
 
-fn sum_indexed(
-    values: &[Vec<i64>],
-    s: &Selector,
-    v: &[i64],
-    len: usize,
-) -> Result<Vec<i64>, usize> {
+fn sum_indexed(values: &[Col], s: &Selector, v: &Col, len: usize) -> Result<Vec<i64>, usize> {
     with_keys!(values, s, |key, query| sum_by(s, v, len, key, query))
 }
 
 fn sum_by<K: Hash + Eq>(
     s: &Selector,
-    v: &[i64],
+    v: &Col,
     len: usize,
     key: impl Fn(usize) -> K,
     query: impl Fn(usize) -> K,
@@ -835,7 +925,7 @@ fn sum_by<K: Hash + Eq>(
         .map(|(k, members)| {
             let g = Group::build(
                 members,
-                |j| Some(v[j]),
+                |j| Some(v.at(j)),
                 |a, b| a.and_then(|a| b.and_then(|b| a.checked_add(b))),
             );
             (k, g)
@@ -882,7 +972,7 @@ pub fn propose_columns(
     let (values, widest, used) =
         evaluate_inner(program, x, evaluator, &mut OpCount::default(), Some(&live))?;
     let h = &program.heads;
-    let at = |v: Value, i: usize| values[v.index()][i];
+    let at = |v: Value, i: usize| values[v.index()].at(i);
     let tokens = (0..x.len())
         .map(|i| Word(h.token.iter().map(|&v| at(v, i)).collect()))
         .collect();
@@ -893,7 +983,15 @@ pub fn propose_columns(
             delete: at(h.delete, i) != 0,
         })
         .collect();
-    recycle(values.into_iter().filter(|c| c.capacity() > 0).collect());
+    recycle(
+        values
+            .into_iter()
+            .filter_map(|c| match c {
+                Col::Full(c) if c.capacity() > 0 => Some(c),
+                _ => None,
+            })
+            .collect(),
+    );
     Ok((Proposal { tokens, bits }, widest, used))
 }
 
