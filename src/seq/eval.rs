@@ -5,7 +5,6 @@
 //! against it on random programs and canvases.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
@@ -281,8 +280,10 @@ impl Columns {
 /// The positions the lookups of one step picked, by selector and preference: the pick depends on
 /// nothing else (the key, query and preference columns are nodes, computed once per step), so
 /// lookups that differ only in the value they read (a memory load's found flag, round, rank and
-/// value; the header's fields) share one index. Used by the indexed evaluator only; the naive
-/// one counts every pair test of every lookup.
+/// value; the header's fields) share one pick. Below the picks, one [`KeyIndex`] per key shape
+/// (key node and, for a tuple key, second key node) serves every lookup and sum of the step that
+/// selects by that key, whatever its query, position condition or preference. Used by the
+/// indexed evaluator only; the naive one counts every pair test of every lookup.
 #[derive(Default)]
 struct Picks {
     /// Lookups whose query is the same at every position: the one position picked.
@@ -292,20 +293,164 @@ struct Picks {
     columns: HashMap<(Selector, Prefer), Vec<Option<usize>>>,
     /// The last lookup node of each selector and preference.
     last_user: HashMap<(Selector, Prefer), usize>,
+    /// The key indexes of this step, each built at its first user and dropped after its last.
+    keys: HashMap<KeyShape, KeyIndex>,
+    /// The last lookup or sum node of each key shape.
+    last_key_user: HashMap<KeyShape, usize>,
+}
+
+/// A selector's key nodes: the key and, for a tuple key, the second key.
+type KeyShape = (Value, Option<Value>);
+
+fn key_shape(s: &Selector) -> KeyShape {
+    (s.key, s.pair.map(|(k, _)| k))
 }
 
 impl Picks {
     fn of(program: &Program) -> Self {
         let mut last_user = HashMap::new();
+        let mut last_key_user = HashMap::new();
         for (k, op) in program.nodes.iter().enumerate() {
-            if let Op::Lookup { select, prefer, .. } = op {
-                last_user.insert((*select, *prefer), k);
+            match op {
+                Op::Lookup { select, prefer, .. } => {
+                    last_user.insert((*select, *prefer), k);
+                    last_key_user.insert(key_shape(select), k);
+                }
+                Op::Sum { select, .. } => {
+                    last_key_user.insert(key_shape(select), k);
+                }
+                _ => {}
             }
         }
         Picks {
             last_user,
+            last_key_user,
             ..Picks::default()
         }
+    }
+
+    /// Drops the key index whose last user is `node`.
+    fn release(&mut self, node: usize, op: &Op) {
+        if let Op::Lookup { select, .. } | Op::Sum { select, .. } = op {
+            let shape = key_shape(select);
+            if self.last_key_user.get(&shape) == Some(&node) {
+                self.keys.remove(&shape);
+            }
+        }
+    }
+}
+
+/// The key index of `s`'s key shape for this step, built on first use.
+fn key_index<'a>(
+    keys: &'a mut HashMap<KeyShape, KeyIndex>,
+    values: &[Col],
+    s: &Selector,
+    len: usize,
+) -> &'a KeyIndex {
+    keys.entry(key_shape(s))
+        .or_insert_with(|| KeyIndex::build(values, s, len))
+}
+
+/// A hasher for the key index's integer keys: one multiply per word (no SipHash, whose cost
+/// dominated building the index). Keys are node values, not adversarial by design; a crafted
+/// canvas can only make a step slower, never wrong.
+#[derive(Default, Clone, Copy)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        // The product's high bits are its best mixed; fold them into the low ones (buckets).
+        self.0 ^ (self.0 >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    #[inline]
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+}
+
+type WordMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>;
+
+/// The positions of one step grouped by their (tuple) key: each group's positions in increasing
+/// order, stored contiguously, and a hash from key to group. Built with one pass over the keys
+/// (no hashing when the key is uniform: one group).
+struct KeyIndex {
+    group: WordMap<(i64, i64), usize>,
+    /// Group g's positions are `members[starts[g]..starts[g + 1]]`.
+    starts: Vec<usize>,
+    members: Vec<usize>,
+}
+
+impl KeyIndex {
+    fn build(values: &[Col], s: &Selector, len: usize) -> Self {
+        let k = &values[s.key.index()];
+        let k2 = s.pair.map(|(k2, _)| &values[k2.index()]);
+        let mut group = WordMap::default();
+        if len > 0 && k.is_uniform() && k2.is_none_or(Col::is_uniform) {
+            group.insert(key_at(values, s, 0), 0);
+            return KeyIndex {
+                group,
+                starts: vec![0, len],
+                members: (0..len).collect(),
+            };
+        }
+        let mut of = Vec::with_capacity(len);
+        let mut sizes: Vec<usize> = Vec::new();
+        for j in 0..len {
+            let key = (k.at(j), k2.map_or(0, |c| c.at(j)));
+            let next = sizes.len();
+            let g = *group.entry(key).or_insert(next);
+            if g == next {
+                sizes.push(0);
+            }
+            sizes[g] += 1;
+            of.push(g);
+        }
+        let mut starts = Vec::with_capacity(sizes.len() + 1);
+        starts.push(0);
+        for size in &sizes {
+            starts.push(starts.last().copied().unwrap_or(0) + size);
+        }
+        let mut next = starts[..sizes.len()].to_vec();
+        let mut members = vec![0; len];
+        for (j, &g) in of.iter().enumerate() {
+            members[next[g]] = j;
+            next[g] += 1;
+        }
+        KeyIndex {
+            group,
+            starts,
+            members,
+        }
+    }
+
+    fn groups(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn members_of(&self, g: usize) -> &[usize] {
+        &self.members[self.starts[g]..self.starts[g + 1]]
+    }
+
+    /// The group of positions whose key is `q`.
+    fn find(&self, q: (i64, i64)) -> Option<usize> {
+        self.group.get(&q).copied()
+    }
+
+    /// The positions whose key is `q`, in increasing order.
+    fn positions(&self, q: (i64, i64)) -> &[usize] {
+        self.find(q).map_or(&[], |g| self.members_of(g))
     }
 }
 
@@ -377,6 +522,7 @@ fn evaluate_inner(
                 let v = v.map_err(|_| overflow(0))?;
                 widest = widest.max(check_column(program, node, &[v])?);
                 values.push(Col::Uniform(v));
+                picks.release(node, op);
                 free_after(node, &mut values, &mut columns);
                 continue;
             }
@@ -483,8 +629,10 @@ fn evaluate_inner(
                     Evaluator::Indexed => {
                         let last = picks.last_user.get(&(*select, *prefer)) == Some(&node);
                         let cached = picks.columns.remove(&(*select, *prefer));
-                        fresh =
-                            cached.unwrap_or_else(|| pick_indexed(&values, select, *prefer, len));
+                        fresh = cached.unwrap_or_else(|| {
+                            let index = key_index(&mut picks.keys, &values, select, len);
+                            pick_indexed(&values, select, *prefer, len, index)
+                        });
                         if !last {
                             picks.columns.insert((*select, *prefer), fresh.clone());
                         }
@@ -502,7 +650,10 @@ fn evaluate_inner(
                     Evaluator::Naive => {
                         sum_naive(&values, select, &values[value.index()], len, count)
                     }
-                    Evaluator::Indexed => sum_indexed(&values, select, &values[value.index()], len),
+                    Evaluator::Indexed => {
+                        let index = key_index(&mut picks.keys, &values, select, len);
+                        sum_indexed(&values, select, &values[value.index()], len, index)
+                    }
                 }
                 .map_err(overflow)?;
                 column.extend(sums);
@@ -510,6 +661,7 @@ fn evaluate_inner(
         }
         widest = widest.max(check_column(program, node, &column)?);
         values.push(Col::Full(column));
+        picks.release(node, op);
         free_after(node, &mut values, &mut columns);
     }
     let held = if live.is_some() {
@@ -585,19 +737,13 @@ fn uniform_value(
             value,
             default,
         } if select.position.is_none() && u(&select.query) && pair_uniform(select) => {
-            // One query for all positions: one pass over the keys, shared by every lookup of
-            // this step with the same selector and preference.
-            let best = *picks.uniform.entry((*select, *prefer)).or_insert_with(|| {
+            // One query for all positions: its group of the step's key index, folded once and
+            // shared by every lookup of this step with the same selector and preference.
+            let Picks { uniform, keys, .. } = picks;
+            let best = *uniform.entry((*select, *prefer)).or_insert_with(|| {
                 let q = query_at(values, select, 0);
-                let mut best: Option<usize> = None;
-                for j in 0..len {
-                    if key_at(values, select, j) == q
-                        && best.is_none_or(|b| beats(values, *prefer, j, b))
-                    {
-                        best = Some(j);
-                    }
-                }
-                best
+                let members = key_index(keys, values, select, len).positions(q);
+                fold_best(values, *prefer, members)
             });
             match best {
                 Some(j) => Some(Ok(values[value.index()].at(j))),
@@ -611,7 +757,7 @@ fn uniform_value(
             let q = query_at(values, select, 0);
             let v = &values[value.index()];
             let mut total = 0i64;
-            for j in (0..len).filter(|&j| key_at(values, select, j) == q) {
+            for &j in key_index(&mut picks.keys, values, select, len).positions(q) {
                 match total.checked_add(v.at(j)) {
                     Some(t) => total = t,
                     None => return Some(Err(())),
@@ -838,104 +984,71 @@ impl<T: Clone> Group<T> {
     }
 }
 
-/// Positions grouped by their equality key, each group in increasing order.
-fn groups<K: Hash + Eq>(len: usize, key: impl Fn(usize) -> K) -> HashMap<K, Vec<usize>> {
-    let mut map: HashMap<K, Vec<usize>> = HashMap::new();
-    for j in 0..len {
-        map.entry(key(j)).or_default().push(j);
+/// The preferred position among `members` (in increasing order), folded from the first.
+fn fold_best(values: &[Col], prefer: Prefer, members: &[usize]) -> Option<usize> {
+    match prefer {
+        Prefer::Latest => members.last().copied(),
+        Prefer::Earliest => members.first().copied(),
+        _ => members
+            .iter()
+            .copied()
+            .reduce(|k, j| if beats(values, prefer, j, k) { j } else { k }),
     }
-    map
 }
 
-/// Runs `$body` with `key` and `query` reading the selector's key and query at a position: plain
-/// values for a one-value key, pairs for a tuple key (so a plain key hashes one word).
-macro_rules! with_keys {
-    ($values:expr, $s:expr, |$key:ident, $query:ident| $body:expr) => {{
-        let (k, q) = (&$values[$s.key.index()], &$values[$s.query.index()]);
-        match $s.pair {
-            None => {
-                let $key = |j: usize| k.at(j);
-                let $query = |i: usize| q.at(i);
-                $body
-            }
-            Some((k2, q2)) => {
-                let (k2, q2) = (&$values[k2.index()], &$values[q2.index()]);
-                let $key = |j: usize| (k.at(j), k2.at(j));
-                let $query = |i: usize| (q.at(i), q2.at(i));
-                $body
-            }
-        }
-    }};
-}
-
-fn pick_indexed(values: &[Col], s: &Selector, prefer: Prefer, len: usize) -> Vec<Option<usize>> {
-    with_keys!(values, s, |key, query| pick_by(
-        values, s, prefer, len, key, query
-    ))
-}
-
-fn pick_by<K: Hash + Eq>(
+fn pick_indexed(
     values: &[Col],
     s: &Selector,
     prefer: Prefer,
     len: usize,
-    key: impl Fn(usize) -> K,
-    query: impl Fn(usize) -> K,
+    index: &KeyIndex,
 ) -> Vec<Option<usize>> {
     if s.position.is_none() {
-        // No position condition: one best position per key, found in a single pass.
-        let mut best: HashMap<K, usize> = HashMap::new();
-        for j in 0..len {
-            best.entry(key(j))
-                .and_modify(|k| {
-                    if beats(values, prefer, j, *k) {
-                        *k = j;
-                    }
-                })
-                .or_insert(j);
-        }
-        return (0..len).map(|i| best.get(&query(i)).copied()).collect();
+        // No position condition: one best position per group.
+        let best: Vec<Option<usize>> = (0..index.groups())
+            .map(|g| fold_best(values, prefer, index.members_of(g)))
+            .collect();
+        return (0..len)
+            .map(|i| best[index.find(query_at(values, s, i))?])
+            .collect();
     }
-    let built: HashMap<K, Group<Option<usize>>> = groups(len, key)
-        .into_iter()
-        .map(|(k, members)| {
-            let g = Group::build(members, Some, |a, b| better(values, prefer, *a, *b));
-            (k, g)
-        })
-        .collect();
-    (0..len)
-        .map(|i| built.get(&query(i))?.query(s.position, i).flatten())
-        .collect()
-}
-
-fn sum_indexed(values: &[Col], s: &Selector, v: &Col, len: usize) -> Result<Vec<i64>, usize> {
-    with_keys!(values, s, |key, query| sum_by(s, v, len, key, query))
-}
-
-fn sum_by<K: Hash + Eq>(
-    s: &Selector,
-    v: &Col,
-    len: usize,
-    key: impl Fn(usize) -> K,
-    query: impl Fn(usize) -> K,
-) -> Result<Vec<i64>, usize> {
-    // Partial sums are Options so that an overflow surfaces at the positions that read it.
-    let built: HashMap<K, Group<Option<i64>>> = groups(len, key)
-        .into_iter()
-        .map(|(k, members)| {
-            let g = Group::build(
-                members,
-                |j| Some(v.at(j)),
-                |a, b| a.and_then(|a| b.and_then(|b| a.checked_add(b))),
-            );
-            (k, g)
+    let built: Vec<Group<Option<usize>>> = (0..index.groups())
+        .map(|g| {
+            Group::build(index.members_of(g).to_vec(), Some, |a, b| {
+                better(values, prefer, *a, *b)
+            })
         })
         .collect();
     (0..len)
         .map(|i| {
-            let total = built
-                .get(&query(i))
-                .and_then(|g| g.query(s.position, i))
+            let g = index.find(query_at(values, s, i))?;
+            built[g].query(s.position, i).flatten()
+        })
+        .collect()
+}
+
+fn sum_indexed(
+    values: &[Col],
+    s: &Selector,
+    v: &Col,
+    len: usize,
+    index: &KeyIndex,
+) -> Result<Vec<i64>, usize> {
+    // Partial sums are Options so that an overflow surfaces at the positions that read it.
+    let built: Vec<Group<Option<i64>>> = (0..index.groups())
+        .map(|g| {
+            Group::build(
+                index.members_of(g).to_vec(),
+                |j| Some(v.at(j)),
+                |a, b| a.and_then(|a| b.and_then(|b| a.checked_add(b))),
+            )
+        })
+        .collect();
+    (0..len)
+        .map(|i| {
+            let total = index
+                .find(query_at(values, s, i))
+                .and_then(|g| built[g].query(s.position, i))
                 .unwrap_or(Some(0));
             total.ok_or(i)
         })
