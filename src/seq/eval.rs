@@ -594,7 +594,7 @@ fn evaluate_inner(
                 // Later cases first, so that earlier ones overwrite them.
                 for (c, v) in cases.iter().rev() {
                     match (&values[c.index()], &values[v.index()]) {
-                        (&Col::Uniform(c), _) if c == 0 => {}
+                        (&Col::Uniform(0), _) => {}
                         (Col::Uniform(_), Col::Full(v)) => column.copy_from_slice(v),
                         (Col::Uniform(_), &Col::Uniform(v)) => column.fill(v),
                         (Col::Full(c), Col::Full(v)) => {
