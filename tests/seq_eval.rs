@@ -4,8 +4,9 @@
 use apmdm::machine::library::{parity_canvas, ParityEliminator, ParityToken, SplitMix64};
 use apmdm::machine::{run, Canvas, ModelClass, RunConfig, Token};
 use apmdm::seq::{
-    evaluate, evaluate_observed, propose_columns, range, BinaryOp, Builder, Cmp, EvalError,
-    Evaluator, Heads, Op, Prefer, Program, ProgramError, Selector, SeqStep, UnaryOp, Value, Word,
+    evaluate, evaluate_observed, propose_columns, range, uniform_nodes, BinaryOp, Builder, Cmp,
+    EvalError, Evaluator, Heads, Op, Prefer, Program, ProgramError, Selector, SeqStep, UnaryOp,
+    Value, Word,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -129,7 +130,8 @@ fn random_canvas(seed: u64, len: usize) -> Vec<Token<Word>> {
 /// The most nodes live at once while `p` is evaluated in node order: node v is live from its
 /// own evaluation through its last reader's (through the end for a head), so during node k's
 /// evaluation the live nodes are those v <= k whose interval reaches k.
-fn most_live_nodes(p: &Program) -> usize {
+/// The most simultaneously live nodes that hold a column (`uniform[v]`: node v holds one value).
+fn most_live_nodes(p: &Program, uniform: &[bool]) -> usize {
     let n = p.nodes.len();
     let mut end: Vec<usize> = (0..n).collect();
     for (k, op) in p.nodes.iter().enumerate() {
@@ -142,7 +144,7 @@ fn most_live_nodes(p: &Program) -> usize {
         end[v.index()] = n;
     }
     (0..n)
-        .map(|k| (0..=k).filter(|&v| end[v] >= k).count())
+        .map(|k| (0..=k).filter(|&v| end[v] >= k && !uniform[v]).count())
         .max()
         .unwrap_or(0)
 }
@@ -172,10 +174,18 @@ proptest! {
     fn proposals_keep_only_live_columns_and_equal_the_full_evaluation(seed in any::<u64>(), size in 7usize..40, len in 0usize..24) {
         let p = random_program(seed, size);
         let x = random_canvas(seed ^ 0xABCD, len);
-        let most = most_live_nodes(&p);
         for ev in [Evaluator::Naive, Evaluator::Indexed] {
             match (evaluate(&p, &x, ev), propose_columns(&p, &x, ev)) {
                 (Ok(values), Ok((proposal, _, used))) => {
+                    let uniform = uniform_nodes(&p, &x, ev).unwrap();
+                    if ev == Evaluator::Naive || len == 0 {
+                        prop_assert!(uniform.iter().all(|&u| !u));
+                    }
+                    // A node held as one value has that value at every position.
+                    for (v, _) in uniform.iter().enumerate().filter(|(_, &u)| u) {
+                        prop_assert!(values[v].iter().all(|&a| a == values[v][0]));
+                    }
+                    let most = most_live_nodes(&p, &uniform);
                     let h = &p.heads;
                     prop_assert_eq!(proposal.tokens.len(), len);
                     prop_assert_eq!(proposal.bits.len(), len);

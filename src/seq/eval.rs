@@ -5,7 +5,6 @@
 //! against it on random programs and canvases.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +61,38 @@ pub enum EvalError {
     },
 }
 
+/// One node's values during an evaluation: a column (one value per position), or, for a node
+/// whose value is the same at every position (the indexed evaluator's uniform nodes), that one
+/// value, never expanded to a column.
+#[derive(Clone, Debug)]
+enum Col {
+    Full(Vec<i64>),
+    Uniform(i64),
+}
+
+impl Col {
+    /// The value at position `i`.
+    #[inline(always)]
+    fn at(&self, i: usize) -> i64 {
+        match self {
+            Col::Full(c) => c[i],
+            Col::Uniform(v) => *v,
+        }
+    }
+
+    fn is_uniform(&self) -> bool {
+        matches!(self, Col::Uniform(_))
+    }
+
+    /// A column of `len` values (a uniform value expanded: only where a caller needs columns).
+    fn expand(self, len: usize) -> Vec<i64> {
+        match self {
+            Col::Full(c) => c,
+            Col::Uniform(v) => vec![v; len],
+        }
+    }
+}
+
 /// Every node's value at every position: `values[node][position]`.
 pub fn evaluate(
     program: &Program,
@@ -104,8 +135,25 @@ pub fn evaluate_observed(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
+    let len = x.len();
+    evaluate_inner(program, x, evaluator, &mut OpCount::default(), None).map(
+        |(values, widest, _)| {
+            let values = values.into_iter().map(|c| c.expand(len)).collect();
+            (values, widest)
+        },
+    )
+}
+
+/// Which nodes `evaluator` held as one value on `x` (position-uniform nodes: no column, counted in
+/// no `ColumnUse`); every other node held a column. The naive evaluator and an empty canvas hold
+/// none this way.
+pub fn uniform_nodes(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+) -> Result<Vec<bool>, EvalError> {
     evaluate_inner(program, x, evaluator, &mut OpCount::default(), None)
-        .map(|(values, widest, _)| (values, widest))
+        .map(|(values, _, _)| values.iter().map(Col::is_uniform).collect())
 }
 
 /// The primitive operations of one evaluation by the naive evaluator, each counted where the
@@ -148,6 +196,7 @@ pub fn evaluate_counted(
 ) -> Result<(Vec<Vec<i64>>, OpCount), EvalError> {
     let mut count = OpCount::default();
     let (values, _, _) = evaluate_inner(program, x, Evaluator::Naive, &mut count, None)?;
+    let values = values.into_iter().map(|c| c.expand(x.len())).collect();
     Ok((values, count))
 }
 
@@ -231,8 +280,10 @@ impl Columns {
 /// The positions the lookups of one step picked, by selector and preference: the pick depends on
 /// nothing else (the key, query and preference columns are nodes, computed once per step), so
 /// lookups that differ only in the value they read (a memory load's found flag, round, rank and
-/// value; the header's fields) share one index. Used by the indexed evaluator only; the naive
-/// one counts every pair test of every lookup.
+/// value; the header's fields) share one pick. Below the picks, one [`KeyIndex`] per key shape
+/// (key node and, for a tuple key, second key node) serves every lookup and sum of the step that
+/// selects by that key, whatever its query, position condition or preference. Used by the
+/// indexed evaluator only; the naive one counts every pair test of every lookup.
 #[derive(Default)]
 struct Picks {
     /// Lookups whose query is the same at every position: the one position picked.
@@ -242,20 +293,164 @@ struct Picks {
     columns: HashMap<(Selector, Prefer), Vec<Option<usize>>>,
     /// The last lookup node of each selector and preference.
     last_user: HashMap<(Selector, Prefer), usize>,
+    /// The key indexes of this step, each built at its first user and dropped after its last.
+    keys: HashMap<KeyShape, KeyIndex>,
+    /// The last lookup or sum node of each key shape.
+    last_key_user: HashMap<KeyShape, usize>,
+}
+
+/// A selector's key nodes: the key and, for a tuple key, the second key.
+type KeyShape = (Value, Option<Value>);
+
+fn key_shape(s: &Selector) -> KeyShape {
+    (s.key, s.pair.map(|(k, _)| k))
 }
 
 impl Picks {
     fn of(program: &Program) -> Self {
         let mut last_user = HashMap::new();
+        let mut last_key_user = HashMap::new();
         for (k, op) in program.nodes.iter().enumerate() {
-            if let Op::Lookup { select, prefer, .. } = op {
-                last_user.insert((*select, *prefer), k);
+            match op {
+                Op::Lookup { select, prefer, .. } => {
+                    last_user.insert((*select, *prefer), k);
+                    last_key_user.insert(key_shape(select), k);
+                }
+                Op::Sum { select, .. } => {
+                    last_key_user.insert(key_shape(select), k);
+                }
+                _ => {}
             }
         }
         Picks {
             last_user,
+            last_key_user,
             ..Picks::default()
         }
+    }
+
+    /// Drops the key index whose last user is `node`.
+    fn release(&mut self, node: usize, op: &Op) {
+        if let Op::Lookup { select, .. } | Op::Sum { select, .. } = op {
+            let shape = key_shape(select);
+            if self.last_key_user.get(&shape) == Some(&node) {
+                self.keys.remove(&shape);
+            }
+        }
+    }
+}
+
+/// The key index of `s`'s key shape for this step, built on first use.
+fn key_index<'a>(
+    keys: &'a mut HashMap<KeyShape, KeyIndex>,
+    values: &[Col],
+    s: &Selector,
+    len: usize,
+) -> &'a KeyIndex {
+    keys.entry(key_shape(s))
+        .or_insert_with(|| KeyIndex::build(values, s, len))
+}
+
+/// A hasher for the key index's integer keys: one multiply per word (no SipHash, whose cost
+/// dominated building the index). Keys are node values, not adversarial by design; a crafted
+/// canvas can only make a step slower, never wrong.
+#[derive(Default, Clone, Copy)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        // The product's high bits are its best mixed; fold them into the low ones (buckets).
+        self.0 ^ (self.0 >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    #[inline]
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+}
+
+type WordMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<WordHasher>>;
+
+/// The positions of one step grouped by their (tuple) key: each group's positions in increasing
+/// order, stored contiguously, and a hash from key to group. Built with one pass over the keys
+/// (no hashing when the key is uniform: one group).
+struct KeyIndex {
+    group: WordMap<(i64, i64), usize>,
+    /// Group g's positions are `members[starts[g]..starts[g + 1]]`.
+    starts: Vec<usize>,
+    members: Vec<usize>,
+}
+
+impl KeyIndex {
+    fn build(values: &[Col], s: &Selector, len: usize) -> Self {
+        let k = &values[s.key.index()];
+        let k2 = s.pair.map(|(k2, _)| &values[k2.index()]);
+        let mut group = WordMap::default();
+        if len > 0 && k.is_uniform() && k2.is_none_or(Col::is_uniform) {
+            group.insert(key_at(values, s, 0), 0);
+            return KeyIndex {
+                group,
+                starts: vec![0, len],
+                members: (0..len).collect(),
+            };
+        }
+        let mut of = Vec::with_capacity(len);
+        let mut sizes: Vec<usize> = Vec::new();
+        for j in 0..len {
+            let key = (k.at(j), k2.map_or(0, |c| c.at(j)));
+            let next = sizes.len();
+            let g = *group.entry(key).or_insert(next);
+            if g == next {
+                sizes.push(0);
+            }
+            sizes[g] += 1;
+            of.push(g);
+        }
+        let mut starts = Vec::with_capacity(sizes.len() + 1);
+        starts.push(0);
+        for size in &sizes {
+            starts.push(starts.last().copied().unwrap_or(0) + size);
+        }
+        let mut next = starts[..sizes.len()].to_vec();
+        let mut members = vec![0; len];
+        for (j, &g) in of.iter().enumerate() {
+            members[next[g]] = j;
+            next[g] += 1;
+        }
+        KeyIndex {
+            group,
+            starts,
+            members,
+        }
+    }
+
+    fn groups(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn members_of(&self, g: usize) -> &[usize] {
+        &self.members[self.starts[g]..self.starts[g + 1]]
+    }
+
+    /// The group of positions whose key is `q`.
+    fn find(&self, q: (i64, i64)) -> Option<usize> {
+        self.group.get(&q).copied()
+    }
+
+    /// The positions whose key is `q`, in increasing order.
+    fn positions(&self, q: (i64, i64)) -> &[usize] {
+        self.find(q).map_or(&[], |g| self.members_of(g))
     }
 }
 
@@ -265,7 +460,7 @@ fn evaluate_inner(
     evaluator: Evaluator,
     count: &mut OpCount,
     live: Option<&Liveness>,
-) -> Result<(Vec<Vec<i64>>, u32, ColumnUse), EvalError> {
+) -> Result<(Vec<Col>, u32, ColumnUse), EvalError> {
     let mut widest = 0u32;
     for (position, t) in x.iter().enumerate() {
         if let Token::Sym(w) = t {
@@ -279,10 +474,12 @@ fn evaluate_inner(
         }
     }
     let len = x.len();
-    let mut values: Vec<Vec<i64>> = Vec::with_capacity(program.nodes.len());
-    // Nodes whose value is the same at every position (constants, maps of such, lookups whose
-    // query is such): the indexed evaluator computes them once per step, not once per position.
-    let mut uniform: Vec<bool> = Vec::with_capacity(program.nodes.len());
+    // Nodes whose value is the same at every position (constants, the length, maps of such,
+    // lookups whose query is such) are `Col::Uniform` under the indexed evaluator on a non-empty
+    // canvas: computed once per step, held as one value, never filled into a column. The naive
+    // evaluator (the definition) computes every node at every position.
+    let scalars = evaluator == Evaluator::Indexed && len > 0;
+    let mut values: Vec<Col> = Vec::with_capacity(program.nodes.len());
     let mut picks = if evaluator == Evaluator::Indexed {
         Picks::of(program)
     } else {
@@ -294,7 +491,7 @@ fn evaluate_inner(
         peak: 0,
     };
     // Frees, once `node` is evaluated, the columns it was the last reader of (itself when
-    // nothing reads it), so their buffers serve later nodes.
+    // nothing reads it), so their buffers serve later nodes. A uniform node holds no column.
     let mut freed = vec![
         false;
         if live.is_some() {
@@ -303,12 +500,14 @@ fn evaluate_inner(
             0
         }
     ];
-    let mut free_after = |node: usize, values: &mut Vec<Vec<i64>>, columns: &mut Columns| {
+    let mut free_after = |node: usize, values: &mut Vec<Col>, columns: &mut Columns| {
         let Some(live) = live else { return };
-        let mut free = |v: usize, values: &mut Vec<Vec<i64>>| {
+        let mut free = |v: usize, values: &mut Vec<Col>| {
             if live.last_read[v] == node && !live.kept[v] && !freed[v] {
                 freed[v] = true;
-                columns.free.push(std::mem::take(&mut values[v]));
+                if let Col::Full(c) = &mut values[v] {
+                    columns.free.push(std::mem::take(c));
+                }
             }
         };
         for v in program.nodes[node].inputs() {
@@ -318,19 +517,16 @@ fn evaluate_inner(
     };
     for (node, op) in program.nodes.iter().enumerate() {
         let overflow = |position| EvalError::Overflow { node, position };
-        if evaluator == Evaluator::Indexed && len > 0 {
-            if let Some(v) = uniform_value(&values, &uniform, op, len, &mut picks) {
+        if scalars {
+            if let Some(v) = uniform_value(&values, op, len, &mut picks) {
                 let v = v.map_err(|_| overflow(0))?;
-                let mut column = columns.take(len);
-                column.resize(len, v);
-                widest = widest.max(check_column(program, node, &column[..1])?);
-                values.push(column);
-                uniform.push(true);
+                widest = widest.max(check_column(program, node, &[v])?);
+                values.push(Col::Uniform(v));
+                picks.release(node, op);
                 free_after(node, &mut values, &mut columns);
                 continue;
             }
         }
-        uniform.push(matches!(op, Op::Const(_) | Op::Length));
         if op.is_attention() {
             count.reads += len as u64;
         } else {
@@ -344,24 +540,76 @@ fn evaluate_inner(
             Op::Index => column.extend(0..len as i64),
             Op::Length => column.resize(len, len as i64),
             Op::Const(c) => column.resize(len, *c),
-            Op::Unary(u, a) => column.extend(values[a.index()].iter().map(|&a| unary(*u, a))),
+            Op::Unary(u, a) => match &values[a.index()] {
+                Col::Full(a) => column.extend(a.iter().map(|&a| unary(*u, a))),
+                Col::Uniform(a) => column.resize(len, unary(*u, *a)),
+            },
             Op::Binary(b, l, r) => {
-                for (i, (&l, &r)) in values[l.index()].iter().zip(&values[r.index()]).enumerate() {
-                    column.push(binary(*b, l, r).ok_or_else(|| overflow(i))?);
+                let b = *b;
+                match (&values[l.index()], &values[r.index()]) {
+                    (Col::Full(l), Col::Full(r)) => {
+                        for (i, (&l, &r)) in l.iter().zip(r).enumerate() {
+                            column.push(binary(b, l, r).ok_or_else(|| overflow(i))?);
+                        }
+                    }
+                    (Col::Full(l), &Col::Uniform(r)) => {
+                        for (i, &l) in l.iter().enumerate() {
+                            column.push(binary(b, l, r).ok_or_else(|| overflow(i))?);
+                        }
+                    }
+                    (&Col::Uniform(l), Col::Full(r)) => {
+                        for (i, &r) in r.iter().enumerate() {
+                            column.push(binary(b, l, r).ok_or_else(|| overflow(i))?);
+                        }
+                    }
+                    (&Col::Uniform(l), &Col::Uniform(r)) => {
+                        let v = binary(b, l, r).ok_or_else(|| overflow(0))?;
+                        column.resize(len, v);
+                    }
                 }
             }
             Op::Select(c, a, b) => {
                 let (c, a, b) = (&values[c.index()], &values[a.index()], &values[b.index()]);
-                column.extend((0..len).map(|i| if c[i] != 0 { a[i] } else { b[i] }));
+                match (c, a, b) {
+                    (Col::Full(c), Col::Full(a), Col::Full(b)) => {
+                        column.extend((0..len).map(|i| if c[i] != 0 { a[i] } else { b[i] }));
+                    }
+                    (&Col::Uniform(c), a, b) => {
+                        let chosen = if c != 0 { a } else { b };
+                        match chosen {
+                            Col::Full(v) => column.extend_from_slice(v),
+                            &Col::Uniform(v) => column.resize(len, v),
+                        }
+                    }
+                    (Col::Full(c), a, b) => {
+                        column.extend((0..len).map(|i| if c[i] != 0 { a.at(i) } else { b.at(i) }))
+                    }
+                }
             }
             Op::FirstOf { cases, default } => {
-                column.extend_from_slice(&values[default.index()]);
+                match &values[default.index()] {
+                    Col::Full(d) => column.extend_from_slice(d),
+                    &Col::Uniform(d) => column.resize(len, d),
+                }
                 // Later cases first, so that earlier ones overwrite them.
                 for (c, v) in cases.iter().rev() {
-                    let (c, v) = (&values[c.index()], &values[v.index()]);
-                    for i in 0..len {
-                        if c[i] != 0 {
-                            column[i] = v[i];
+                    match (&values[c.index()], &values[v.index()]) {
+                        (&Col::Uniform(0), _) => {}
+                        (Col::Uniform(_), Col::Full(v)) => column.copy_from_slice(v),
+                        (Col::Uniform(_), &Col::Uniform(v)) => column.fill(v),
+                        (Col::Full(c), Col::Full(v)) => {
+                            for i in 0..len {
+                                if c[i] != 0 {
+                                    column[i] = v[i];
+                                }
+                            }
+                        }
+                        (Col::Full(c), &Col::Uniform(v)) => {
+                            for i in 0..len {
+                                if c[i] != 0 {
+                                    column[i] = v;
+                                }
+                            }
                         }
                     }
                 }
@@ -381,17 +629,20 @@ fn evaluate_inner(
                     Evaluator::Indexed => {
                         let last = picks.last_user.get(&(*select, *prefer)) == Some(&node);
                         let cached = picks.columns.remove(&(*select, *prefer));
-                        fresh =
-                            cached.unwrap_or_else(|| pick_indexed(&values, select, *prefer, len));
+                        fresh = cached.unwrap_or_else(|| {
+                            let index = key_index(&mut picks.keys, &values, select, len);
+                            pick_indexed(&values, select, *prefer, len, index)
+                        });
                         if !last {
                             picks.columns.insert((*select, *prefer), fresh.clone());
                         }
                         &fresh
                     }
                 };
+                let (value, default) = (&values[value.index()], &values[default.index()]);
                 column.extend(picked.iter().enumerate().map(|(i, j)| match j {
-                    Some(j) => values[value.index()][*j],
-                    None => values[default.index()][i],
+                    Some(j) => value.at(*j),
+                    None => default.at(i),
                 }));
             }
             Op::Sum { select, value } => {
@@ -399,20 +650,24 @@ fn evaluate_inner(
                     Evaluator::Naive => {
                         sum_naive(&values, select, &values[value.index()], len, count)
                     }
-                    Evaluator::Indexed => sum_indexed(&values, select, &values[value.index()], len),
+                    Evaluator::Indexed => {
+                        let index = key_index(&mut picks.keys, &values, select, len);
+                        sum_indexed(&values, select, &values[value.index()], len, index)
+                    }
                 }
                 .map_err(overflow)?;
                 column.extend(sums);
             }
         }
         widest = widest.max(check_column(program, node, &column)?);
-        values.push(column);
+        values.push(Col::Full(column));
+        picks.release(node, op);
         free_after(node, &mut values, &mut columns);
     }
     let held = if live.is_some() {
         columns.peak
     } else {
-        program.nodes.len()
+        values.iter().filter(|c| !c.is_uniform()).count()
     };
     recycle(columns.free);
     let used = ColumnUse {
@@ -452,16 +707,17 @@ pub fn recycle(values: Vec<Vec<i64>>) {
 /// The value of `op` when it is the same at every position (all its inputs are), or `None`.
 /// `Some(Err(()))` is an overflow (at every position, so reported at position 0).
 fn uniform_value(
-    values: &[Vec<i64>],
-    uniform: &[bool],
+    values: &[Col],
     op: &Op,
     len: usize,
     picks: &mut Picks,
 ) -> Option<Result<i64, ()>> {
-    let u = |v: &Value| uniform[v.index()];
-    let at0 = |v: &Value| values[v.index()][0];
-    let pair_uniform = |s: &Selector| s.pair.is_none_or(|(_, q)| uniform[q.index()]);
+    let u = |v: &Value| values[v.index()].is_uniform();
+    let at0 = |v: &Value| values[v.index()].at(0);
+    let pair_uniform = |s: &Selector| s.pair.is_none_or(|(_, q)| u(&q));
     match op {
+        Op::Const(c) => Some(Ok(*c)),
+        Op::Length => Some(Ok(len as i64)),
         Op::Unary(f, a) if u(a) => Some(Ok(unary(*f, at0(a)))),
         Op::Binary(f, a, b) if u(a) && u(b) => Some(binary(*f, at0(a), at0(b)).ok_or(())),
         Op::Select(c, a, b) if u(c) => {
@@ -481,22 +737,16 @@ fn uniform_value(
             value,
             default,
         } if select.position.is_none() && u(&select.query) && pair_uniform(select) => {
-            // One query for all positions: one pass over the keys, shared by every lookup of
-            // this step with the same selector and preference.
-            let best = *picks.uniform.entry((*select, *prefer)).or_insert_with(|| {
+            // One query for all positions: its group of the step's key index, folded once and
+            // shared by every lookup of this step with the same selector and preference.
+            let Picks { uniform, keys, .. } = picks;
+            let best = *uniform.entry((*select, *prefer)).or_insert_with(|| {
                 let q = query_at(values, select, 0);
-                let mut best: Option<usize> = None;
-                for j in 0..len {
-                    if key_at(values, select, j) == q
-                        && best.is_none_or(|b| beats(values, *prefer, j, b))
-                    {
-                        best = Some(j);
-                    }
-                }
-                best
+                let members = key_index(keys, values, select, len).positions(q);
+                fold_best(values, *prefer, members)
             });
             match best {
-                Some(j) => Some(Ok(values[value.index()][j])),
+                Some(j) => Some(Ok(values[value.index()].at(j))),
                 None if u(default) => Some(Ok(at0(default))),
                 None => None,
             }
@@ -507,8 +757,8 @@ fn uniform_value(
             let q = query_at(values, select, 0);
             let v = &values[value.index()];
             let mut total = 0i64;
-            for j in (0..len).filter(|&j| key_at(values, select, j) == q) {
-                match total.checked_add(v[j]) {
+            for &j in key_index(&mut picks.keys, values, select, len).positions(q) {
+                match total.checked_add(v.at(j)) {
                     Some(t) => total = t,
                     None => return Some(Err(())),
                 }
@@ -591,58 +841,53 @@ pub fn binary(op: BinaryOp, a: i64, b: i64) -> Option<i64> {
 }
 
 /// Whether position j is selected by position i.
-fn selected(values: &[Vec<i64>], s: &Selector, i: usize, j: usize) -> bool {
+fn selected(values: &[Col], s: &Selector, i: usize, j: usize) -> bool {
     key_at(values, s, j) == query_at(values, s, i) && s.position.is_none_or(|cmp| cmp.holds(j, i))
 }
 
 /// The (tuple) key a selector reads at position j (the second component 0 without a pair).
-fn key_at(values: &[Vec<i64>], s: &Selector, j: usize) -> (i64, i64) {
+fn key_at(values: &[Col], s: &Selector, j: usize) -> (i64, i64) {
     (
-        values[s.key.index()][j],
-        s.pair.map_or(0, |(k, _)| values[k.index()][j]),
+        values[s.key.index()].at(j),
+        s.pair.map_or(0, |(k, _)| values[k.index()].at(j)),
     )
 }
 
 /// The (tuple) query a selector reads at position i.
-fn query_at(values: &[Vec<i64>], s: &Selector, i: usize) -> (i64, i64) {
+fn query_at(values: &[Col], s: &Selector, i: usize) -> (i64, i64) {
     (
-        values[s.query.index()][i],
-        s.pair.map_or(0, |(_, q)| values[q.index()][i]),
+        values[s.query.index()].at(i),
+        s.pair.map_or(0, |(_, q)| values[q.index()].at(i)),
     )
 }
 
 /// Whether candidate `j` beats the current best `k` under `prefer` (a strict total order).
-fn beats(values: &[Vec<i64>], prefer: Prefer, j: usize, k: usize) -> bool {
+fn beats(values: &[Col], prefer: Prefer, j: usize, k: usize) -> bool {
     match prefer {
         Prefer::Latest => j > k,
         Prefer::Earliest => j < k,
         Prefer::MaxBy(v) => {
-            let (a, b) = (values[v.index()][j], values[v.index()][k]);
+            let (a, b) = (values[v.index()].at(j), values[v.index()].at(k));
             a > b || (a == b && j > k)
         }
         Prefer::MinBy(v) => {
-            let (a, b) = (values[v.index()][j], values[v.index()][k]);
+            let (a, b) = (values[v.index()].at(j), values[v.index()].at(k));
             a < b || (a == b && j < k)
         }
         Prefer::MaxByPair(x, y) => {
-            let at = |p: usize| (values[x.index()][p], values[y.index()][p]);
+            let at = |p: usize| (values[x.index()].at(p), values[y.index()].at(p));
             let (a, b) = (at(j), at(k));
             a > b || (a == b && j > k)
         }
         Prefer::MinByPair(x, y) => {
-            let at = |p: usize| (values[x.index()][p], values[y.index()][p]);
+            let at = |p: usize| (values[x.index()].at(p), values[y.index()].at(p));
             let (a, b) = (at(j), at(k));
             a < b || (a == b && j < k)
         }
     }
 }
 
-fn better(
-    values: &[Vec<i64>],
-    prefer: Prefer,
-    a: Option<usize>,
-    b: Option<usize>,
-) -> Option<usize> {
+fn better(values: &[Col], prefer: Prefer, a: Option<usize>, b: Option<usize>) -> Option<usize> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if beats(values, prefer, a, b) { a } else { b }),
         (a, None) => a,
@@ -651,7 +896,7 @@ fn better(
 }
 
 fn pick_naive(
-    values: &[Vec<i64>],
+    values: &[Col],
     s: &Selector,
     prefer: Prefer,
     len: usize,
@@ -673,16 +918,17 @@ fn pick_naive(
 }
 
 fn sum_naive(
-    values: &[Vec<i64>],
+    values: &[Col],
     s: &Selector,
-    v: &[i64],
+    v: &Col,
     len: usize,
     count: &mut OpCount,
 ) -> Result<Vec<i64>, usize> {
     let mut sums = Vec::with_capacity(len);
     for i in 0..len {
         let mut acc = 0i64;
-        for (j, &vj) in v.iter().enumerate().take(len) {
+        for j in 0..len {
+            let vj = v.at(j);
             count.pair_tests += 1;
             if selected(values, s, i, j) {
                 count.folds += 1;
@@ -738,114 +984,71 @@ impl<T: Clone> Group<T> {
     }
 }
 
-/// Positions grouped by their equality key, each group in increasing order.
-fn groups<K: Hash + Eq>(len: usize, key: impl Fn(usize) -> K) -> HashMap<K, Vec<usize>> {
-    let mut map: HashMap<K, Vec<usize>> = HashMap::new();
-    for j in 0..len {
-        map.entry(key(j)).or_default().push(j);
+/// The preferred position among `members` (in increasing order), folded from the first.
+fn fold_best(values: &[Col], prefer: Prefer, members: &[usize]) -> Option<usize> {
+    match prefer {
+        Prefer::Latest => members.last().copied(),
+        Prefer::Earliest => members.first().copied(),
+        _ => members
+            .iter()
+            .copied()
+            .reduce(|k, j| if beats(values, prefer, j, k) { j } else { k }),
     }
-    map
-}
-
-/// Runs `$body` with `key` and `query` reading the selector's key and query at a position: plain
-/// values for a one-value key, pairs for a tuple key (so a plain key hashes one word).
-macro_rules! with_keys {
-    ($values:expr, $s:expr, |$key:ident, $query:ident| $body:expr) => {{
-        let (k, q) = (&$values[$s.key.index()], &$values[$s.query.index()]);
-        match $s.pair {
-            None => {
-                let $key = |j: usize| k[j];
-                let $query = |i: usize| q[i];
-                $body
-            }
-            Some((k2, q2)) => {
-                let (k2, q2) = (&$values[k2.index()], &$values[q2.index()]);
-                let $key = |j: usize| (k[j], k2[j]);
-                let $query = |i: usize| (q[i], q2[i]);
-                $body
-            }
-        }
-    }};
 }
 
 fn pick_indexed(
-    values: &[Vec<i64>],
+    values: &[Col],
     s: &Selector,
     prefer: Prefer,
     len: usize,
-) -> Vec<Option<usize>> {
-    with_keys!(values, s, |key, query| pick_by(
-        values, s, prefer, len, key, query
-    ))
-}
-
-fn pick_by<K: Hash + Eq>(
-    values: &[Vec<i64>],
-    s: &Selector,
-    prefer: Prefer,
-    len: usize,
-    key: impl Fn(usize) -> K,
-    query: impl Fn(usize) -> K,
+    index: &KeyIndex,
 ) -> Vec<Option<usize>> {
     if s.position.is_none() {
-        // No position condition: one best position per key, found in a single pass.
-        let mut best: HashMap<K, usize> = HashMap::new();
-        for j in 0..len {
-            best.entry(key(j))
-                .and_modify(|k| {
-                    if beats(values, prefer, j, *k) {
-                        *k = j;
-                    }
-                })
-                .or_insert(j);
-        }
-        return (0..len).map(|i| best.get(&query(i)).copied()).collect();
+        // No position condition: one best position per group.
+        let best: Vec<Option<usize>> = (0..index.groups())
+            .map(|g| fold_best(values, prefer, index.members_of(g)))
+            .collect();
+        return (0..len)
+            .map(|i| best[index.find(query_at(values, s, i))?])
+            .collect();
     }
-    let built: HashMap<K, Group<Option<usize>>> = groups(len, key)
-        .into_iter()
-        .map(|(k, members)| {
-            let g = Group::build(members, Some, |a, b| better(values, prefer, *a, *b));
-            (k, g)
-        })
-        .collect();
-    (0..len)
-        .map(|i| built.get(&query(i))?.query(s.position, i).flatten())
-        .collect()
-}
-
-fn sum_indexed(
-    values: &[Vec<i64>],
-    s: &Selector,
-    v: &[i64],
-    len: usize,
-) -> Result<Vec<i64>, usize> {
-    with_keys!(values, s, |key, query| sum_by(s, v, len, key, query))
-}
-
-fn sum_by<K: Hash + Eq>(
-    s: &Selector,
-    v: &[i64],
-    len: usize,
-    key: impl Fn(usize) -> K,
-    query: impl Fn(usize) -> K,
-) -> Result<Vec<i64>, usize> {
-    // Partial sums are Options so that an overflow surfaces at the positions that read it.
-    let built: HashMap<K, Group<Option<i64>>> = groups(len, key)
-        .into_iter()
-        .map(|(k, members)| {
-            let g = Group::build(
-                members,
-                |j| Some(v[j]),
-                |a, b| a.and_then(|a| b.and_then(|b| a.checked_add(b))),
-            );
-            (k, g)
+    let built: Vec<Group<Option<usize>>> = (0..index.groups())
+        .map(|g| {
+            Group::build(index.members_of(g).to_vec(), Some, |a, b| {
+                better(values, prefer, *a, *b)
+            })
         })
         .collect();
     (0..len)
         .map(|i| {
-            let total = built
-                .get(&query(i))
-                .and_then(|g| g.query(s.position, i))
+            let g = index.find(query_at(values, s, i))?;
+            built[g].query(s.position, i).flatten()
+        })
+        .collect()
+}
+
+fn sum_indexed(
+    values: &[Col],
+    s: &Selector,
+    v: &Col,
+    len: usize,
+    index: &KeyIndex,
+) -> Result<Vec<i64>, usize> {
+    // Partial sums are Options so that an overflow surfaces at the positions that read it.
+    let built: Vec<Group<Option<i64>>> = (0..index.groups())
+        .map(|g| {
+            Group::build(
+                index.members_of(g).to_vec(),
+                |j| Some(v.at(j)),
+                |a, b| a.and_then(|a| b.and_then(|b| a.checked_add(b))),
+            )
+        })
+        .collect();
+    (0..len)
+        .map(|i| {
+            let total = index
+                .find(query_at(values, s, i))
+                .and_then(|g| built[g].query(s.position, i))
                 .unwrap_or(Some(0));
             total.ok_or(i)
         })
@@ -882,7 +1085,7 @@ pub fn propose_columns(
     let (values, widest, used) =
         evaluate_inner(program, x, evaluator, &mut OpCount::default(), Some(&live))?;
     let h = &program.heads;
-    let at = |v: Value, i: usize| values[v.index()][i];
+    let at = |v: Value, i: usize| values[v.index()].at(i);
     let tokens = (0..x.len())
         .map(|i| Word(h.token.iter().map(|&v| at(v, i)).collect()))
         .collect();
@@ -893,7 +1096,15 @@ pub fn propose_columns(
             delete: at(h.delete, i) != 0,
         })
         .collect();
-    recycle(values.into_iter().filter(|c| c.capacity() > 0).collect());
+    recycle(
+        values
+            .into_iter()
+            .filter_map(|c| match c {
+                Col::Full(c) if c.capacity() > 0 => Some(c),
+                _ => None,
+            })
+            .collect(),
+    );
     Ok((Proposal { tokens, bits }, widest, used))
 }
 

@@ -13,7 +13,7 @@ mod word;
 
 pub use eval::{
     binary, evaluate, evaluate_counted, evaluate_observed, propose, propose_columns, recycle,
-    ColumnUse, EvalError, Evaluator, OpCount, SeqStep,
+    uniform_nodes, ColumnUse, EvalError, Evaluator, OpCount, SeqStep,
 };
 pub use program::{
     BinaryOp, Builder, Cmp, Heads, Op, Prefer, Program, ProgramError, Selector, Shape, UnaryOp,
