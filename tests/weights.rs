@@ -551,3 +551,28 @@ fn the_forward_is_the_same_on_any_number_of_threads() {
         );
     }
 }
+
+/// `check_case_watched` reports every proposal the weights executor is asked for, numbered from
+/// 1, on the MDM target (what `check` and `compile` show as progress): the steps and the proposal
+/// that finds the fixed point.
+#[test]
+fn the_weights_executor_reports_each_proposal_for_progress() {
+    use apmdm::check::mdm::{check_case_watched, MdmBounds};
+    use apmdm::check::weights::ExecutorOptions;
+    let program = library::load("prefix_sum").unwrap().unwrap();
+    let mut seen = Vec::new();
+    let row = check_case_watched(
+        &program,
+        &RunConfig::new(2),
+        &CompileLimits::default(),
+        &MdmBounds::from_file(),
+        u64::MAX,
+        ExecutorOptions::weights(),
+        &mut |_| {},
+        &mut |p| seen.push(p),
+    )
+    .unwrap();
+    let steps = row.steps.expect("the row ran") as usize;
+    assert!(steps > 0);
+    assert_eq!(seen, (1..=steps + 1).collect::<Vec<_>>());
+}

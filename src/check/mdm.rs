@@ -186,11 +186,23 @@ pub fn check_case_with(
     )
 }
 
-/// A step function that tells `watch` the number of each proposal it is asked for.
-struct Watched<'a> {
-    inner: &'a mut SeqStep,
+/// A step function that tells `watch` the number of each proposal it is asked for (1 for the
+/// first), before asking `inner` for it: progress for long runs, whatever the executor.
+pub struct Watched<'a> {
+    inner: &'a mut dyn StepFunction<Word>,
     watch: &'a mut dyn FnMut(usize),
     proposals: usize,
+}
+
+impl<'a> Watched<'a> {
+    /// Wraps `inner`, counting from 0 proposals.
+    pub fn new(inner: &'a mut dyn StepFunction<Word>, watch: &'a mut dyn FnMut(usize)) -> Self {
+        Watched {
+            inner,
+            watch,
+            proposals: 0,
+        }
+    }
 }
 
 impl StepFunction<Word> for Watched<'_> {
@@ -202,8 +214,9 @@ impl StepFunction<Word> for Watched<'_> {
 }
 
 /// [`check_case_with`], handing the steps bound to `on_bound` once the interpreter has run
-/// (before the schedule is compiled) and the number of each proposal the seq executor makes to
-/// `watch` (for progress; the last proposal, which finds the fixed point, is one past the steps).
+/// (before the schedule is compiled) and the number of each proposal the executor (seq or
+/// weights) is asked for to `watch` (for progress; the last proposal, which finds the fixed
+/// point, is one past the steps).
 #[allow(clippy::too_many_arguments)]
 pub fn check_case_watched(
     program: &Program,
@@ -324,11 +337,7 @@ pub fn check_case_watched(
                 Err(e) => (Ok(Err(MdmRunError::Compile(e))), None),
                 Ok(x0) => {
                     let mut f = SeqStep::new(compiled.seq.clone(), Evaluator::Indexed);
-                    let mut watched = Watched {
-                        inner: &mut f,
-                        watch: &mut *watch,
-                        proposals: 0,
-                    };
+                    let mut watched = Watched::new(&mut f, &mut *watch);
                     let run = run_with(&compiled, program, Canvas::new(x0), &mut watched, false);
                     columns = Some(f.column_bytes_per_position);
                     let run = run.map(|(mut report, run)| {
@@ -341,7 +350,8 @@ pub fn check_case_watched(
             Executor::Weights | Executor::WeightsF32 => {
                 let x0 = initial_canvas(&compiled, program, &config)?;
                 match run_by_weights(&compiled.seq, compiled.regions.length, exec, |f| {
-                    let run = run_with(&compiled, program, Canvas::new(x0), f, false);
+                    let mut watched = Watched::new(&mut *f, &mut *watch);
+                    let run = run_with(&compiled, program, Canvas::new(x0), &mut watched, false);
                     run.map(|(mut report, run)| {
                         report.widest_bits = f.report.widest_bits;
                         (report, run)

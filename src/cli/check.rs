@@ -10,7 +10,7 @@ use serde_json::json;
 
 use apmdm::check::apmdm::{check_apmdm_case_watched, ApmdmBounds, ApmdmRow};
 use apmdm::check::growth::{compare, declaration, Agreement, GrowthRow};
-use apmdm::check::mdm::{check_case_with, fits, FitRow, MdmBounds, Row};
+use apmdm::check::mdm::{check_case_watched, fits, FitRow, MdmBounds, Row};
 use apmdm::check::verdict::{Status, Summary};
 use apmdm::check::weights::{Executor, ExecutorOptions};
 use apmdm::compile::pram_to_apmdm::ApmdmMode;
@@ -369,9 +369,26 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         for &(n, seed) in cases {
             let mut config = RunConfig::new(n);
             config.seed = seed;
-            bar.set_message(format!("{name} n = {n} seed {seed}"));
+            let case = format!("{name} n = {n} seed {seed}");
+            bar.set_message(case.clone());
+            // Within a case, the step being decoded (a schedule on the weights executor can take
+            // seconds per step); nothing is formatted when the bar is hidden.
+            let show = |target: &str, step: usize| {
+                if !bar.is_hidden() {
+                    bar.set_message(format!("{case}: {target} step {step}"));
+                }
+            };
             if do_mdm {
-                match check_case_with(&s.program, &config, &limits, &bounds, max_work, exec) {
+                match check_case_watched(
+                    &s.program,
+                    &config,
+                    &limits,
+                    &bounds,
+                    max_work,
+                    exec,
+                    &mut |_| {},
+                    &mut |p| show("mdm", p),
+                ) {
                     Ok(r) => {
                         measured.push((n, metrics_of(r.rounds, r.processors, r.work, r.space)));
                         mine.push(r)
@@ -383,6 +400,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 let first = layout.unwrap_or(ApmdmMode::Declared);
                 let mut mode = Some(first);
                 while let Some(m) = mode.take() {
+                    let mut steps = 0;
                     let r = check_apmdm_case_watched(
                         &s.program,
                         &config,
@@ -392,7 +410,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                         exec,
                         m,
                         &mut |_| {},
-                        &mut |_| {},
+                        &mut |_| {
+                            steps += 1;
+                            show("apmdm", steps);
+                        },
                     )
                     .map_err(|e| anyhow::anyhow!("{name} at n = {n} ({}): {e}", m.name()))?;
                     if !do_mdm && m == first {

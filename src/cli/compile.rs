@@ -480,7 +480,14 @@ pub fn trace(args: TraceArgs) -> Result<ExitCode> {
             )
             .map_err(anyhow::Error::msg)?;
             let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
-            let out = run_with(&compiled, &l.program, Canvas::new(x0), &mut f, true)?;
+            // A step of the weights executor can take seconds: progress on a terminal.
+            let bar = super::compile_apmdm::step_progress(false);
+            bar.set_length(compiled.regions.header_count as u64 + 1);
+            let mut watch = |p: usize| bar.set_position(p as u64);
+            let mut watched = apmdm::check::mdm::Watched::new(&mut f, &mut watch);
+            let out = run_with(&compiled, &l.program, Canvas::new(x0), &mut watched, true);
+            bar.finish_and_clear();
+            let out = out?;
             weights_trace_summary(&f)?;
             out
         }

@@ -285,14 +285,19 @@ pub fn trace(args: &TraceArgs, l: &Loaded) -> Result<ExitCode> {
             )
             .map_err(anyhow::Error::msg)?;
             let x0 = initial_canvas(&compiled, &l.program, &l.config)?;
+            // A step of the weights executor can take seconds: progress on a terminal.
+            let bar = step_progress(false);
+            bar.set_length(steps.saturating_add(1));
             let out = apmdm::compile::apmdm_run::run_apmdm_with(
                 &compiled,
                 &l.program,
                 Canvas::new(x0),
                 &mut f,
                 true,
-                &mut |_| {},
-            )?;
+                &mut |_| bar.inc(1),
+            );
+            bar.finish_and_clear();
+            let out = out?;
             super::compile::weights_trace_summary(&f)?;
             out
         }
