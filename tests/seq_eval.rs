@@ -2,11 +2,11 @@
 //! hand-written machine step for step; programs serialize, validate and report their shape.
 
 use apmdm::machine::library::{parity_canvas, ParityEliminator, ParityToken, SplitMix64};
-use apmdm::machine::{run, Canvas, ModelClass, RunConfig, Token};
+use apmdm::machine::{apply, run, Canvas, ModelClass, RunConfig, Token};
 use apmdm::seq::{
-    evaluate, evaluate_observed, propose_columns, range, uniform_nodes, BinaryOp, Builder, Cmp,
-    EvalError, Evaluator, Heads, Op, Prefer, Program, ProgramError, Selector, SeqStep, UnaryOp,
-    Value, Word,
+    evaluate, evaluate_observed, propose_columns, propose_demanded, range, uniform_nodes, BinaryOp,
+    Builder, Cmp, Demand, EvalError, Evaluator, Heads, Op, Prefer, Program, ProgramError, Selector,
+    SeqStep, UnaryOp, Value, Word,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -167,6 +167,51 @@ proptest! {
             (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
             (Err(EvalError::Overflow { .. }), Err(EvalError::Overflow { .. })) => {}
             _ => prop_assert!(false, "evaluators disagree: {:?} vs {:?}", naive, indexed),
+        }
+    }
+
+    #[test]
+    fn demanded_proposals_give_g_the_same_next_sequence(seed in any::<u64>(), size in 7usize..40, len in 0usize..24) {
+        let x = random_canvas(seed ^ 0xABCD, len);
+        // As drawn, and with remask and delete never set, so g reads the token at every mask
+        // and every node only the token heads read is computed in the late pass.
+        let drawn = random_program(seed, size);
+        let mut unmasking = drawn.clone();
+        let zero = Value(unmasking.nodes.len() as u32);
+        unmasking.nodes.push(Op::Const(0));
+        if !unmasking.ranges.is_empty() {
+            unmasking.ranges.push((0, 0));
+        }
+        unmasking.heads.remask = zero;
+        unmasking.heads.delete = zero;
+        for p in [drawn, unmasking] {
+        let demand = Demand::of(&p);
+        let (everywhere, late, nowhere) = demand.counts();
+        prop_assert_eq!(everywhere + late + nowhere, p.nodes.len());
+        match (propose_columns(&p, &x, Evaluator::Indexed), propose_demanded(&p, &demand, &x)) {
+            (Ok((full, widest_full, _)), Ok((lazy, widest_lazy, _))) => {
+                // The bits everywhere; the token where g reads it (a mask, neither remasked nor
+                // deleted), an empty word elsewhere.
+                prop_assert_eq!(&full.bits, &lazy.bits);
+                for (i, t) in x.iter().enumerate() {
+                    let b = full.bits[i];
+                    if t.is_mask() && !b.remask && !b.delete {
+                        prop_assert_eq!(&full.tokens[i], &lazy.tokens[i]);
+                    } else {
+                        prop_assert!(lazy.tokens[i].0.is_empty());
+                    }
+                }
+                prop_assert!(widest_lazy <= widest_full);
+                let canvas: Canvas<Word, ()> = Canvas::new(x.clone());
+                let a = apply(&canvas, &full.tokens, &full.bits).unwrap();
+                let b = apply(&canvas, &lazy.tokens, &lazy.bits).unwrap();
+                prop_assert_eq!(a.next, b.next);
+                prop_assert_eq!(a.actions, b.actions);
+            }
+            // Computing less, it may miss an error at a value nothing reads.
+            (Err(_), _) => {}
+            (Ok(_), Err(e)) => prop_assert!(false, "demanded evaluation failed alone: {e}"),
+        }
         }
     }
 

@@ -11,7 +11,7 @@ use crate::compile::pram_to_mdm::{initial_canvas, pram_to_mdm, CompileError, Com
 use crate::machine::{Canvas, Proposal, StepFunction, StepFunctionError, Token};
 use crate::pram::program::Program;
 use crate::pram::{self, RunConfig};
-use crate::seq::{Evaluator, SeqStep, Word};
+use crate::seq::{SeqStep, Word};
 
 use super::verdict::{Check, Status};
 use super::weights::{run_by_weights, weights_checks, Executor, ExecutorOptions, WeightsRow};
@@ -336,7 +336,8 @@ pub fn check_case_watched(
             Executor::Seq => match initial_canvas(&compiled, program, &config) {
                 Err(e) => (Ok(Err(MdmRunError::Compile(e))), None),
                 Ok(x0) => {
-                    let mut f = SeqStep::new(compiled.seq.clone(), Evaluator::Indexed);
+                    // No trace is kept: each node computed only where g can read it.
+                    let mut f = SeqStep::demanded(compiled.seq.clone());
                     let mut watched = Watched::new(&mut f, &mut *watch);
                     let run = run_with(&compiled, program, Canvas::new(x0), &mut watched, false);
                     columns = Some(f.column_bytes_per_position);

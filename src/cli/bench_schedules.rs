@@ -1,5 +1,7 @@
 //! `apmdm bench schedules`: compiled MDM (Theorem 1) and AP-MDM (Theorem 4) schedules run end to
-//! end with the indexed evaluator. Per target and program: canvas positions evaluated (the sum of
+//! end with the indexed evaluator, each twice side by side: every node at every position (`full`,
+//! what `compile` and `trace` run) and every node only where g reads it (`demanded`, what `check`
+//! runs). Per target, program and evaluation: canvas positions evaluated (the sum of
 //! the canvas length over the steps), position-steps per second (wall time of the run, compiling
 //! excluded), and the column memory the evaluator held, counted (not RSS): its peak bytes per
 //! canvas position against the 8 bytes per node a full evaluation keeps. Every run is checked
@@ -44,6 +46,8 @@ pub struct SchedulesArgs {
 #[derive(Debug, Serialize)]
 struct Row {
     target: &'static str,
+    /// `full` or `demanded` (`SeqStep::demanded`).
+    evaluation: &'static str,
     program: String,
     n: i64,
     /// Decoding steps.
@@ -98,8 +102,12 @@ pub fn run(args: SchedulesArgs) -> Result<ExitCode> {
             ..RunConfig::new(n)
         };
         let want = pram::run(&program, &config)?;
-        rows.push(mdm_row(&program, name, n, &config, &want)?);
-        rows.push(apmdm_row(&program, name, n, &config, &want)?);
+        for demanded in [false, true] {
+            rows.push(mdm_row(&program, name, n, &config, &want, demanded)?);
+        }
+        for demanded in [false, true] {
+            rows.push(apmdm_row(&program, name, n, &config, &want, demanded)?);
+        }
     }
     if args.json {
         let report = serde_json::json!({ "rows": rows });
@@ -116,11 +124,12 @@ fn mdm_row(
     n: i64,
     config: &RunConfig,
     want: &pram::RunReport,
+    demanded: bool,
 ) -> Result<Row> {
     let limits = CompileLimits::default();
     let compiled = pram_to_mdm(program, n, &limits)?;
     let x0 = pram_to_mdm::initial_canvas(&compiled, program, config)?;
-    let mut f = SeqStep::new(compiled.seq.clone(), Evaluator::Indexed);
+    let mut f = step(&compiled.seq, demanded);
     let start = Instant::now();
     let (got, _) = run_with(&compiled, program, Canvas::new(x0), &mut f, false)?;
     let seconds = start.elapsed().as_secs_f64();
@@ -146,11 +155,12 @@ fn apmdm_row(
     n: i64,
     config: &RunConfig,
     want: &pram::RunReport,
+    demanded: bool,
 ) -> Result<Row> {
     let limits = CompileLimits::default();
     let compiled = pram_to_apmdm(program, n, &limits)?;
     let x0 = pram_to_apmdm::initial_canvas(&compiled, program, config)?;
-    let mut f = SeqStep::new(compiled.seq.clone(), Evaluator::Indexed);
+    let mut f = step(&compiled.seq, demanded);
     let start = Instant::now();
     let (got, _) = run_apmdm_with(
         &compiled,
@@ -176,6 +186,15 @@ fn apmdm_row(
     ))
 }
 
+/// The step function measured: the full or the demand-driven evaluation.
+fn step(seq: &apmdm::seq::Program, demanded: bool) -> SeqStep {
+    if demanded {
+        SeqStep::demanded(seq.clone())
+    } else {
+        SeqStep::new(seq.clone(), Evaluator::Indexed)
+    }
+}
+
 /// One row: `size` is (steps, context, position-steps).
 fn row(
     target: &'static str,
@@ -190,6 +209,11 @@ fn row(
     let nodes = f.program.nodes.len();
     Row {
         target,
+        evaluation: if f.demand.is_some() {
+            "demanded"
+        } else {
+            "full"
+        },
         program: name.to_string(),
         n,
         steps,
@@ -208,6 +232,7 @@ fn row(
 fn print_table(rows: &[Row]) {
     let mut t = Table::new(&[
         "target",
+        "evaluation",
         "program",
         "n",
         "steps",
@@ -224,6 +249,7 @@ fn print_table(rows: &[Row]) {
     for r in rows {
         t.row(vec![
             r.target.to_string(),
+            r.evaluation.to_string(),
             r.program.clone(),
             r.n.to_string(),
             r.steps.to_string(),
@@ -243,6 +269,7 @@ fn print_table(rows: &[Row]) {
         "col B/pos: the most column bytes one step held per canvas position (counted: live \
          columns and freed ones kept for reuse); all cols B/pos: 8 bytes per node, what keeping \
          every column would hold; unchanged: the share of position-evaluations that changed \
-         nothing (hold or keep)."
+         nothing (hold or keep); evaluation: full (every node at every position, as compile and \
+         trace run) or demanded (each node only where g reads it, as check runs)."
     );
 }

@@ -20,7 +20,7 @@ use crate::pram::outcome::{Metrics, Outcome, Value};
 use crate::pram::program::Program;
 use crate::pram::Metric;
 use crate::pram::RunConfig;
-use crate::seq::{Evaluator, SeqStep, Word};
+use crate::seq::{Evaluator, Word};
 
 /// One step of an AP-MDM run as the checker sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,7 +290,7 @@ pub fn run_apmdm_watched(
     full: bool,
     watch: &mut dyn FnMut(&StepInfo),
 ) -> Result<(ApmdmReport, Run<Word>), MdmRunError> {
-    let mut f = SeqStep::new(compiled.seq.clone(), evaluator);
+    let mut f = crate::compile::mdm_run::seq_step(&compiled.seq, evaluator, full);
     let (mut report, run) = run_apmdm_with(compiled, program, canvas, &mut f, full, watch)?;
     report.widest_bits = f.widest;
     Ok((report, run))

@@ -80,10 +80,22 @@ pub fn run_from(
     evaluator: Evaluator,
     full: bool,
 ) -> Result<(MdmReport, Run<Word>), MdmRunError> {
-    let mut f = SeqStep::new(compiled.seq.clone(), evaluator);
+    let mut f = seq_step(&compiled.seq, evaluator, full);
     let (mut report, run) = run_with(compiled, program, canvas, &mut f, full)?;
     report.widest_bits = f.widest;
     Ok((report, run))
+}
+
+/// The seq evaluator as a run's step function. With a full trace, which records the proposal y
+/// at every position, every node is computed everywhere; without one, nothing reads y where g
+/// does not, so the indexed evaluator computes each node only where g can read it
+/// (`SeqStep::demanded`: the same run, step for step).
+pub fn seq_step(seq: &crate::seq::Program, evaluator: Evaluator, full: bool) -> SeqStep {
+    if full || evaluator != Evaluator::Indexed {
+        SeqStep::new(seq.clone(), evaluator)
+    } else {
+        SeqStep::demanded(seq.clone())
+    }
 }
 
 /// Runs `compiled` from `canvas` with any realization `f` of its step function (the seq

@@ -13,6 +13,10 @@ use super::range::width;
 use super::word::Word;
 use crate::machine::{ControlBits, Proposal, StepFunction, StepFunctionError, Token};
 
+mod demand;
+pub use demand::Demand;
+use demand::{late_pass, Late};
+
 /// Which evaluator answers attention nodes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,8 +140,8 @@ pub fn evaluate_observed(
     evaluator: Evaluator,
 ) -> Result<(Vec<Vec<i64>>, u32), EvalError> {
     let len = x.len();
-    evaluate_inner(program, x, evaluator, &mut OpCount::default(), None).map(
-        |(values, widest, _)| {
+    evaluate_inner(program, x, evaluator, &mut OpCount::default(), None, None).map(
+        |(values, widest, _, _)| {
             let values = values.into_iter().map(|c| c.expand(len)).collect();
             (values, widest)
         },
@@ -152,8 +156,8 @@ pub fn uniform_nodes(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<Vec<bool>, EvalError> {
-    evaluate_inner(program, x, evaluator, &mut OpCount::default(), None)
-        .map(|(values, _, _)| values.iter().map(Col::is_uniform).collect())
+    evaluate_inner(program, x, evaluator, &mut OpCount::default(), None, None)
+        .map(|(values, _, _, _)| values.iter().map(Col::is_uniform).collect())
 }
 
 /// The primitive operations of one evaluation by the naive evaluator, each counted where the
@@ -195,7 +199,7 @@ pub fn evaluate_counted(
     x: &[Token<Word>],
 ) -> Result<(Vec<Vec<i64>>, OpCount), EvalError> {
     let mut count = OpCount::default();
-    let (values, _, _) = evaluate_inner(program, x, Evaluator::Naive, &mut count, None)?;
+    let (values, _, _, _) = evaluate_inner(program, x, Evaluator::Naive, &mut count, None, None)?;
     let values = values.into_iter().map(|c| c.expand(x.len())).collect();
     Ok((values, count))
 }
@@ -250,6 +254,27 @@ impl Liveness {
         }
         Liveness { last_read, kept }
     }
+
+    /// The liveness of the everywhere-pass of a demand-driven evaluation: only nodes computed
+    /// everywhere read (late readers do not), and the columns a late node reads are kept for
+    /// the late pass.
+    fn of_demand(program: &Program, demand: &Demand) -> Self {
+        let n = program.nodes.len();
+        let mut last_read: Vec<usize> = (0..n).collect();
+        for (k, op) in program.nodes.iter().enumerate() {
+            if demand.everywhere(k) {
+                for v in op.inputs() {
+                    last_read[v.index()] = k;
+                }
+            }
+        }
+        let mut live = Liveness::of(program);
+        live.last_read = last_read;
+        for (kept, &late) in live.kept.iter_mut().zip(&demand.read_late) {
+            *kept |= late;
+        }
+        live
+    }
 }
 
 /// The columns of one evaluation: taken from freed columns first, then from the pool; counts
@@ -297,6 +322,9 @@ struct Picks {
     keys: HashMap<KeyShape, KeyIndex>,
     /// The last lookup or sum node of each key shape.
     last_key_user: HashMap<KeyShape, usize>,
+    /// Key shapes whose index is kept to the end of the step (a demand-driven evaluation's late
+    /// pass selects by them).
+    kept_keys: std::collections::HashSet<KeyShape>,
 }
 
 /// A selector's key nodes: the key and, for a tuple key, the second key.
@@ -307,10 +335,13 @@ fn key_shape(s: &Selector) -> KeyShape {
 }
 
 impl Picks {
-    fn of(program: &Program) -> Self {
+    fn of(program: &Program, demand: Option<&Demand>) -> Self {
         let mut last_user = HashMap::new();
         let mut last_key_user = HashMap::new();
         for (k, op) in program.nodes.iter().enumerate() {
+            if demand.is_some_and(|d| !d.everywhere(k)) {
+                continue;
+            }
             match op {
                 Op::Lookup { select, prefer, .. } => {
                     last_user.insert((*select, *prefer), k);
@@ -325,15 +356,16 @@ impl Picks {
         Picks {
             last_user,
             last_key_user,
+            kept_keys: demand.map(|d| d.late_keys.clone()).unwrap_or_default(),
             ..Picks::default()
         }
     }
 
-    /// Drops the key index whose last user is `node`.
+    /// Drops the key index whose last user is `node` (unless it is kept to the end).
     fn release(&mut self, node: usize, op: &Op) {
         if let Op::Lookup { select, .. } | Op::Sum { select, .. } = op {
             let shape = key_shape(select);
-            if self.last_key_user.get(&shape) == Some(&node) {
+            if self.last_key_user.get(&shape) == Some(&node) && !self.kept_keys.contains(&shape) {
                 self.keys.remove(&shape);
             }
         }
@@ -460,7 +492,8 @@ fn evaluate_inner(
     evaluator: Evaluator,
     count: &mut OpCount,
     live: Option<&Liveness>,
-) -> Result<(Vec<Col>, u32, ColumnUse), EvalError> {
+    demand: Option<&Demand>,
+) -> Result<(Vec<Col>, u32, ColumnUse, Option<Late>), EvalError> {
     let mut widest = 0u32;
     for (position, t) in x.iter().enumerate() {
         if let Token::Sym(w) = t {
@@ -480,8 +513,11 @@ fn evaluate_inner(
     // evaluator (the definition) computes every node at every position.
     let scalars = evaluator == Evaluator::Indexed && len > 0;
     let mut values: Vec<Col> = Vec::with_capacity(program.nodes.len());
+    // A demand-driven evaluation (indexed only) computes here only the nodes needed everywhere;
+    // the late pass below computes the rest where g reads them (`demand.rs`).
+    let demand = demand.filter(|_| evaluator == Evaluator::Indexed);
     let mut picks = if evaluator == Evaluator::Indexed {
-        Picks::of(program)
+        Picks::of(program, demand)
     } else {
         Picks::default()
     };
@@ -517,6 +553,11 @@ fn evaluate_inner(
     };
     for (node, op) in program.nodes.iter().enumerate() {
         let overflow = |position| EvalError::Overflow { node, position };
+        if demand.is_some_and(|d| !d.everywhere(node)) {
+            // Not computed here (no node of this pass reads it): a placeholder.
+            values.push(Col::Uniform(0));
+            continue;
+        }
         if scalars {
             if let Some(v) = uniform_value(&values, op, len, &mut picks) {
                 let v = v.map_err(|_| overflow(0))?;
@@ -674,7 +715,15 @@ fn evaluate_inner(
         peak_columns: held,
         len,
     };
-    Ok((values, widest, used))
+    let late = match demand {
+        Some(d) => {
+            let (late, w) = late_pass(program, d, x, &values, &mut picks)?;
+            widest = widest.max(w);
+            Some(late)
+        }
+        None => None,
+    };
+    Ok((values, widest, used, late))
 }
 
 thread_local! {
@@ -1081,14 +1130,59 @@ pub fn propose_columns(
     x: &[Token<Word>],
     evaluator: Evaluator,
 ) -> Result<(Proposal<Word>, u32, ColumnUse), EvalError> {
-    let live = Liveness::of(program);
-    let (values, widest, used) =
-        evaluate_inner(program, x, evaluator, &mut OpCount::default(), Some(&live))?;
+    propose_inner(program, x, evaluator, &Liveness::of(program), None)
+}
+
+/// `propose_columns` by a demand-driven evaluation (`demand`, from [`Demand::of`] on `program`;
+/// indexed evaluator): every node computed only where g can read it. The control bits equal
+/// `propose_columns`'s at every position and the tokens at every position where a mask is
+/// unmasked (x_i a mask, neither remasked nor deleted); elsewhere the tokens are empty words,
+/// which g never reads, so g gives the same next sequence. The widest value is over the values
+/// computed, and the column memory counts the everywhere-pass's columns (the late pass holds one
+/// value per unmasked position per late node, not counted).
+pub fn propose_demanded(
+    program: &Program,
+    demand: &Demand,
+    x: &[Token<Word>],
+) -> Result<(Proposal<Word>, u32, ColumnUse), EvalError> {
+    let live = Liveness::of_demand(program, demand);
+    propose_inner(program, x, Evaluator::Indexed, &live, Some(demand))
+}
+
+fn propose_inner(
+    program: &Program,
+    x: &[Token<Word>],
+    evaluator: Evaluator,
+    live: &Liveness,
+    demand: Option<&Demand>,
+) -> Result<(Proposal<Word>, u32, ColumnUse), EvalError> {
+    let (values, widest, used, late) = evaluate_inner(
+        program,
+        x,
+        evaluator,
+        &mut OpCount::default(),
+        Some(live),
+        demand,
+    )?;
     let h = &program.heads;
     let at = |v: Value, i: usize| values[v.index()].at(i);
-    let tokens = (0..x.len())
-        .map(|i| Word(h.token.iter().map(|&v| at(v, i)).collect()))
-        .collect();
+    let tokens = match (&late, demand) {
+        (Some(late), Some(demand)) => {
+            let mut tokens = vec![Word(Vec::new()); x.len()];
+            for (r, &i) in late.active.iter().enumerate() {
+                tokens[i] = Word(
+                    h.token
+                        .iter()
+                        .map(|&v| late.at(demand, &values, v, r))
+                        .collect(),
+                );
+            }
+            tokens
+        }
+        _ => (0..x.len())
+            .map(|i| Word(h.token.iter().map(|&v| at(v, i)).collect()))
+            .collect(),
+    };
     let bits = (0..x.len())
         .map(|i| ControlBits {
             remask: at(h.remask, i) != 0,
@@ -1122,10 +1216,14 @@ pub struct SeqStep {
     pub column_bytes_per_position: u64,
     /// The most column bytes any step held (`ColumnUse::peak_bytes`), over the steps so far.
     pub peak_column_bytes: u64,
+    /// Set: every node is computed only where g can read it (`propose_demanded`; the proposal's
+    /// tokens are empty words where g reads none). Unset: every node at every position.
+    pub demand: Option<Demand>,
 }
 
 impl SeqStep {
-    /// `program` under `evaluator`, nothing observed yet.
+    /// `program` under `evaluator`, nothing observed yet: every node at every position, so the
+    /// proposal is the program's whole proposal.
     pub fn new(program: Program, evaluator: Evaluator) -> Self {
         SeqStep {
             program,
@@ -1133,14 +1231,28 @@ impl SeqStep {
             widest: 0,
             column_bytes_per_position: 0,
             peak_column_bytes: 0,
+            demand: None,
+        }
+    }
+
+    /// `program` by the demand-driven indexed evaluation (`propose_demanded`): the same next
+    /// sequence from every canvas, with the proposal's tokens computed only where g reads them.
+    pub fn demanded(program: Program) -> Self {
+        let demand = Demand::of(&program);
+        SeqStep {
+            demand: Some(demand),
+            ..SeqStep::new(program, Evaluator::Indexed)
         }
     }
 }
 
 impl StepFunction<Word> for SeqStep {
     fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
-        let (p, widest, used) = propose_columns(&self.program, x, self.evaluator)
-            .map_err(|e| StepFunctionError(e.to_string()))?;
+        let result = match &self.demand {
+            Some(d) => propose_demanded(&self.program, d, x),
+            None => propose_columns(&self.program, x, self.evaluator),
+        };
+        let (p, widest, used) = result.map_err(|e| StepFunctionError(e.to_string()))?;
         self.widest = self.widest.max(widest);
         self.column_bytes_per_position = self
             .column_bytes_per_position

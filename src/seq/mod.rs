@@ -12,8 +12,9 @@ pub mod range;
 mod word;
 
 pub use eval::{
-    binary, evaluate, evaluate_counted, evaluate_observed, propose, propose_columns, recycle,
-    uniform_nodes, ColumnUse, EvalError, Evaluator, OpCount, SeqStep,
+    binary, evaluate, evaluate_counted, evaluate_observed, propose, propose_columns,
+    propose_demanded, recycle, uniform_nodes, ColumnUse, Demand, EvalError, Evaluator, OpCount,
+    SeqStep,
 };
 pub use program::{
     BinaryOp, Builder, Cmp, Heads, Op, Prefer, Program, ProgramError, Selector, Shape, UnaryOp,
