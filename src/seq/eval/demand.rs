@@ -47,6 +47,9 @@ pub struct Demand {
     late: Vec<usize>,
     /// Each late node's place in `late` (`usize::MAX` for the others).
     slot: Vec<usize>,
+    /// For each late node (by place), the place of its last late reader, after which its values
+    /// are dropped (`usize::MAX`: a head, kept to the end).
+    last_read: Vec<usize>,
     /// Everywhere-nodes some late node reads: their columns are kept for the late pass.
     pub(crate) read_late: Vec<bool>,
     /// Key shapes some late lookup or sum selects by: their indexes are kept for the late pass.
@@ -124,11 +127,21 @@ impl Demand {
         }
         let mut read_late = vec![false; n];
         let mut late_keys = HashSet::new();
-        for &k in &late {
+        let mut last_read: Vec<usize> = (0..late.len()).collect();
+        for &v in &h.token {
+            if let Some(&s) = slot.get(v.index()).filter(|&&s| s != usize::MAX) {
+                last_read[s] = usize::MAX;
+            }
+        }
+        for (place, &k) in late.iter().enumerate() {
             let op = &program.nodes[k];
             for v in op.inputs() {
                 if need[v.index()] == Need::Everywhere {
                     read_late[v.index()] = true;
+                }
+                let s = slot[v.index()];
+                if s != usize::MAX && last_read[s] != usize::MAX {
+                    last_read[s] = place;
                 }
             }
             if let Op::Lookup { select, .. } | Op::Sum { select, .. } = op {
@@ -139,6 +152,7 @@ impl Demand {
             need,
             late,
             slot,
+            last_read,
             read_late,
             late_keys,
         }
@@ -210,9 +224,12 @@ pub(crate) fn late_pass(
         .filter(|&i| x[i].is_mask() && !bit(h.remask, i) && !bit(h.delete, i))
         .collect();
     let m = active.len();
+    // One value per unmasked position per late node; a node's values are dropped after its last
+    // late reader (the heads' are kept) and their buffer serves a later node.
     let mut cols: Vec<Vec<i64>> = Vec::with_capacity(demand.late.len());
+    let mut free: Vec<Vec<i64>> = Vec::new();
     let mut widest = 0u32;
-    for &node in &demand.late {
+    for (place, &node) in demand.late.iter().enumerate() {
         let at = |cols: &Vec<Vec<i64>>, v: Value, r: usize| -> i64 {
             match demand.slot[v.index()] {
                 usize::MAX => values[v.index()].at(active[r]),
@@ -223,7 +240,9 @@ pub(crate) fn late_pass(
             node,
             position: active[r],
         };
-        let mut column = Vec::with_capacity(m);
+        let mut column = free.pop().unwrap_or_default();
+        column.clear();
+        column.reserve(m);
         match &program.nodes[node] {
             Op::Field(k) => {
                 column.extend(active.iter().map(|&i| x[i].symbol().map_or(0, |w| w.0[*k])))
@@ -305,6 +324,12 @@ pub(crate) fn late_pass(
             e => e,
         })?);
         cols.push(column);
+        for v in program.nodes[node].inputs() {
+            let s = demand.slot[v.index()];
+            if s != usize::MAX && demand.last_read[s] == place {
+                free.push(std::mem::take(&mut cols[s]));
+            }
+        }
     }
     Ok((Late { active, cols }, widest))
 }
