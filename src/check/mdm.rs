@@ -129,7 +129,9 @@ pub struct Row {
     pub seconds: f64,
     /// The most column bytes the seq evaluator held per canvas position at any step (counted:
     /// 8 bytes per value of every column held, live or kept for reuse; `seq::ColumnUse`), so
-    /// 8 times the most simultaneously live nodes. `None` when the seq evaluator did not run.
+    /// 8 times the most simultaneously live nodes of the demand-driven evaluation's column pass
+    /// (`seq::propose_demanded`; its late values, one per unmasked position, are not counted).
+    /// `None` when the seq evaluator did not run.
     pub column_bytes_per_position: Option<u64>,
     /// Which realization of f drove the schedule (`seq` or `weights`).
     pub executor: Executor,
