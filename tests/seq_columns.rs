@@ -14,8 +14,17 @@ use apmdm::seq::{uniform_nodes, Evaluator, Op, Prefer, Program, SeqStep, Value, 
 /// its last reader's, a head to the end; `uniform[v]`: node v holds one value, no column).
 fn most_live_nodes(p: &Program, uniform: &[bool]) -> u64 {
     let n = p.nodes.len();
+    let holds: Vec<bool> = uniform.iter().map(|&u| !u).collect();
+    most_live(p, &holds, &vec![true; n], &vec![false; n])
+}
+
+/// The most simultaneously live nodes among those that `holds` a column: a node lives from its
+/// evaluation through its last reader's among the nodes `reads` marks, through the end when it
+/// is a head or `kept`.
+fn most_live(p: &Program, holds: &[bool], reads: &[bool], kept: &[bool]) -> u64 {
+    let n = p.nodes.len();
     let mut end: Vec<usize> = (0..n).collect();
-    for (k, op) in p.nodes.iter().enumerate() {
+    for (k, op) in p.nodes.iter().enumerate().filter(|&(k, _)| reads[k]) {
         for v in op.inputs() {
             end[v.index()] = end[v.index()].max(k);
         }
@@ -24,9 +33,12 @@ fn most_live_nodes(p: &Program, uniform: &[bool]) -> u64 {
     for v in h.token.iter().chain([&h.remask, &h.insert, &h.delete]) {
         end[v.index()] = n;
     }
+    for (v, _) in kept.iter().enumerate().filter(|&(_, &k)| k) {
+        end[v] = n;
+    }
     // Sweep: +1 where a node starts, -1 after its end.
     let mut delta = vec![0i64; n + 2];
-    for (v, &e) in end.iter().enumerate().filter(|&(v, _)| !uniform[v]) {
+    for (v, &e) in end.iter().enumerate().filter(|&(v, _)| holds[v]) {
         delta[v] += 1;
         delta[e + 1] -= 1;
     }
@@ -109,36 +121,12 @@ fn everywhere_nodes(p: &Program) -> (Vec<bool>, Vec<bool>) {
 /// to the end.
 fn most_live_demanded(p: &Program, uniform: &[bool]) -> u64 {
     let (everywhere, read_late) = everywhere_nodes(p);
-    let n = p.nodes.len();
-    let mut end: Vec<usize> = (0..n).collect();
-    for (k, op) in p.nodes.iter().enumerate().filter(|&(k, _)| everywhere[k]) {
-        for v in op.inputs() {
-            end[v.index()] = end[v.index()].max(k);
-        }
-    }
-    let h = &p.heads;
-    for v in h.token.iter().chain([&h.remask, &h.insert, &h.delete]) {
-        end[v.index()] = n;
-    }
-    for (v, &late) in read_late.iter().enumerate() {
-        if late {
-            end[v] = n;
-        }
-    }
-    let mut delta = vec![0i64; n + 2];
-    for (v, &e) in end.iter().enumerate() {
-        if everywhere[v] && !uniform[v] {
-            delta[v] += 1;
-            delta[e + 1] -= 1;
-        }
-    }
-    let mut live = 0i64;
-    let mut most = 0i64;
-    for d in &delta[..n] {
-        live += d;
-        most = most.max(live);
-    }
-    most as u64
+    let holds: Vec<bool> = everywhere
+        .iter()
+        .zip(uniform)
+        .map(|(&e, &u)| e && !u)
+        .collect();
+    most_live(p, &holds, &everywhere, &read_late)
 }
 
 /// `SeqStep` with, beside it, the most live column-holding nodes of any step, from the program
