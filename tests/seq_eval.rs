@@ -113,6 +113,100 @@ fn random_program(seed: u64, size: usize) -> Program {
     .unwrap()
 }
 
+/// A random program shaped like a compiled step function: position-uniform values that change
+/// from step to step (the number of masks, the latest mask), the index offset by them, and
+/// comparisons, selects, first-ofs and lookups mixing them with token-local values; inserts and
+/// deletes never set, so positions never move and token-local values are kept across steps.
+fn compiled_like_program(seed: u64, size: usize) -> Program {
+    let mut d = Draw {
+        rng: SplitMix64(seed),
+        nodes: 0,
+    };
+    let mut b = Builder::new(2);
+    let f0 = b.field(0);
+    let f1 = b.field(1);
+    let mask = b.is_mask();
+    let idx = b.index();
+    b.length();
+    let one = b.constant(1);
+    let zero = b.constant(0);
+    let masks = b.sum(Selector::eq(one, one), mask);
+    let latest = b.lookup(Selector::eq(mask, one), Prefer::Latest, idx, zero);
+    let off = b.binary(BinaryOp::Sub, idx, masks);
+    let shifted = b.binary(BinaryOp::Add, off, one);
+    let local = b.binary(BinaryOp::Add, f0, f1);
+    let _ = (latest, shifted);
+    d.nodes = local.index() + 1;
+    let binaries = [
+        BinaryOp::Lt,
+        BinaryOp::Le,
+        BinaryOp::Eq,
+        BinaryOp::Ne,
+        BinaryOp::And,
+        BinaryOp::Or,
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Min,
+    ];
+    let mut booleans = vec![mask];
+    while d.nodes < size {
+        let op = match d.below(6) {
+            0..=2 => {
+                let op = binaries[d.below(binaries.len())];
+                Op::Binary(op, d.node(), d.node())
+            }
+            3 => Op::Select(booleans[d.below(booleans.len())], d.node(), d.node()),
+            4 => Op::FirstOf {
+                cases: (0..1 + d.below(3))
+                    .map(|_| (booleans[d.below(booleans.len())], d.node()))
+                    .collect(),
+                default: d.node(),
+            },
+            _ => {
+                let mut select = d.selector();
+                if d.below(2) == 0 {
+                    select.position = None;
+                }
+                let prefer =
+                    [Prefer::Latest, Prefer::Earliest, Prefer::MaxBy(d.node())][d.below(3)];
+                Op::Lookup {
+                    select,
+                    prefer,
+                    value: d.node(),
+                    default: d.node(),
+                }
+            }
+        };
+        let comparison = matches!(
+            op,
+            Op::Binary(
+                BinaryOp::Lt
+                    | BinaryOp::Le
+                    | BinaryOp::Eq
+                    | BinaryOp::Ne
+                    | BinaryOp::And
+                    | BinaryOp::Or,
+                ..
+            )
+        );
+        let v = b.push(op);
+        if comparison {
+            booleans.push(v);
+        }
+        d.nodes = v.index() + 1;
+    }
+    let last = Value(d.nodes as u32 - 1);
+    let remask = *booleans.last().unwrap_or(&mask);
+    b.finish(Heads {
+        token: vec![last, f0],
+        remask,
+        insert: zero,
+        delete: zero,
+    })
+    .unwrap()
+}
+
 /// A random canvas of words with small fields (so sums stay far from overflow) and masks.
 fn random_canvas(seed: u64, len: usize) -> Vec<Token<Word>> {
     let mut rng = SplitMix64(seed);
@@ -212,6 +306,82 @@ proptest! {
             (Err(_), _) => {}
             (Ok(_), Err(e)) => prop_assert!(false, "demanded evaluation failed alone: {e}"),
         }
+        }
+    }
+
+    #[test]
+    fn incremental_runs_equal_demanded_runs_step_for_step(seed in any::<u64>(), size in 7usize..40, len in 0usize..24) {
+        let x = random_canvas(seed ^ 0xABCD, len);
+        // As drawn (inserts and deletes move positions: every step rebuilds), with inserts and
+        // deletes never set (the remask bit drawn: token-local values kept and updated where
+        // the canvas changed), and with the remask bit drawn from the position's own token.
+        let drawn = random_program(seed, size);
+        let mut kept = drawn.clone();
+        let zero = Value(kept.nodes.len() as u32);
+        kept.nodes.push(Op::Const(0));
+        if !kept.ranges.is_empty() {
+            kept.ranges.push((0, 0));
+        }
+        kept.heads.insert = zero;
+        kept.heads.delete = zero;
+        let mut local = kept.clone();
+        let odd = Value(local.nodes.len() as u32);
+        local.nodes.push(Op::Binary(BinaryOp::Lt, Value(3), Value(1)));
+        if !local.ranges.is_empty() {
+            local.ranges.push((0, 1));
+        }
+        local.heads.remask = odd;
+        let shaped = compiled_like_program(seed, size + 12);
+        for p in [drawn, kept, local, shaped] {
+            let config = RunConfig::new(ModelClass::ApMdm).max_steps(6).max_length(200);
+            let mut a = SeqStep::demanded(p.clone());
+            let mut b = SeqStep::incremental(p.clone());
+            let ra = run(&mut a, Canvas::<Word, ()>::new(x.clone()), &config);
+            let rb = run(&mut b, Canvas::<Word, ()>::new(x.clone()), &config);
+            match (ra.stop.error(), rb.stop.error()) {
+                (None, None) => {
+                    prop_assert_eq!(&ra.last, &rb.last);
+                    prop_assert_eq!(ra.steps(), rb.steps());
+                    prop_assert_eq!(format!("{:?}", ra.stop), format!("{:?}", rb.stop));
+                    for (s, t) in ra.trace.records.iter().zip(&rb.trace.records) {
+                        prop_assert_eq!(s.counts, t.counts);
+                        prop_assert_eq!(s.length, t.length);
+                    }
+                    prop_assert!(b.widest <= a.widest);
+                }
+                // An error (an overflow) may be found at another node first, but both find one.
+                (Some(_), Some(_)) => prop_assert_eq!(ra.steps(), rb.steps()),
+                (ea, eb) => prop_assert!(false, "one run failed alone: {:?} vs {:?}", ea, eb),
+            }
+        }
+    }
+
+    #[test]
+    fn applying_in_place_equals_apply(seed in any::<u64>(), len in 0usize..24) {
+        // The runner applies a step that moves no position in place; with a full trace it
+        // uses `apply`. Both runs must be the same.
+        let x = random_canvas(seed ^ 0x5EED, len);
+        let p = random_program(seed, 24);
+        let mut q = p.clone();
+        let zero = Value(q.nodes.len() as u32);
+        q.nodes.push(Op::Const(0));
+        if !q.ranges.is_empty() {
+            q.ranges.push((0, 0));
+        }
+        q.heads.insert = zero;
+        q.heads.delete = zero;
+        for p in [p, q] {
+            let summary = RunConfig::new(ModelClass::ApMdm).max_steps(5).max_length(200);
+            let full = summary.clone().full_trace();
+            let ra = run(&mut SeqStep::new(p.clone(), Evaluator::Indexed), Canvas::<Word, ()>::new(x.clone()), &summary);
+            let rb = run(&mut SeqStep::new(p.clone(), Evaluator::Indexed), Canvas::<Word, ()>::new(x.clone()), &full);
+            prop_assert_eq!(&ra.last, &rb.last);
+            prop_assert_eq!(format!("{:?}", ra.stop), format!("{:?}", rb.stop));
+            prop_assert_eq!(ra.steps(), rb.steps());
+            for (s, t) in ra.trace.records.iter().zip(&rb.trace.records) {
+                prop_assert_eq!(s.counts, t.counts);
+                prop_assert_eq!(s.length, t.length);
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use crate::compile::mdm_layout::MdmLayout;
 use crate::compile::mdm_run::{run_with, timed, MdmRunError};
 use crate::compile::pram_to_mdm::{initial_canvas, pram_to_mdm, CompileError, CompileLimits};
 
-use crate::machine::{Canvas, Proposal, StepFunction, StepFunctionError, Token};
+use crate::machine::{Action, Canvas, Proposal, StepFunction, StepFunctionError, Token};
 use crate::pram::program::Program;
 use crate::pram::{self, RunConfig};
 use crate::seq::{SeqStep, Word};
@@ -213,6 +213,10 @@ impl StepFunction<Word> for Watched<'_> {
         (self.watch)(self.proposals);
         self.inner.propose(x)
     }
+
+    fn applied(&mut self, actions: &[Action]) {
+        self.inner.applied(actions);
+    }
 }
 
 /// [`check_case_with`], handing the steps bound to `on_bound` once the interpreter has run
@@ -338,8 +342,9 @@ pub fn check_case_watched(
             Executor::Seq => match initial_canvas(&compiled, program, &config) {
                 Err(e) => (Ok(Err(MdmRunError::Compile(e))), None),
                 Ok(x0) => {
-                    // No trace is kept: each node computed only where g can read it.
-                    let mut f = SeqStep::demanded(compiled.seq.clone());
+                    // No trace is kept: each node computed only where g can read it, token-local
+                    // values only where the last step changed the canvas.
+                    let mut f = SeqStep::incremental(compiled.seq.clone());
                     let mut watched = Watched::new(&mut f, &mut *watch);
                     let run = run_with(&compiled, program, Canvas::new(x0), &mut watched, false);
                     columns = Some(f.column_bytes_per_position);

@@ -1,7 +1,7 @@
 //! `apmdm bench schedules`: compiled MDM (Theorem 1) and AP-MDM (Theorem 4) schedules run end to
-//! end with the indexed evaluator, each twice side by side: every node at every position (`full`,
-//! what `compile` and `trace` run) and every node only where g reads it (`demanded`, what `check`
-//! runs). Per target, program and evaluation: canvas positions evaluated (the sum of
+//! end with the indexed evaluator, each three times side by side: every node at every position
+//! (`full`, what `compile` and `trace` run), every node only where g reads it (`demanded`), and
+//! that by runs with token-local values kept across steps (`incremental`, what `check` runs). Per target, program and evaluation: canvas positions evaluated (the sum of
 //! the canvas length over the steps), position-steps per second (wall time of the run, compiling
 //! excluded), and the column memory the evaluator held, counted (not RSS): its peak bytes per
 //! canvas position against the 8 bytes per node a full evaluation keeps. Every run is checked
@@ -46,7 +46,7 @@ pub struct SchedulesArgs {
 #[derive(Debug, Serialize)]
 struct Row {
     target: &'static str,
-    /// `full` or `demanded` (`SeqStep::demanded`).
+    /// `full`, `demanded` (`SeqStep::demanded`) or `incremental` (`SeqStep::incremental`).
     evaluation: &'static str,
     program: String,
     n: i64,
@@ -102,11 +102,11 @@ pub fn run(args: SchedulesArgs) -> Result<ExitCode> {
             ..RunConfig::new(n)
         };
         let want = pram::run(&program, &config)?;
-        for demanded in [false, true] {
-            rows.push(mdm_row(&program, name, n, &config, &want, demanded)?);
+        for evaluation in EVALUATIONS {
+            rows.push(mdm_row(&program, name, n, &config, &want, evaluation)?);
         }
-        for demanded in [false, true] {
-            rows.push(apmdm_row(&program, name, n, &config, &want, demanded)?);
+        for evaluation in EVALUATIONS {
+            rows.push(apmdm_row(&program, name, n, &config, &want, evaluation)?);
         }
     }
     if args.json {
@@ -124,12 +124,12 @@ fn mdm_row(
     n: i64,
     config: &RunConfig,
     want: &pram::RunReport,
-    demanded: bool,
+    evaluation: &'static str,
 ) -> Result<Row> {
     let limits = CompileLimits::default();
     let compiled = pram_to_mdm(program, n, &limits)?;
     let x0 = pram_to_mdm::initial_canvas(&compiled, program, config)?;
-    let mut f = step(&compiled.seq, demanded);
+    let mut f = step(&compiled.seq, evaluation);
     let start = Instant::now();
     let (got, _) = run_with(&compiled, program, Canvas::new(x0), &mut f, false)?;
     let seconds = start.elapsed().as_secs_f64();
@@ -139,7 +139,7 @@ fn mdm_row(
     // An MDM canvas keeps its length: f sees `context` positions at every step.
     let position_steps = got.context as u64 * got.steps as u64;
     Ok(row(
-        "mdm",
+        ("mdm", evaluation),
         name,
         n,
         (got.steps, got.context, position_steps),
@@ -155,12 +155,12 @@ fn apmdm_row(
     n: i64,
     config: &RunConfig,
     want: &pram::RunReport,
-    demanded: bool,
+    evaluation: &'static str,
 ) -> Result<Row> {
     let limits = CompileLimits::default();
     let compiled = pram_to_apmdm(program, n, &limits)?;
     let x0 = pram_to_apmdm::initial_canvas(&compiled, program, config)?;
-    let mut f = step(&compiled.seq, demanded);
+    let mut f = step(&compiled.seq, evaluation);
     let start = Instant::now();
     let (got, _) = run_apmdm_with(
         &compiled,
@@ -176,7 +176,7 @@ fn apmdm_row(
     }
     let position_steps = got.per_step.iter().map(|s| s.length as u64).sum();
     Ok(row(
-        "apmdm",
+        ("apmdm", evaluation),
         name,
         n,
         (got.steps, got.context, position_steps),
@@ -186,18 +186,21 @@ fn apmdm_row(
     ))
 }
 
-/// The step function measured: the full or the demand-driven evaluation.
-fn step(seq: &apmdm::seq::Program, demanded: bool) -> SeqStep {
-    if demanded {
-        SeqStep::demanded(seq.clone())
-    } else {
-        SeqStep::new(seq.clone(), Evaluator::Indexed)
+/// The evaluations measured, in order.
+const EVALUATIONS: [&str; 3] = ["full", "demanded", "incremental"];
+
+/// The step function measured: the full, the demand-driven or the incremental evaluation.
+fn step(seq: &apmdm::seq::Program, evaluation: &str) -> SeqStep {
+    match evaluation {
+        "demanded" => SeqStep::demanded(seq.clone()),
+        "incremental" => SeqStep::incremental(seq.clone()),
+        _ => SeqStep::new(seq.clone(), Evaluator::Indexed),
     }
 }
 
 /// One row: `size` is (steps, context, position-steps).
 fn row(
-    target: &'static str,
+    (target, evaluation): (&'static str, &'static str),
     name: &str,
     n: i64,
     size: (usize, usize, u64),
@@ -209,11 +212,7 @@ fn row(
     let nodes = f.program.nodes.len();
     Row {
         target,
-        evaluation: if f.demand.is_some() {
-            "demanded"
-        } else {
-            "full"
-        },
+        evaluation,
         program: name.to_string(),
         n,
         steps,
@@ -270,6 +269,8 @@ fn print_table(rows: &[Row]) {
          columns and freed ones kept for reuse); all cols B/pos: 8 bytes per node, what keeping \
          every column would hold; unchanged: the share of position-evaluations that changed \
          nothing (hold or keep); evaluation: full (every node at every position, as compile and \
-         trace run) or demanded (each node only where g reads it, as check runs)."
+         trace run), demanded (each node only where g reads it, as check runs AP-MDM schedules) \
+         or incremental (that by runs, token-local values kept across steps, as check runs MDM \
+         schedules)."
     );
 }

@@ -290,7 +290,13 @@ pub fn run_apmdm_watched(
     full: bool,
     watch: &mut dyn FnMut(&StepInfo),
 ) -> Result<(ApmdmReport, Run<Word>), MdmRunError> {
-    let mut f = crate::compile::mdm_run::seq_step(&compiled.seq, evaluator, full);
+    // Positions move on most AP-MDM steps (inserts and deletes), so token-local values cannot
+    // be kept across them: the demand-driven evaluation, not the incremental one.
+    let mut f = if full || evaluator != Evaluator::Indexed {
+        crate::seq::SeqStep::new(compiled.seq.clone(), evaluator)
+    } else {
+        crate::seq::SeqStep::demanded(compiled.seq.clone())
+    };
     let (mut report, run) = run_apmdm_with(compiled, program, canvas, &mut f, full, watch)?;
     report.widest_bits = f.widest;
     Ok((report, run))

@@ -86,15 +86,16 @@ pub fn run_from(
     Ok((report, run))
 }
 
-/// The seq evaluator as a run's step function. With a full trace, which records the proposal y
-/// at every position, every node is computed everywhere; without one, nothing reads y where g
-/// does not, so the indexed evaluator computes each node only where g can read it
-/// (`SeqStep::demanded`: the same run, step for step).
+/// The seq evaluator as an MDM run's step function. With a full trace, which records the
+/// proposal y at every position, every node is computed everywhere; without one, nothing reads
+/// y where g does not, so the indexed evaluator computes each node only where g can read it, by
+/// runs, with token-local values kept across steps (`SeqStep::incremental`: the same run, step
+/// for step; an MDM step never moves a position).
 pub fn seq_step(seq: &crate::seq::Program, evaluator: Evaluator, full: bool) -> SeqStep {
     if full || evaluator != Evaluator::Indexed {
         SeqStep::new(seq.clone(), evaluator)
     } else {
-        SeqStep::demanded(seq.clone())
+        SeqStep::incremental(seq.clone())
     }
 }
 

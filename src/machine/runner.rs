@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::class::{check_step, ClassViolation, ModelClass};
 use super::control::{BitsRow, ControlBits};
-use super::step::{apply, Canvas, PositionOp, ProposalShapeError};
+use super::step::{
+    apply, apply_in_place, unmoved_actions, Action, Canvas, PositionOp, ProposalShapeError,
+};
 use super::token::{Symbol, Token};
 use super::trace::{StepDetail, StepRecord, Trace};
 
@@ -30,6 +32,13 @@ pub struct StepFunctionError(pub String);
 pub trait StepFunction<A> {
     /// Proposes tokens and control bits for every position of `x`.
     fn propose(&mut self, x: &[Token<A>]) -> Result<Proposal<A>, StepFunctionError>;
+
+    /// Told by the runner that g applied the last proposal with these actions (one per position
+    /// of the `x` it was made for): the next `x` is that step's result. A step function may keep
+    /// what did not change (`seq::SeqStep::incremental`); the default keeps nothing.
+    fn applied(&mut self, actions: &[Action]) {
+        let _ = actions;
+    }
 }
 
 /// A closure as a step function.
@@ -367,6 +376,49 @@ where
             Ok(p) => p,
             Err(e) => break Stop::StepFunctionFailed { step, message: e.0 },
         };
+        // A step that moves no position, unrecorded, is applied in place: the same next
+        // sequence, actions and counts as `apply`, without copying the kept tokens.
+        let unmoved = (config.recording != Recording::Full
+            && proposal.tokens.len() == x.len()
+            && proposal.bits.len() == x.len())
+        .then(|| unmoved_actions(&x, &proposal.bits))
+        .flatten();
+        if let Some((actions, counts)) = unmoved {
+            if let Err(v) = check_step(config.class, step, x.tokens(), &proposal.bits) {
+                break Stop::Violation(v);
+            }
+            if counts.unmask + counts.remask == 0 {
+                break Stop::FixedPoint;
+            }
+            let length = x.len();
+            if length > config.limits.max_length {
+                break Stop::LengthCap {
+                    length,
+                    max_length: config.limits.max_length,
+                };
+            }
+            let end_position = config.end_token.as_ref().and_then(|end| {
+                (0..length)
+                    .find(|&i| actions[i].op == PositionOp::Unmask && &proposal.tokens[i] == end)
+            });
+            apply_in_place(&mut x, proposal.tokens, &actions);
+            let record = StepRecord {
+                step,
+                length,
+                counts,
+                detail: None,
+            };
+            f.applied(&actions);
+            let cap = observe(&record, &x);
+            trace.records.push(record);
+            if let Some(position) = end_position {
+                break Stop::EndToken { position };
+            }
+            if let Some(reason) = cap {
+                break Stop::CallerCap { reason };
+            }
+            continue;
+        }
         let transition = match apply(&x, &proposal.tokens, &proposal.bits) {
             Ok(t) => t,
             Err(shape) => break Stop::BadProposal { step, shape },
@@ -406,6 +458,7 @@ where
             counts: transition.counts,
             detail,
         };
+        f.applied(&transition.actions);
         let cap = observe(&record, &transition.next);
         trace.records.push(record);
         x = transition.next;

@@ -188,7 +188,56 @@ pub struct ProposalShapeError {
     pub bits: usize,
 }
 
-/// Applies g once. This is the only implementation of the step rule in apmdm.
+/// What g does to one position: a mask with `delete` is dropped; otherwise `remask` writes `M`
+/// (on a mask: hold), else a mask becomes its proposed token, else the decoded token stays.
+fn position_op<A>(token: &Token<A>, b: &ControlBits) -> PositionOp {
+    match (token, b.delete, b.remask) {
+        (Token::Mask, true, _) => PositionOp::Delete,
+        (Token::Mask, false, true) => PositionOp::Hold,
+        (Token::Sym(_), _, true) => PositionOp::Remask,
+        (Token::Mask, false, false) => PositionOp::Unmask,
+        (Token::Sym(_), _, false) => PositionOp::Keep,
+    }
+}
+
+/// The actions and counts of g on `x` when no position moves (no insert, and no mask deleted),
+/// else `None`. With them, [`apply_in_place`] gives [`apply`]'s next sequence.
+pub(super) fn unmoved_actions<A, P>(
+    x: &Canvas<A, P>,
+    bits: &[ControlBits],
+) -> Option<(Vec<Action>, OpCounts)> {
+    let mut actions = Vec::with_capacity(x.len());
+    let mut counts = OpCounts::default();
+    for (token, b) in x.tokens.iter().zip(bits) {
+        let op = position_op(token, b);
+        if b.insert || op == PositionOp::Delete {
+            return None;
+        }
+        let action = Action {
+            op,
+            inserted: false,
+        };
+        counts.count(action);
+        actions.push(action);
+    }
+    Some((actions, counts))
+}
+
+/// [`apply`] where no position moves (`actions` from [`unmoved_actions`] on this `x`): the
+/// unmasked positions take their proposed tokens, the remasked ones the mask, and every other
+/// token and every payload stays where it is, uncopied.
+pub(super) fn apply_in_place<A, P>(x: &mut Canvas<A, P>, y: Vec<A>, actions: &[Action]) {
+    for ((token, y), action) in x.tokens.iter_mut().zip(y).zip(actions) {
+        match action.op {
+            PositionOp::Unmask => *token = Token::Sym(y),
+            PositionOp::Remask => *token = Token::Mask,
+            _ => {}
+        }
+    }
+}
+
+/// Applies g once. This is the only implementation of the step rule in apmdm (`apply_in_place`
+/// is its copy-free form for steps that move no position, tested equal to it).
 ///
 /// For each position i of x, left to right: a mask with `delete` is dropped (and its insert with
 /// it); otherwise `remask` writes `M`, else a mask becomes `y[i]`, else the decoded token stays;
@@ -213,13 +262,7 @@ pub fn apply<A: Clone, P: Clone>(
     let mut counts = OpCounts::default();
     for (i, (token, b)) in x.tokens.iter().zip(bits).enumerate() {
         let payload = &x.payloads[i];
-        let op = match (token, b.delete, b.remask) {
-            (Token::Mask, true, _) => PositionOp::Delete,
-            (Token::Mask, false, true) => PositionOp::Hold,
-            (Token::Sym(_), _, true) => PositionOp::Remask,
-            (Token::Mask, false, false) => PositionOp::Unmask,
-            (Token::Sym(_), _, false) => PositionOp::Keep,
-        };
+        let op = position_op(token, b);
         let action = Action {
             op,
             inserted: b.insert && op != PositionOp::Delete,

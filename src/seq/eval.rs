@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::program::{BinaryOp, Cmp, Op, Prefer, Program, Selector, UnaryOp, Value};
 use super::range::width;
 use super::word::Word;
-use crate::machine::{ControlBits, Proposal, StepFunction, StepFunctionError, Token};
+use crate::machine::{Action, ControlBits, Proposal, StepFunction, StepFunctionError, Token};
 
 mod demand;
+mod runs;
 pub use demand::Demand;
 use demand::{late_pass, Late};
 
@@ -1219,6 +1220,9 @@ pub struct SeqStep {
     /// Set: every node is computed only where g can read it (`propose_demanded`; the proposal's
     /// tokens are empty words where g reads none). Unset: every node at every position.
     pub demand: Option<Demand>,
+    /// Set: the incremental evaluation by runs (`runs.rs`): where g reads, as `demand`, with
+    /// token-local columns and key indexes kept from step to step.
+    incremental: Option<Box<runs::Incremental>>,
 }
 
 impl SeqStep {
@@ -1232,6 +1236,7 @@ impl SeqStep {
             column_bytes_per_position: 0,
             peak_column_bytes: 0,
             demand: None,
+            incremental: None,
         }
     }
 
@@ -1244,13 +1249,27 @@ impl SeqStep {
             ..SeqStep::new(program, Evaluator::Indexed)
         }
     }
+
+    /// `program` by the incremental evaluation by runs (`runs.rs`): the same next sequence as
+    /// [`SeqStep::demanded`] from every canvas. Driven by `machine::run`, which reports every
+    /// applied step (`StepFunction::applied`), it recomputes token-local values only where the
+    /// canvas changed; proposed without such reports, it rebuilds them every time.
+    pub fn incremental(program: Program) -> Self {
+        let state = runs::Incremental::of(&program);
+        SeqStep {
+            demand: Some(Demand::of(&program)),
+            incremental: Some(Box::new(state)),
+            ..SeqStep::new(program, Evaluator::Indexed)
+        }
+    }
 }
 
 impl StepFunction<Word> for SeqStep {
     fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
-        let result = match &self.demand {
-            Some(d) => propose_demanded(&self.program, d, x),
-            None => propose_columns(&self.program, x, self.evaluator),
+        let result = match (&mut self.incremental, &self.demand) {
+            (Some(state), _) => state.propose(&self.program, x),
+            (None, Some(d)) => propose_demanded(&self.program, d, x),
+            (None, None) => propose_columns(&self.program, x, self.evaluator),
         };
         let (p, widest, used) = result.map_err(|e| StepFunctionError(e.to_string()))?;
         self.widest = self.widest.max(widest);
@@ -1259,5 +1278,11 @@ impl StepFunction<Word> for SeqStep {
             .max(used.bytes_per_position());
         self.peak_column_bytes = self.peak_column_bytes.max(used.peak_bytes());
         Ok(p)
+    }
+
+    fn applied(&mut self, actions: &[Action]) {
+        if let Some(state) = &mut self.incremental {
+            state.applied(actions);
+        }
     }
 }

@@ -44,12 +44,12 @@ pub(crate) enum Need {
 pub struct Demand {
     pub(crate) need: Vec<Need>,
     /// The late nodes (needed only where a mask is unmasked), in node order.
-    late: Vec<usize>,
+    pub(crate) late: Vec<usize>,
     /// Each late node's place in `late` (`usize::MAX` for the others).
-    slot: Vec<usize>,
+    pub(crate) slot: Vec<usize>,
     /// For each late node (by place), the place of its last late reader, after which its values
     /// are dropped (`usize::MAX`: a head, kept to the end).
-    last_read: Vec<usize>,
+    pub(crate) last_read: Vec<usize>,
     /// Everywhere-nodes some late node reads: their columns are kept for the late pass.
     pub(crate) read_late: Vec<bool>,
     /// Key shapes some late lookup or sum selects by: their indexes are kept for the late pass.
