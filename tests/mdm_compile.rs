@@ -111,3 +111,76 @@ fn the_bound_api_passes_true_bounds_and_prints_the_table_on_false_ones() {
         "{text}"
     );
 }
+
+/// A row over the position-step budget but within a trial's ceiling is started and judged by its
+/// own first steps: stopped and reported not run (nothing claimed, what was measured said) when
+/// they project past the time budget, run to the same row as without a budget when they fit,
+/// and never started above the ceiling.
+#[test]
+fn rows_over_the_budget_are_started_as_trials_and_judged_by_their_first_steps() {
+    use apmdm::check::mdm::{check_case_watched, Trial};
+    use apmdm::check::weights::ExecutorOptions;
+    let program = library::load("tqbf").unwrap().unwrap();
+    let bounds = MdmBounds::from_file();
+    let limits = CompileLimits::default();
+    let config = RunConfig::new(2);
+    let row = |max_work: u64, trial: Option<Trial>| {
+        check_case_watched(
+            &program,
+            &config,
+            &limits,
+            &bounds,
+            max_work,
+            trial,
+            ExecutorOptions::seq(),
+            &mut |_| {},
+            &mut |_| {},
+        )
+        .unwrap()
+    };
+    let free = row(u64::MAX, None);
+    assert_eq!(free.status, Status::Pass);
+    // No time at all: judged after a quarter of its steps, and stopped there.
+    let stopped = row(
+        0,
+        Some(Trial {
+            ceiling: u64::MAX,
+            max_seconds: 0.0,
+        }),
+    );
+    assert_eq!(stopped.status, Status::NotRun);
+    assert!(stopped.steps.is_none() && stopped.agree.is_none() && stopped.context.is_none());
+    let why = stopped.reason.clone().unwrap();
+    assert!(why.contains("over the budget of 0 position-steps"), "{why}");
+    let quarter = free.steps.unwrap().div_ceil(4);
+    assert!(
+        why.contains(&format!(
+            "started as a trial: {quarter} of {} steps",
+            free.steps.unwrap()
+        )),
+        "{why}"
+    );
+    // Time to spare: the same row as without a budget.
+    let ran = row(
+        0,
+        Some(Trial {
+            ceiling: u64::MAX,
+            max_seconds: 1e9,
+        }),
+    );
+    assert_eq!(ran.status, Status::Pass);
+    assert_eq!(
+        (ran.steps, ran.context.clone(), ran.agree),
+        (free.steps, free.context.clone(), free.agree)
+    );
+    // Above the ceiling: never started.
+    let ceiling = row(
+        0,
+        Some(Trial {
+            ceiling: 1,
+            max_seconds: 1e9,
+        }),
+    );
+    assert_eq!(ceiling.status, Status::NotRun);
+    assert!(!ceiling.reason.unwrap().contains("trial"));
+}

@@ -567,6 +567,7 @@ fn the_weights_executor_reports_each_proposal_for_progress() {
         &CompileLimits::default(),
         &MdmBounds::from_file(),
         u64::MAX,
+        None,
         ExecutorOptions::weights(),
         &mut |_| {},
         &mut |p| seen.push(p),

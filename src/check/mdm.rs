@@ -5,6 +5,8 @@ use num_bigint::BigInt;
 use serde::{Deserialize, Serialize};
 
 use crate::compile::mdm_layout::MdmLayout;
+use std::time::Instant;
+
 use crate::compile::mdm_run::{run_with, timed, MdmRunError};
 use crate::compile::pram_to_mdm::{initial_canvas, pram_to_mdm, CompileError, CompileLimits};
 
@@ -182,6 +184,7 @@ pub fn check_case_with(
         limits,
         bounds,
         max_work,
+        None,
         exec,
         &mut |_| {},
         &mut |_| {},
@@ -219,6 +222,62 @@ impl StepFunction<Word> for Watched<'_> {
     }
 }
 
+/// A row over the position-step budget but within `ceiling` position-steps is started anyway and
+/// judged by its own rate (`--max-seconds` on the MDM target, seq executor): once it has run for
+/// [`TRIAL_SECONDS`] or a quarter of its steps, its compile time plus its run time so far,
+/// projected over all its steps, must fit `max_seconds`, or it is stopped there and reported
+/// not run, with what was measured. A row that fits runs to the end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Trial {
+    /// The most position-steps a row may have to be started.
+    pub ceiling: u64,
+    /// The seconds a row may take.
+    pub max_seconds: f64,
+}
+
+/// Seconds of running after which a started row is judged (unless a quarter of its steps comes
+/// first).
+pub const TRIAL_SECONDS: f64 = 1.0;
+
+/// A step function that judges its run once, by the time its first proposals took, and fails
+/// (stopping the run) when the projection is over the time budget.
+struct Judged<'a> {
+    inner: &'a mut dyn StepFunction<Word>,
+    start: Instant,
+    compile_seconds: f64,
+    steps: u64,
+    max_seconds: f64,
+    proposals: u64,
+    judged: bool,
+    verdict: Option<String>,
+}
+
+impl StepFunction<Word> for Judged<'_> {
+    fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
+        let done = self.proposals;
+        self.proposals += 1;
+        let run = self.start.elapsed().as_secs_f64();
+        if !self.judged && done > 0 && (run >= TRIAL_SECONDS || done * 4 >= self.steps) {
+            self.judged = true;
+            let projected = self.compile_seconds + run * self.steps as f64 / done as f64;
+            if projected > self.max_seconds {
+                let why = format!(
+                    "started as a trial: {done} of {} steps took {run:.2} s after {:.2} s of \
+                     compiling, projecting {projected:.1} s over --max-seconds {}",
+                    self.steps, self.compile_seconds, self.max_seconds
+                );
+                self.verdict = Some(why.clone());
+                return Err(StepFunctionError(why));
+            }
+        }
+        self.inner.propose(x)
+    }
+
+    fn applied(&mut self, actions: &[Action]) {
+        self.inner.applied(actions);
+    }
+}
+
 /// [`check_case_with`], handing the steps bound to `on_bound` once the interpreter has run
 /// (before the schedule is compiled) and the number of each proposal the executor (seq or
 /// weights) is asked for to `watch` (for progress; the last proposal, which finds the fixed
@@ -230,6 +289,7 @@ pub fn check_case_watched(
     limits: &CompileLimits,
     bounds: &MdmBounds,
     max_work: u64,
+    trial: Option<Trial>,
     exec: ExecutorOptions,
     on_bound: &mut dyn FnMut(u64),
     watch: &mut dyn FnMut(usize),
@@ -319,13 +379,24 @@ pub fn check_case_watched(
         checks: Vec::new(),
         problems: Vec::new(),
     };
+    let position_steps = |l: usize| (l as u64).saturating_mul(m.rounds + 1);
+    // Over the budget but within a trial's ceiling (seq executor): started, and judged by its own
+    // first steps.
+    let trial = trial.filter(|t| {
+        executor == Executor::Seq
+            && layout
+                .materializable(limits.max_length)
+                .is_some_and(|l| position_steps(l) > max_work && position_steps(l) <= t.ceiling)
+    });
+    let over = |ps: u64| {
+        format!(
+            "length x steps {ps} over the budget of {max_work} position-steps (--max-seconds, --max-work)"
+        )
+    };
     let not_run = match layout.materializable(limits.max_length) {
         _ if want.outcome.uncompiled_limit().is_some() => Some(uncompiled(&want.outcome)),
         None => Some(format!("longer than --max-length {}", limits.max_length)),
-        Some(l) if (l as u64).saturating_mul(m.rounds + 1) > max_work => Some(format!(
-            "length x steps {} over the budget of {max_work} position-steps (--max-seconds, --max-work)",
-            (l as u64).saturating_mul(m.rounds + 1)
-        )),
+        Some(l) if position_steps(l) > max_work && trial.is_none() => Some(over(position_steps(l))),
         Some(_) => None,
     };
     if let Some(why) = not_run {
@@ -335,8 +406,11 @@ pub fn check_case_watched(
         return Ok(finish(row, false, Some(why)));
     }
     let mut columns = None;
+    let mut stopped = None;
     let (result, seconds) = timed(|| -> Result<_, CompileError> {
+        let compiling = Instant::now();
         let compiled = pram_to_mdm(program, n, limits)?;
+        let compile_seconds = compiling.elapsed().as_secs_f64();
         let (run, weights) = match executor {
             // `run_mdm` with the step function kept, for its column counts.
             Executor::Seq => match initial_canvas(&compiled, program, &config) {
@@ -346,7 +420,19 @@ pub fn check_case_watched(
                     // values only where the last step changed the canvas.
                     let mut f = SeqStep::incremental(compiled.seq.clone());
                     let mut watched = Watched::new(&mut f, &mut *watch);
-                    let run = run_with(&compiled, program, Canvas::new(x0), &mut watched, false);
+                    // Without a trial, judged from the start: it only forwards.
+                    let mut judged = Judged {
+                        inner: &mut watched,
+                        start: Instant::now(),
+                        compile_seconds,
+                        steps: m.rounds + 1,
+                        max_seconds: trial.map_or(f64::INFINITY, |t| t.max_seconds),
+                        proposals: 0,
+                        judged: trial.is_none(),
+                        verdict: None,
+                    };
+                    let run = run_with(&compiled, program, Canvas::new(x0), &mut judged, false);
+                    stopped = judged.verdict;
                     columns = Some(f.column_bytes_per_position);
                     let run = run.map(|(mut report, run)| {
                         report.widest_bits = f.widest;
@@ -388,6 +474,16 @@ pub fn check_case_watched(
             return Ok(finish(row, false, Some(why)));
         }
     };
+    if let Some(why) = stopped {
+        // Stopped by its trial: nothing is claimed, as for a row never started.
+        row.predicted_context = Some(layout.length.to_string());
+        row.checks = checks;
+        row.seconds = seconds;
+        let ps = layout
+            .materializable(limits.max_length)
+            .map_or(0, position_steps);
+        return Ok(finish(row, false, Some(format!("{}; {why}", over(ps)))));
+    }
     if let Some(w) = &weights {
         checks.extend(weights_checks(w));
     }

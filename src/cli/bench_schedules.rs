@@ -31,7 +31,7 @@ pub struct SchedulesArgs {
     #[arg(long)]
     json: bool,
     /// A built-in program and its size, NAME:N (repeatable; default prefix_sum:256,
-    /// list_ranking:256 and matrix_multiply:4).
+    /// list_ranking:256, matrix_multiply:4 and tqbf:4, whose many steps each change little).
     #[arg(long = "program", value_name = "NAME:N")]
     programs: Vec<String>,
     /// Seed of the inputs.
@@ -72,7 +72,12 @@ struct Row {
     unchanged_fraction: f64,
 }
 
-const DEFAULT: [&str; 3] = ["prefix_sum:256", "list_ranking:256", "matrix_multiply:4"];
+const DEFAULT: [&str; 4] = [
+    "prefix_sum:256",
+    "list_ranking:256",
+    "matrix_multiply:4",
+    "tqbf:4",
+];
 
 pub fn run(args: SchedulesArgs) -> Result<ExitCode> {
     let specs: Vec<String> = if args.programs.is_empty() {

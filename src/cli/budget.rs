@@ -32,7 +32,16 @@ pub struct Budget {
     /// The position-steps a row may take: `max_seconds` at the calibrated cost, capped by
     /// `--max-work`.
     pub max_work: u64,
+    /// MDM rows over `max_work` but within this many position-steps (`TRIAL_FACTOR` times the
+    /// time budget's, capped by `--max-work`) are started and judged by their own first steps
+    /// (`check::mdm::Trial`); `None` without a time budget.
+    pub trial_position_steps: Option<u64>,
 }
+
+/// How far over the predicted budget an MDM row may be and still be started as a trial: the
+/// prediction (position-steps times the probe's cost) overestimates schedules whose steps
+/// change little by up to 20x under the incremental evaluation.
+pub const TRIAL_FACTOR: u64 = 24;
 
 /// The probe's measurement and the time budget.
 #[derive(Clone, Debug, Serialize)]
@@ -59,6 +68,15 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 impl Budget {
+    /// The trial of MDM rows over the predicted budget, when there is a time budget.
+    pub fn trial(&self) -> Option<apmdm::check::mdm::Trial> {
+        let c = self.calibration.as_ref()?;
+        Some(apmdm::check::mdm::Trial {
+            ceiling: self.trial_position_steps?,
+            max_seconds: c.max_seconds,
+        })
+    }
+
     /// The budget of `--max-seconds` and `--max-work` (the default time budget when neither
     /// is given; no probe when only --max-work is).
     pub fn of(max_seconds: Option<f64>, max_work_cap: Option<u64>) -> Result<Budget> {
@@ -67,10 +85,15 @@ impl Budget {
             (s, _) => Some(calibrate(s.unwrap_or(DEFAULT_MAX_SECONDS))?),
         };
         let from_seconds = calibration.as_ref().map_or(u64::MAX, |c| c.position_steps);
+        let trial_position_steps = calibration.as_ref().map(|c| {
+            let ceiling = c.position_steps.saturating_mul(TRIAL_FACTOR);
+            max_work_cap.map_or(ceiling, |cap| cap.min(ceiling))
+        });
         Ok(Budget {
             calibration,
             max_work_cap,
             max_work: max_work_cap.map_or(from_seconds, |cap| cap.min(from_seconds)),
+            trial_position_steps,
         })
     }
 }
@@ -134,8 +157,9 @@ impl Budget {
         format!(
             "budget: {} s predicted per schedule (--max-seconds) at {:.0} ns per position-step \
              (calibrated: {} on the MDM target, {} position-steps, fastest of {PROBE_RUNS} runs \
-             {:.1} ms of {} time) = {} position-steps{}; the budget depends on this machine's \
-             speed",
+             {:.1} ms of {} time) = {} position-steps{}; MDM rows up to {} position-steps \
+             ({TRIAL_FACTOR}x) are started and stopped if their first steps project past it; the \
+             budget depends on this machine's speed",
             c.max_seconds,
             c.ns_per_position_step,
             c.probe,
@@ -145,6 +169,7 @@ impl Budget {
             self.max_work,
             self.max_work_cap
                 .map_or(String::new(), |w| format!(" (--max-work cap {w})")),
+            self.trial_position_steps.unwrap_or(self.max_work),
         )
     }
 }

@@ -348,6 +348,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         None
     };
     let max_work = budget.as_ref().map_or(0, |b| b.max_work);
+    let trial = budget.as_ref().and_then(|b| b.trial());
     let mut rows: Vec<Row> = Vec::new();
     let mut ap_rows: Vec<ApmdmRow> = Vec::new();
     let mut fit_rows: Vec<FitRow> = Vec::new();
@@ -385,6 +386,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                     &limits,
                     &bounds,
                     max_work,
+                    trial,
                     exec,
                     &mut |_| {},
                     &mut |p| show("mdm", p),

@@ -226,6 +226,7 @@ pub fn compile(args: CompileArgs) -> Result<ExitCode> {
         &l.limits,
         &MdmBounds::from_file(),
         u64::MAX,
+        None,
         args.common.exec(),
         &mut |bound| bar.set_length(bound),
         &mut |proposal| {
