@@ -263,10 +263,23 @@ pub(crate) struct Incremental {
     prev_dense: Vec<Vec<(usize, usize, Vec<Piece>)>>,
     /// Per node, this step: its stored column equals last step's at every unchanged position.
     stable: Vec<bool>,
-    /// Indexes of key shapes that are not token-local, kept from step to step.
-    kept: WordMap<KeyShape, Kept>,
+    /// Indexes of key shapes that are not token-local, kept from step to step (by the place
+    /// `Where::Kept` names).
+    kept: Vec<Option<Kept>>,
+    /// Per lookup and sum node, where its key shape's index is.
+    node_index: Vec<Where>,
     /// Proposals made (stamps the kept indexes brought up to date).
     steps: u64,
+}
+
+/// Where a lookup's or sum's key index is: a token-local index (by place in `indexes`), or a
+/// kept index of ranges (by place in `kept`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Where {
+    /// Not a lookup or sum needed anywhere.
+    None,
+    Local(usize),
+    Kept(usize),
 }
 
 /// A kept index of a key shape that is not token-local: the key nodes' runs it was built from,
@@ -348,6 +361,7 @@ impl Clone for Incremental {
                 })
                 .collect(),
             index_of: self.index_of.clone(),
+            node_index: self.node_index.clone(),
             cols: vec![Vec::new(); self.cols.len()],
             synced: None,
             changed: None,
@@ -356,7 +370,7 @@ impl Clone for Incremental {
             changed_now: Vec::new(),
             prev_dense: vec![Vec::new(); self.cols.len()],
             stable: vec![false; self.cols.len()],
-            kept: WordMap::default(),
+            kept: (0..self.kept.len()).map(|_| None).collect(),
             steps: 0,
         }
     }
@@ -447,9 +461,28 @@ impl Incremental {
                 indexes.len() - 1
             });
         }
+        let mut node_index = vec![Where::None; n];
+        let mut kept_places: WordMap<KeyShape, usize> = WordMap::default();
+        for (k, op) in program.nodes.iter().enumerate() {
+            if let Op::Lookup { select, .. } | Op::Sum { select, .. } = op {
+                if demand.need[k] == Need::Nowhere {
+                    continue;
+                }
+                let shape = key_shape(select);
+                let local = (shape.0.index(), shape.1.map(Value::index));
+                node_index[k] = match index_of.get(&local) {
+                    Some(&id) => Where::Local(id),
+                    None => {
+                        let next = kept_places.len();
+                        Where::Kept(*kept_places.entry(shape).or_insert(next))
+                    }
+                };
+            }
+        }
         Incremental {
             demand,
             class,
+            node_index,
             inputs: program.nodes.iter().map(Op::inputs).collect(),
             locals,
             indexes,
@@ -462,7 +495,7 @@ impl Incremental {
             changed_now: Vec::new(),
             prev_dense: vec![Vec::new(); n],
             stable: vec![false; n],
-            kept: WordMap::default(),
+            kept: (0..kept_places.len()).map(|_| None).collect(),
             steps: 0,
         }
     }
@@ -742,13 +775,15 @@ impl Incremental {
     /// Brings the index of `select`'s key shape to this step, unless a token-local index
     /// serves it: updated at the changed positions when the key nodes' runs are last step's and
     /// their stored columns are stable, else built from the runs (a constant run is one range).
-    fn ensure_index(&mut self, step: &Step<'_>, select: &Selector) {
+    fn ensure_index(&mut self, step: &Step<'_>, node: usize, select: &Selector) {
         let shape = key_shape(select);
-        let local = (shape.0.index(), shape.1.map(Value::index));
-        if self.index_of.contains_key(&local) {
+        let Where::Kept(place) = self.node_index[node] else {
             return;
-        }
-        if self.kept.get(&shape).is_some_and(|k| k.step == self.steps) {
+        };
+        if self.kept[place]
+            .as_ref()
+            .is_some_and(|k| k.step == self.steps)
+        {
             return;
         }
         let mut ins = vec![&step.runs[shape.0.index()]];
@@ -771,11 +806,11 @@ impl Incremental {
         let len = step.len;
         let update = !self.rebuilt
             && ins.iter().all(|r| stable(r))
-            && self.kept.get(&shape).is_some_and(|k| {
+            && self.kept[place].as_ref().is_some_and(|k| {
                 k.keys_at.len() == len && k.key_runs.iter().zip(&ins).all(|(a, b)| a == *b)
             });
         if update {
-            let kept = self.kept.get_mut(&shape).expect("checked above");
+            let kept = self.kept[place].as_mut().expect("checked above");
             for &j in &self.changed_now {
                 let ps: Vec<Piece> = ins
                     .iter()
@@ -815,15 +850,12 @@ impl Incremental {
             Ok(())
         });
         let key_runs = ins.iter().map(|r| (*r).clone()).collect();
-        self.kept.insert(
-            shape,
-            Kept {
-                key_runs,
-                index,
-                keys_at,
-                step: self.steps,
-            },
-        );
+        self.kept[place] = Some(Kept {
+            key_runs,
+            index,
+            keys_at,
+            step: self.steps,
+        });
     }
 
     /// A map, run by run: folded, split or passed through where the rules allow, else computed
@@ -1019,7 +1051,7 @@ impl Incremental {
             Op::Sum { select, .. } => (select, None),
             _ => unreachable!("attention nodes only"),
         };
-        self.ensure_index(step, select);
+        self.ensure_index(step, node, select);
         let mut ins: Vec<Value> = vec![select.query];
         if let Some((_, q2)) = select.pair {
             ins.push(q2);
@@ -1053,7 +1085,7 @@ impl Incremental {
                 let q = query(s);
                 let answer = *cache
                     .entry(q)
-                    .or_insert_with(|| view.answer(state, op, select, q, None));
+                    .or_insert_with(|| view.answer(state, node, select, q, None));
                 match answer {
                     None => return Err(EvalError::Overflow { node, position: s }),
                     Some(Some(v)) => {
@@ -1073,7 +1105,7 @@ impl Incremental {
                 col.resize(len, 0);
             }
             for (i, slot) in col.iter_mut().enumerate().take(e).skip(s) {
-                let v = match view.answer(state, op, select, query(i), Some(i)) {
+                let v = match view.answer(state, node, select, query(i), Some(i)) {
                     None => return Err(EvalError::Overflow { node, position: i }),
                     Some(Some(v)) => v,
                     Some(None) => piece_at(&state.cols, ps[ps.len() - 1], i),
@@ -1105,7 +1137,7 @@ impl Incremental {
         for place in 0..self.demand.late.len() {
             let node = self.demand.late[place];
             if let Op::Lookup { select, .. } | Op::Sum { select, .. } = &program.nodes[node] {
-                self.ensure_index(step, select);
+                self.ensure_index(step, node, select);
             }
         }
         let demand = &self.demand;
@@ -1211,7 +1243,7 @@ impl Incremental {
                             at(&vals, select.query, r),
                             select.pair.map_or(0, |(_, q2)| at(&vals, q2, r)),
                         );
-                        match view.answer(self, op, select, q, Some(i)) {
+                        match view.answer(self, node, select, q, Some(i)) {
                             None => return Err(EvalError::Overflow { node, position: i }),
                             Some(Some(v)) => v,
                             Some(None) => match op {
@@ -1455,32 +1487,30 @@ struct Step<'p> {
 type Pick = (Selector, Prefer, (i64, i64), usize, usize);
 
 impl Step<'_> {
-    /// The members of key group `q` of `select`'s key shape.
+    /// The members of key group `q` of lookup or sum `node`'s key shape.
     fn members<'a>(
         &'a self,
         state: &'a Incremental,
-        select: &Selector,
+        node: usize,
         q: (i64, i64),
     ) -> Option<Members<'a>> {
-        let shape = key_shape(select);
-        let local = (shape.0.index(), shape.1.map(Value::index));
-        match state.index_of.get(&local) {
-            Some(&id) => state.indexes[id].groups.get(&q).map(Members::Set),
-            None => state
-                .kept
-                .get(&shape)
+        match state.node_index[node] {
+            Where::Local(id) => state.indexes[id].groups.get(&q).map(Members::Set),
+            Where::Kept(place) => state.kept[place]
+                .as_ref()
                 .and_then(|x| x.index.get(&q))
                 .map(|r| Members::Ranges(r)),
+            Where::None => None,
         }
     }
 
-    /// What lookup or sum `op` reads for query `q` at position `at` (`None`: no position
+    /// What lookup or sum `node` reads for query `q` at position `at` (`None`: no position
     /// condition applied): the looked-up value (`Some(None)`: nothing selected) or the sum;
     /// `None` when a sum overflows.
     fn answer(
         &self,
         state: &Incremental,
-        op: &Op,
+        node: usize,
         select: &Selector,
         q: (i64, i64),
         at: Option<usize>,
@@ -1490,7 +1520,8 @@ impl Step<'_> {
             Some(i) => bounds(select.position, i),
             None => (0, usize::MAX),
         };
-        let Some(members) = self.members(state, select, q) else {
+        let op = &self.program.nodes[node];
+        let Some(members) = self.members(state, node, q) else {
             return Some(match op {
                 Op::Sum { .. } => Some(0),
                 _ => None,
