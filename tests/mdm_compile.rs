@@ -146,6 +146,7 @@ fn rows_over_the_budget_are_started_as_trials_and_judged_by_their_first_steps() 
         Some(Trial {
             ceiling: u64::MAX,
             max_seconds: 0.0,
+            clock: None,
         }),
     );
     assert_eq!(stopped.status, Status::NotRun);
@@ -166,6 +167,7 @@ fn rows_over_the_budget_are_started_as_trials_and_judged_by_their_first_steps() 
         Some(Trial {
             ceiling: u64::MAX,
             max_seconds: 1e9,
+            clock: None,
         }),
     );
     assert_eq!(ran.status, Status::Pass);
@@ -179,6 +181,7 @@ fn rows_over_the_budget_are_started_as_trials_and_judged_by_their_first_steps() 
         Some(Trial {
             ceiling: 1,
             max_seconds: 1e9,
+            clock: None,
         }),
     );
     assert_eq!(ceiling.status, Status::NotRun);

@@ -207,6 +207,15 @@ fn compiled_like_program(seed: u64, size: usize) -> Program {
     .unwrap()
 }
 
+/// Appends `op` to `p` (with `range` when `p` has ranges) and returns its value.
+fn push_node(p: &mut Program, op: Op, range: (i64, i64)) -> Value {
+    p.nodes.push(op);
+    if !p.ranges.is_empty() {
+        p.ranges.push(range);
+    }
+    Value(p.nodes.len() as u32 - 1)
+}
+
 /// A random canvas of words with small fields (so sums stay far from overflow) and masks.
 fn random_canvas(seed: u64, len: usize) -> Vec<Token<Word>> {
     let mut rng = SplitMix64(seed);
@@ -271,11 +280,7 @@ proptest! {
         // and every node only the token heads read is computed in the late pass.
         let drawn = random_program(seed, size);
         let mut unmasking = drawn.clone();
-        let zero = Value(unmasking.nodes.len() as u32);
-        unmasking.nodes.push(Op::Const(0));
-        if !unmasking.ranges.is_empty() {
-            unmasking.ranges.push((0, 0));
-        }
+        let zero = push_node(&mut unmasking, Op::Const(0), (0, 0));
         unmasking.heads.remask = zero;
         unmasking.heads.delete = zero;
         for p in [drawn, unmasking] {
@@ -317,20 +322,11 @@ proptest! {
         // the canvas changed), and with the remask bit drawn from the position's own token.
         let drawn = random_program(seed, size);
         let mut kept = drawn.clone();
-        let zero = Value(kept.nodes.len() as u32);
-        kept.nodes.push(Op::Const(0));
-        if !kept.ranges.is_empty() {
-            kept.ranges.push((0, 0));
-        }
+        let zero = push_node(&mut kept, Op::Const(0), (0, 0));
         kept.heads.insert = zero;
         kept.heads.delete = zero;
         let mut local = kept.clone();
-        let odd = Value(local.nodes.len() as u32);
-        local.nodes.push(Op::Binary(BinaryOp::Lt, Value(3), Value(1)));
-        if !local.ranges.is_empty() {
-            local.ranges.push((0, 1));
-        }
-        local.heads.remask = odd;
+        local.heads.remask = push_node(&mut local, Op::Binary(BinaryOp::Lt, Value(3), Value(1)), (0, 1));
         let shaped = compiled_like_program(seed, size + 12);
         for p in [drawn, kept, local, shaped] {
             let config = RunConfig::new(ModelClass::ApMdm).max_steps(6).max_length(200);
@@ -363,11 +359,7 @@ proptest! {
         let x = random_canvas(seed ^ 0x5EED, len);
         let p = random_program(seed, 24);
         let mut q = p.clone();
-        let zero = Value(q.nodes.len() as u32);
-        q.nodes.push(Op::Const(0));
-        if !q.ranges.is_empty() {
-            q.ranges.push((0, 0));
-        }
+        let zero = push_node(&mut q, Op::Const(0), (0, 0));
         q.heads.insert = zero;
         q.heads.delete = zero;
         for p in [p, q] {

@@ -227,13 +227,19 @@ impl StepFunction<Word> for Watched<'_> {
 /// [`TRIAL_SECONDS`] or a quarter of its steps, its compile time plus its run time so far,
 /// projected over all its steps, must fit `max_seconds`, or it is stopped there and reported
 /// not run, with what was measured. A row that fits runs to the end.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Trial {
     /// The most position-steps a row may have to be started.
     pub ceiling: u64,
     /// The seconds a row may take.
     pub max_seconds: f64,
+    /// The clock the run is timed by, in seconds (this process's CPU time, so that other work
+    /// on the machine does not stop a row that fits); `None`, or `None` from it: wall time.
+    pub clock: Option<Clock>,
 }
+
+/// A clock in seconds, `None` where it cannot be read.
+pub type Clock = fn() -> Option<f64>;
 
 /// Seconds of running after which a started row is judged (unless a quarter of its steps comes
 /// first).
@@ -244,6 +250,7 @@ pub const TRIAL_SECONDS: f64 = 1.0;
 struct Judged<'a> {
     inner: &'a mut dyn StepFunction<Word>,
     start: Instant,
+    clock: Option<(Clock, f64)>,
     compile_seconds: f64,
     steps: u64,
     max_seconds: f64,
@@ -256,7 +263,10 @@ impl StepFunction<Word> for Judged<'_> {
     fn propose(&mut self, x: &[Token<Word>]) -> Result<Proposal<Word>, StepFunctionError> {
         let done = self.proposals;
         self.proposals += 1;
-        let run = self.start.elapsed().as_secs_f64();
+        let run = match self.clock.and_then(|(clock, start)| Some(clock()? - start)) {
+            Some(cpu) => cpu,
+            None => self.start.elapsed().as_secs_f64(),
+        };
         if !self.judged && done > 0 && (run >= TRIAL_SECONDS || done * 4 >= self.steps) {
             self.judged = true;
             let projected = self.compile_seconds + run * self.steps as f64 / done as f64;
@@ -424,6 +434,9 @@ pub fn check_case_watched(
                     let mut judged = Judged {
                         inner: &mut watched,
                         start: Instant::now(),
+                        clock: trial
+                            .and_then(|t| t.clock)
+                            .and_then(|clock| Some((clock, clock()?))),
                         compile_seconds,
                         steps: m.rounds + 1,
                         max_seconds: trial.map_or(f64::INFINITY, |t| t.max_seconds),

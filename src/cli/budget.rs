@@ -74,6 +74,7 @@ impl Budget {
         Some(apmdm::check::mdm::Trial {
             ceiling: self.trial_position_steps?,
             max_seconds: c.max_seconds,
+            clock: Some(cpu_seconds),
         })
     }
 

@@ -66,6 +66,29 @@ pub enum EvalError {
     },
 }
 
+impl EvalError {
+    /// This error with an out-of-range position read as an index into `positions` (a pass
+    /// over some positions only) replaced by the canvas position it stands for.
+    pub(crate) fn at_positions(self, positions: &[usize]) -> EvalError {
+        match self {
+            EvalError::OutOfRange {
+                node,
+                position,
+                value,
+                lo,
+                hi,
+            } => EvalError::OutOfRange {
+                node,
+                position: positions[position],
+                value,
+                lo,
+                hi,
+            },
+            e => e,
+        }
+    }
+}
+
 /// One node's values during an evaluation: a column (one value per position), or, for a node
 /// whose value is the same at every position (the indexed evaluator's uniform nodes), that one
 /// value, never expanded to a column.

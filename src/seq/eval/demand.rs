@@ -307,22 +307,8 @@ pub(crate) fn late_pass(
                 }
             }
         }
-        widest = widest.max(check_column(program, node, &column).map_err(|e| match e {
-            EvalError::OutOfRange {
-                node,
-                position,
-                value,
-                lo,
-                hi,
-            } => EvalError::OutOfRange {
-                node,
-                position: active[position],
-                value,
-                lo,
-                hi,
-            },
-            e => e,
-        })?);
+        widest =
+            widest.max(check_column(program, node, &column).map_err(|e| e.at_positions(&active))?);
         cols.push(column);
         for v in program.nodes[node].inputs() {
             let s = demand.slot[v.index()];

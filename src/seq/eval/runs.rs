@@ -1213,22 +1213,7 @@ impl Incremental {
                 _ => false,
             };
             if fast {
-                let w = check_run(program, node, 0, &column).map_err(|e| match e {
-                    EvalError::OutOfRange {
-                        node,
-                        position,
-                        value,
-                        lo,
-                        hi,
-                    } => EvalError::OutOfRange {
-                        node,
-                        position: active[position],
-                        value,
-                        lo,
-                        hi,
-                    },
-                    e => e,
-                })?;
+                let w = check_run(program, node, 0, &column).map_err(|e| e.at_positions(active))?;
                 widest = widest.max(w);
             }
             for (r, &i) in active.iter().enumerate().filter(|_| !fast) {
