@@ -155,6 +155,13 @@ impl Counted {
             ..Counted::new(p)
         }
     }
+
+    /// The evaluator's counted column bytes equal the model's most live nodes, per position and
+    /// at the peak.
+    fn assert_exact(&self, label: &str) {
+        assert_eq!(self.f.column_bytes_per_position, 8 * self.most, "{label}");
+        assert_eq!(self.f.peak_column_bytes, self.most_bytes, "{label}");
+    }
 }
 
 impl StepFunction<Word> for Counted {
@@ -190,8 +197,7 @@ fn compiled_schedules_hold_only_live_columns() {
         let (got, _) = run_with(&mdm, &program, Canvas::new(x0), &mut c, false).unwrap();
         assert_eq!(got.output, want.output, "{name}");
         assert!(c.uniform_steps > 0, "{name}: no uniform node");
-        assert_eq!(c.f.column_bytes_per_position, 8 * c.most, "{name} mdm");
-        assert_eq!(c.f.peak_column_bytes, c.most_bytes, "{name} mdm");
+        c.assert_exact(&format!("{name} mdm"));
         let all = most_live_nodes(&mdm.seq, &vec![false; mdm.seq.nodes.len()]);
         assert!(c.most < all, "{name}: {} of {all} live nodes", c.most);
         assert!(
@@ -205,12 +211,7 @@ fn compiled_schedules_hold_only_live_columns() {
         let mut d = Counted::demanded(&mdm.seq);
         let (lazy, _) = run_with(&mdm, &program, Canvas::new(x0), &mut d, false).unwrap();
         assert_eq!(lazy, got, "{name} mdm demanded");
-        assert_eq!(
-            d.f.column_bytes_per_position,
-            8 * d.most,
-            "{name} mdm demanded"
-        );
-        assert_eq!(d.f.peak_column_bytes, d.most_bytes, "{name} mdm demanded");
+        d.assert_exact(&format!("{name} mdm demanded"));
         // It does skip work: the slot bodies and the header's proposal are late nodes.
         let (_, late, _) = d.f.demand.as_ref().unwrap().counts();
         assert!(late > mdm.seq.nodes.len() / 4, "{name}: {late} late nodes");
@@ -228,17 +229,11 @@ fn compiled_schedules_hold_only_live_columns() {
         )
         .unwrap();
         assert_eq!(got.output, want.output, "{name}");
-        assert_eq!(c.f.column_bytes_per_position, 8 * c.most, "{name} apmdm");
-        assert_eq!(c.f.peak_column_bytes, c.most_bytes, "{name} apmdm");
+        c.assert_exact(&format!("{name} apmdm"));
         let mut d = Counted::demanded(&ap.seq);
         let (lazy, _) =
             run_apmdm_with(&ap, &program, Canvas::new(x0), &mut d, false, &mut |_| {}).unwrap();
         assert_eq!(lazy, got, "{name} apmdm demanded");
-        assert_eq!(
-            d.f.column_bytes_per_position,
-            8 * d.most,
-            "{name} apmdm demanded"
-        );
-        assert_eq!(d.f.peak_column_bytes, d.most_bytes, "{name} apmdm demanded");
+        d.assert_exact(&format!("{name} apmdm demanded"));
     }
 }

@@ -377,59 +377,32 @@ where
             Err(e) => break Stop::StepFunctionFailed { step, message: e.0 },
         };
         // A step that moves no position, unrecorded, is applied in place: the same next
-        // sequence, actions and counts as `apply`, without copying the kept tokens.
+        // sequence, actions and counts as `apply`, without copying the kept tokens (`next` is
+        // then `None`).
         let unmoved = (config.recording != Recording::Full
             && proposal.tokens.len() == x.len()
             && proposal.bits.len() == x.len())
         .then(|| unmoved_actions(&x, &proposal.bits))
         .flatten();
-        if let Some((actions, counts)) = unmoved {
-            if let Err(v) = check_step(config.class, step, x.tokens(), &proposal.bits) {
-                break Stop::Violation(v);
-            }
-            if counts.unmask + counts.remask == 0 {
-                break Stop::FixedPoint;
-            }
-            let length = x.len();
-            if length > config.limits.max_length {
-                break Stop::LengthCap {
-                    length,
-                    max_length: config.limits.max_length,
-                };
-            }
-            let end_position = config.end_token.as_ref().and_then(|end| {
-                (0..length)
-                    .find(|&i| actions[i].op == PositionOp::Unmask && &proposal.tokens[i] == end)
-            });
-            apply_in_place(&mut x, proposal.tokens, &actions);
-            let record = StepRecord {
-                step,
-                length,
-                counts,
-                detail: None,
-            };
-            f.applied(&actions);
-            let cap = observe(&record, &x);
-            trace.records.push(record);
-            if let Some(position) = end_position {
-                break Stop::EndToken { position };
-            }
-            if let Some(reason) = cap {
-                break Stop::CallerCap { reason };
-            }
-            continue;
-        }
-        let transition = match apply(&x, &proposal.tokens, &proposal.bits) {
-            Ok(t) => t,
-            Err(shape) => break Stop::BadProposal { step, shape },
+        let (actions, counts, next) = match unmoved {
+            Some((actions, counts)) => (actions, counts, None),
+            None => match apply(&x, &proposal.tokens, &proposal.bits) {
+                Ok(t) => (t.actions, t.counts, Some(t.next)),
+                Err(shape) => break Stop::BadProposal { step, shape },
+            },
         };
         if let Err(v) = check_step(config.class, step, x.tokens(), &proposal.bits) {
             break Stop::Violation(v);
         }
-        if transition.next.tokens() == x.tokens() {
+        let fixed = match &next {
+            Some(next) => next.tokens() == x.tokens(),
+            // In place no position moves, and only an unmask or a remask changes a token.
+            None => counts.unmask + counts.remask == 0,
+        };
+        if fixed {
             break Stop::FixedPoint;
         }
-        let length = transition.next.len();
+        let length = next.as_ref().map_or(x.len(), Canvas::len);
         if length > config.limits.max_length {
             break Stop::LengthCap {
                 length,
@@ -438,7 +411,7 @@ where
         }
         let end_position = config.end_token.as_ref().and_then(|end| {
             let mut new_index = 0;
-            for (action, y) in transition.actions.iter().zip(&proposal.tokens) {
+            for (action, y) in actions.iter().zip(&proposal.tokens) {
                 if action.op == PositionOp::Unmask && y == end {
                     return Some(new_index);
                 }
@@ -447,21 +420,30 @@ where
             }
             None
         });
-        let detail = (config.recording == Recording::Full).then(|| StepDetail {
-            y: proposal.tokens,
-            bits: BitsRow(proposal.bits),
-            after: transition.next.clone(),
-        });
+        let detail = match next {
+            Some(next) => {
+                let detail = (config.recording == Recording::Full).then(|| StepDetail {
+                    y: proposal.tokens,
+                    bits: BitsRow(proposal.bits),
+                    after: next.clone(),
+                });
+                x = next;
+                detail
+            }
+            None => {
+                apply_in_place(&mut x, proposal.tokens, &actions);
+                None
+            }
+        };
         let record = StepRecord {
             step,
             length,
-            counts: transition.counts,
+            counts,
             detail,
         };
-        f.applied(&transition.actions);
-        let cap = observe(&record, &transition.next);
+        f.applied(&actions);
+        let cap = observe(&record, &x);
         trace.records.push(record);
-        x = transition.next;
         if let Some(position) = end_position {
             break Stop::EndToken { position };
         }

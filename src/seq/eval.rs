@@ -1278,9 +1278,10 @@ impl SeqStep {
     /// applied step (`StepFunction::applied`), it recomputes token-local values only where the
     /// canvas changed; proposed without such reports, it rebuilds them every time.
     pub fn incremental(program: Program) -> Self {
-        let state = runs::Incremental::of(&program);
+        let demand = Demand::of(&program);
+        let state = runs::Incremental::of(&program, demand.clone());
         SeqStep {
-            demand: Some(Demand::of(&program)),
+            demand: Some(demand),
             incremental: Some(Box::new(state)),
             ..SeqStep::new(program, Evaluator::Indexed)
         }

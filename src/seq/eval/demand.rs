@@ -158,6 +158,15 @@ impl Demand {
         }
     }
 
+    /// The place of late node `v` among the late nodes (`None` for every other node): where a
+    /// late pass keeps its values.
+    pub(crate) fn late_slot(&self, v: Value) -> Option<usize> {
+        self.slot
+            .get(v.index())
+            .copied()
+            .filter(|&s| s != usize::MAX)
+    }
+
     /// Whether the everywhere-pass computes `node`.
     pub(crate) fn everywhere(&self, node: usize) -> bool {
         self.need.get(node) == Some(&Need::Everywhere)
@@ -184,9 +193,9 @@ pub(crate) struct Late {
 impl Late {
     /// The value of head node `v` at the `r`-th unmasked position.
     pub(crate) fn at(&self, demand: &Demand, values: &[Col], v: Value, r: usize) -> i64 {
-        match demand.slot.get(v.index()) {
-            Some(&s) if s != usize::MAX => self.cols[s][r],
-            _ => values[v.index()].at(self.active[r]),
+        match demand.late_slot(v) {
+            Some(s) => self.cols[s][r],
+            None => values[v.index()].at(self.active[r]),
         }
     }
 }
@@ -231,9 +240,9 @@ pub(crate) fn late_pass(
     let mut widest = 0u32;
     for (place, &node) in demand.late.iter().enumerate() {
         let at = |cols: &Vec<Vec<i64>>, v: Value, r: usize| -> i64 {
-            match demand.slot[v.index()] {
-                usize::MAX => values[v.index()].at(active[r]),
-                s => cols[s][r],
+            match demand.late_slot(v) {
+                Some(s) => cols[s][r],
+                None => values[v.index()].at(active[r]),
             }
         };
         let overflow = |r: usize| EvalError::Overflow {

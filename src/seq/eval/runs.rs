@@ -18,7 +18,11 @@
 //! Kept across steps:
 //! - token-local nodes (fields, the mask flag, and maps of those, the index and constants): one
 //!   stored column each, recomputed only at the positions the last step changed;
-//! - value indexes of token-local keys: position sets by key, updated at the same positions.
+//! - value indexes of token-local keys: position sets by key, updated at the same positions;
+//! - runs computed position by position: recomputed only at the changed positions when last
+//!   step had the same run from the same input pieces and the columns they read are stable;
+//! - indexes of the other key shapes (ranges of positions by key), updated at the changed
+//!   positions under the same condition.
 //!
 //! The runner reports each applied step's actions (`SeqStep::applied`); the changed positions
 //! are the unmasked and remasked ones. Without that report, or when the length changed, every
@@ -378,8 +382,7 @@ impl Clone for Incremental {
 
 impl Incremental {
     /// The classes of `program`'s nodes and the key shapes to keep indexed.
-    pub(crate) fn of(program: &Program) -> Self {
-        let demand = Demand::of(program);
+    pub(crate) fn of(program: &Program, demand: Demand) -> Self {
         let n = program.nodes.len();
         let mut class = vec![Class::Skip; n];
         for (k, op) in program.nodes.iter().enumerate() {
@@ -1169,12 +1172,8 @@ impl Incremental {
         let mut free: Vec<Vec<i64>> = Vec::new();
         let mut buf: Vec<i64> = Vec::new();
         for (place, &node) in demand.late.iter().enumerate() {
-            let at = |vals: &Vec<Vec<i64>>, v: Value, r: usize| -> i64 {
-                match demand.slot[v.index()] {
-                    usize::MAX => early[v.index()][r],
-                    s => vals[s][r],
-                }
-            };
+            let at =
+                |vals: &Vec<Vec<i64>>, v: Value, r: usize| late_value(demand, &early, vals, v, r);
             let op = &program.nodes[node];
             let inputs = &self.inputs[node];
             let mut column = free.pop().unwrap_or_default();
@@ -1261,7 +1260,7 @@ impl Incremental {
                     .heads
                     .token
                     .iter()
-                    .map(|&v| at_head(demand, &early, &vals, v, r))
+                    .map(|&v| late_value(demand, &early, &vals, v, r))
                     .collect(),
             );
         }
@@ -1270,11 +1269,12 @@ impl Incremental {
     }
 }
 
-/// A token head's value at the `r`-th active position.
-fn at_head(demand: &Demand, early: &[Vec<i64>], vals: &[Vec<i64>], v: Value, r: usize) -> i64 {
-    match demand.slot[v.index()] {
-        usize::MAX => early[v.index()][r],
-        s => vals[s][r],
+/// Node `v`'s value at the `r`-th active position: its late values, or the everywhere-node's
+/// values gathered there (`early`).
+fn late_value(demand: &Demand, early: &[Vec<i64>], vals: &[Vec<i64>], v: Value, r: usize) -> i64 {
+    match demand.late_slot(v) {
+        Some(s) => vals[s][r],
+        None => early[v.index()][r],
     }
 }
 
